@@ -1,0 +1,1 @@
+"""Database layer: models, embedded server, migrations, acting-as-user sessions."""

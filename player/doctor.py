@@ -1,0 +1,160 @@
+"""What this machine offers the app: database, audio, GPU, model checkpoints, data folder.
+
+Each probe is independent and never raises: a missing sound card or GPU is a fact to
+report, not a failure, because the app has a fallback for each.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from player.paths import data_dir
+
+#: Checkpoints the app can use when present locally (never downloaded by the app).
+KNOWN_CHECKPOINTS = {
+    "mert": ("m-a-p/MERT-v1-95M", "m-a-p/MERT-v1-330M"),
+    "musicgen": ("facebook/musicgen-small", "facebook/musicgen-medium", "facebook/musicgen-melody"),
+}
+
+
+CHECKPOINT_LABELS = {"mert": "MERT", "musicgen": "MusicGen"}
+
+
+@dataclass
+class Report:
+    data_folder: str = ""
+    database: dict[str, Any] = field(default_factory=dict)
+    audio: dict[str, Any] = field(default_factory=dict)
+    gpu: dict[str, Any] = field(default_factory=dict)
+    checkpoints: dict[str, list[str]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run(check_database: bool = True) -> Report:
+    report = Report(data_folder=str(data_dir()))
+    report.database = probe_database() if check_database else {"checked": False}
+    report.audio = probe_audio()
+    report.gpu = probe_gpu()
+    report.checkpoints = probe_checkpoints()
+    return report
+
+
+def probe_database() -> dict[str, Any]:
+    from db.database import Database
+    from db.url import configured_url
+
+    kind = "url" if configured_url() else "embedded"
+    try:
+        database = Database.open_default(migrate_schema=False)
+    except Exception as exc:
+        return {"kind": kind, "ok": False, "error": str(exc)}
+    try:
+        states = database.migration_status()
+        pending = [f"{s.version}_{s.name}" for s in states if s.state != "applied"]
+        return {
+            "kind": kind,
+            "ok": True,
+            "where": database.describe(),
+            "migrated": not pending,
+            "not_applied": pending,
+        }
+    except Exception as exc:
+        return {"kind": kind, "ok": False, "where": database.describe(), "error": str(exc)}
+    finally:
+        database.close()
+
+
+def probe_audio() -> dict[str, Any]:
+    try:
+        import sounddevice as sd
+    except OSError as exc:  # PortAudio library missing
+        return {"ok": False, "devices": [], "error": f"PortAudio is not available: {exc}"}
+    try:
+        devices = [
+            {
+                "index": i,
+                "name": d["name"],
+                "channels": d["max_output_channels"],
+                "samplerate": d["default_samplerate"],
+            }
+            for i, d in enumerate(sd.query_devices())
+            if d["max_output_channels"] > 0
+        ]
+    except Exception as exc:
+        return {"ok": False, "devices": [], "error": str(exc)}
+    return {"ok": bool(devices), "devices": devices}
+
+
+def probe_gpu() -> dict[str, Any]:
+    if importlib.util.find_spec("torch") is None:
+        return {"cuda": False, "mps": False, "note": "torch is not installed"}
+    import torch
+
+    info: dict[str, Any] = {"torch": torch.__version__, "cuda": torch.cuda.is_available()}
+    if info["cuda"]:
+        info["devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+    mps = getattr(torch.backends, "mps", None)
+    info["mps"] = bool(mps and mps.is_available())
+    return info
+
+
+def probe_checkpoints() -> dict[str, list[str]]:
+    """Checkpoints in the data folder's ``models/`` or the Hugging Face cache."""
+    found: dict[str, list[str]] = {}
+    hf_home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
+    hub = Path(os.environ.get("HF_HUB_CACHE", hf_home / "hub"))
+    local = data_dir() / "models"
+    for family, repos in KNOWN_CHECKPOINTS.items():
+        hits = []
+        for repo in repos:
+            cache_dir = hub / ("models--" + repo.replace("/", "--"))
+            local_dir = local / repo.split("/")[-1]
+            if cache_dir.is_dir() and any(cache_dir.glob("snapshots/*/config.json")):
+                hits.append(f"{repo} (Hugging Face cache)")
+            elif (local_dir / "config.json").is_file():
+                hits.append(f"{repo} ({local_dir})")
+        found[family] = hits
+    return found
+
+
+def format_report(report: Report) -> str:
+    lines = [f"Data folder: {report.data_folder}"]
+    db = report.database
+    if db.get("checked") is False:
+        lines.append("Database:    not checked")
+    elif db.get("ok"):
+        state = (
+            "migrated"
+            if db["migrated"]
+            else f"NOT migrated ({len(db['not_applied'])} pending: "
+            "run `infinite-player db migrate`)"
+        )
+        lines.append(f"Database:    {db['where']} ({db['kind']}), {state}")
+    else:
+        lines.append(f"Database:    unavailable ({db['kind']}): {db.get('error')}")
+    audio = report.audio
+    if audio["devices"]:
+        names = ", ".join(d["name"] for d in audio["devices"])
+        lines.append(f"Audio:       {len(audio['devices'])} output device(s): {names}")
+    else:
+        why = f" ({audio['error']})" if audio.get("error") else ""
+        lines.append(f"Audio:       no output device{why}; the app runs silently (null output)")
+    gpu = report.gpu
+    if gpu.get("cuda"):
+        lines.append(f"GPU:         CUDA: {', '.join(gpu['devices'])}")
+    elif gpu.get("mps"):
+        lines.append("GPU:         Apple MPS")
+    else:
+        lines.append(
+            "GPU:         none (no CUDA, no MPS); generation and embeddings use the CPU engines"
+        )
+    for family, hits in report.checkpoints.items():
+        label = f"{CHECKPOINT_LABELS[family]}:".ljust(13)
+        lines.append(f"{label}{', '.join(hits) if hits else 'no checkpoint found locally'}")
+    return "\n".join(lines)

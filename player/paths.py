@@ -1,0 +1,52 @@
+"""Where the app keeps its data.
+
+One folder holds everything a user owns on this machine (database cluster, audio,
+covers, settings, keys) so that backing up or moving a profile is one copy, and tests
+can isolate a whole profile with ``INFINITE_PLAYER_HOME``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+
+from player.errors import UserFacingError
+
+APP_NAME = "InfinitePlayer"
+HOME_ENV = "INFINITE_PLAYER_HOME"
+
+
+def data_dir(create: bool = True) -> Path:
+    """The data folder: ``$INFINITE_PLAYER_HOME`` or the platform's user data dir."""
+    override = os.environ.get(HOME_ENV)
+    path = Path(override).expanduser() if override else platformdirs.user_data_path(APP_NAME, False)
+    if create:
+        try:
+            path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise UserFacingError(
+                f"The data folder {path} is not writable and cannot be created "
+                f"({exc.strerror or exc}). Set {HOME_ENV} to a folder you can write to."
+            ) from exc
+    return path
+
+
+def pgdata_dir() -> Path:
+    """The embedded PostgreSQL cluster's data directory."""
+    return data_dir() / "pgdata"
+
+
+def audio_dir() -> Path:
+    """Generated audio files."""
+    path = data_dir() / "audio"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def covers_dir() -> Path:
+    """Band covers rendered by the app."""
+    path = data_dir() / "covers"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
