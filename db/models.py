@@ -9,13 +9,15 @@ the web product's plain SQL.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pgvector.sqlalchemy import Vector
 from sqlalchemy import (
     ARRAY,
+    REAL,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -42,10 +44,14 @@ class User(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, **UUID_PK)  # type: ignore[arg-type]
     email: Mapped[str] = mapped_column(Text, unique=True, nullable=False)
     taste_vector: Mapped[Any | None] = mapped_column(Vector(VECTOR_DIM), nullable=True)
+    # 20261125030000_embedding_spaces.sql: the space of taste_vector.
+    embedding_space: Mapped[str | None] = mapped_column(Text)
     preferences_profile: Mapped[dict[str, Any] | None] = mapped_column(
         JSONB, server_default=text("'{}'::jsonb")
     )
     daily_count: Mapped[int | None] = mapped_column(Integer, server_default=text("0"))
+    # 20261125020000_generation_quota.sql: the UTC day daily_count counts.
+    daily_count_date: Mapped[date | None] = mapped_column(Date)
     premium: Mapped[bool | None] = mapped_column(Boolean, server_default=text("false"))
     onboarding_completed: Mapped[bool | None] = mapped_column(Boolean, server_default=text("false"))
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), server_default=NOW)
@@ -79,6 +85,8 @@ class Embedding(Base):
     genre: Mapped[list[str] | None] = mapped_column(ARRAY(Text), server_default=text("'{}'"))
     source: Mapped[str] = mapped_column(Text, nullable=False)
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), server_default=NOW)
+    # 20261125030000_embedding_spaces.sql: the space of vector (descriptor-v1, mert-v1-95m).
+    embedding_space: Mapped[str | None] = mapped_column(Text)
 
 
 class Band(Base):
@@ -92,6 +100,8 @@ class Band(Base):
     bio: Mapped[str | None] = mapped_column(Text)
     cover_url: Mapped[str | None] = mapped_column(Text)
     style_vector: Mapped[Any | None] = mapped_column(Vector(VECTOR_DIM))
+    # 20261125030000_embedding_spaces.sql: the space of style_vector.
+    embedding_space: Mapped[str | None] = mapped_column(Text)
     track_count: Mapped[int | None] = mapped_column(Integer, server_default=text("0"))
     follower_count: Mapped[int | None] = mapped_column(Integer, server_default=text("0"))
     is_public: Mapped[bool | None] = mapped_column(Boolean, server_default=text("true"))
@@ -124,6 +134,12 @@ class GeneratedTrack(Base):
         Uuid, ForeignKey("bands.id", ondelete="SET NULL")
     )
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), server_default=NOW)
+    # 20261125020000_generation_quota.sql: why it failed; what reproduces it.
+    error: Mapped[str | None] = mapped_column(Text)
+    generation_params: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    # 20261125010000_track_loudness.sql: measured once, reused by the playback engine.
+    loudness_lufs: Mapped[float | None] = mapped_column(REAL)
+    true_peak_dbtp: Mapped[float | None] = mapped_column(REAL)
 
 
 class BandTrack(Base):

@@ -36,7 +36,9 @@ def make_vectors(rng: np.random.Generator, n: int, clustered: bool) -> np.ndarra
         return unit(rng.standard_normal((n, DIM)))
     centres = unit(rng.standard_normal((200, DIM)))
     labels = rng.integers(0, len(centres), n)
-    return unit(centres[labels] + 0.35 * rng.standard_normal((n, DIM)) / np.sqrt(DIM) * 8)
+    # Noise of norm ~0.5 around unit centres: neighbours share a centre, as tracks of one
+    # style do, while every vector stays distinct.
+    return unit(centres[labels] + 0.5 * rng.standard_normal((n, DIM)) / np.sqrt(DIM))
 
 
 def vec_literal(v: np.ndarray) -> str:

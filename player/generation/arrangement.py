@@ -1,0 +1,568 @@
+"""The composer: sections, progressions, grooves, bass lines, melodies and fills.
+
+``compose`` turns a genre, a vibe, a key and a tempo into a :class:`Plan`: every note
+and drum hit of the track with its sample position. Planning is cheap (a few thousand
+events) and happens before any audio is rendered, so the metadata (sections, length)
+is known at once and rendering can stream block by block.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from player.generation.genres import GenreStyle, Vibe
+from player.generation.theory import Key, voice_lead
+
+STEPS = 16  # sixteenth notes per 4/4 bar
+
+# (name, relative length in bars, energy)
+_FORMS: dict[str, list[tuple[str, int, float]]] = {
+    "song": [
+        ("intro", 4, 0.35),
+        ("verse", 8, 0.6),
+        ("chorus", 8, 0.9),
+        ("verse", 8, 0.65),
+        ("chorus", 8, 0.95),
+        ("breakdown", 8, 0.4),
+        ("chorus", 8, 1.0),
+        ("outro", 4, 0.3),
+    ],
+    "edm": [
+        ("intro", 8, 0.5),
+        ("build", 4, 0.7),
+        ("drop", 16, 1.0),
+        ("breakdown", 8, 0.35),
+        ("build", 4, 0.75),
+        ("drop", 16, 1.0),
+        ("outro", 8, 0.45),
+    ],
+    "ambient": [
+        ("intro", 4, 0.25),
+        ("verse", 8, 0.45),
+        ("chorus", 8, 0.6),
+        ("breakdown", 8, 0.4),
+        ("chorus", 8, 0.55),
+        ("outro", 4, 0.25),
+    ],
+}
+# An extension continues a playing track, so it starts in the thick of it: no intro.
+_EXTEND_FORMS: dict[str, list[tuple[str, int, float]]] = {
+    "song": [
+        ("verse", 8, 0.65),
+        ("chorus", 8, 0.95),
+        ("breakdown", 8, 0.45),
+        ("chorus", 8, 1.0),
+        ("outro", 4, 0.3),
+    ],
+    "edm": [
+        ("build", 4, 0.75),
+        ("drop", 16, 1.0),
+        ("breakdown", 8, 0.4),
+        ("build", 4, 0.8),
+        ("drop", 16, 1.0),
+        ("outro", 8, 0.45),
+    ],
+    "ambient": [("verse", 8, 0.45), ("chorus", 8, 0.6), ("outro", 4, 0.25)],
+}
+_MAIN = {"song": "chorus", "edm": "drop", "ambient": "chorus"}
+
+# Which layers play in which section (drums are further thinned by energy).
+_LAYERS: dict[str, set[str]] = {
+    "intro": {"chords", "pad", "hat", "shaker", "kick_soft"},
+    "verse": {"kick", "snare", "clap", "hat", "rim", "ride", "bass", "chords", "lead_sparse"},
+    "chorus": {
+        "kick",
+        "snare",
+        "clap",
+        "hat",
+        "open_hat",
+        "rim",
+        "ride",
+        "shaker",
+        "bass",
+        "chords",
+        "pad",
+        "lead",
+        "arp",
+        "crash",
+    },
+    "drop": {
+        "kick",
+        "snare",
+        "clap",
+        "hat",
+        "open_hat",
+        "rim",
+        "ride",
+        "shaker",
+        "bass",
+        "chords",
+        "pad",
+        "lead",
+        "arp",
+        "crash",
+    },
+    "build": {"kick", "hat", "chords", "roll", "riser", "arp"},
+    "breakdown": {"chords", "pad", "lead", "arp", "shaker", "ride"},
+    "outro": {"kick", "hat", "ride", "chords", "pad", "bass", "rim"},
+}
+
+
+@dataclass(frozen=True)
+class Note:
+    start: int
+    midi: int
+    gate: int
+    velocity: float
+
+
+@dataclass(frozen=True)
+class Hit:
+    start: int
+    name: str
+    velocity: float
+
+
+@dataclass(frozen=True)
+class SectionPlan:
+    name: str
+    start_bar: int
+    bars: int
+    energy: float
+
+
+@dataclass
+class Plan:
+    """Everything the renderer needs; positions are in samples from the track start."""
+
+    samplerate: int
+    bpm: float
+    bars: int
+    total_samples: int
+    sections: list[SectionPlan]
+    notes: dict[str, list[Note]] = field(default_factory=dict)
+    hits: list[Hit] = field(default_factory=list)
+
+    @property
+    def bar_samples(self) -> float:
+        return self.samplerate * 240.0 / self.bpm
+
+    def shifted(self, offset: int) -> Plan:
+        """A copy with every event moved by ``offset`` samples (extend's pre-roll)."""
+        return Plan(
+            self.samplerate,
+            self.bpm,
+            self.bars,
+            self.total_samples,
+            self.sections,
+            {
+                k: [Note(n.start + offset, n.midi, n.gate, n.velocity) for n in v]
+                for k, v in self.notes.items()
+            },
+            [Hit(h.start + offset, h.name, h.velocity) for h in self.hits],
+        )
+
+
+def bars_for(seconds: float, bpm: float) -> int:
+    return max(1, round(seconds * bpm / 240.0))
+
+
+def layout_sections(form: str, bars: int, extend: bool = False) -> list[SectionPlan]:
+    """Stretch or shrink the form's template to exactly ``bars`` bars."""
+    template = list((_EXTEND_FORMS if extend else _FORMS)[form])
+    main = _MAIN[form]
+    if bars < 3:
+        template = [(main, 1, 0.9)]
+    elif bars < 2 * len(template):
+        first = template[0] if extend else ("intro", 1, 0.4)
+        template = [first, (main, 2, 0.9), ("outro", 1, 0.35)]
+    base = sum(t[1] for t in template)
+    scale = bars / base
+    lengths = []
+    for _, n, _ in template:
+        v = n * scale
+        length = max(1, int(round(v / 2.0) * 2) if v >= 3 else round(v))
+        lengths.append(max(1, length))
+    # Fix rounding drift on the longest sections, keeping every section at least one bar.
+    order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    i = 0
+    while sum(lengths) != bars:
+        j = order[i % len(order)]
+        if sum(lengths) < bars:
+            lengths[j] += 1
+        elif lengths[j] > 1:
+            lengths[j] -= 1
+        i += 1
+    sections, start = [], 0
+    for (name, _, energy), n in zip(template, lengths, strict=True):
+        sections.append(SectionPlan(name, start, n, energy))
+        start += n
+    return sections
+
+
+class _Composer:
+    def __init__(
+        self, style: GenreStyle, vibe: Vibe, key: Key, bpm: float, sr: int, rng: np.random.Generator
+    ) -> None:
+        self.style, self.vibe, self.key, self.bpm, self.sr, self.rng = (
+            style,
+            vibe,
+            key,
+            bpm,
+            sr,
+            rng,
+        )
+        self.step = sr * 60.0 / bpm / 4.0
+        self.notes: dict[str, list[Note]] = {
+            k: [] for k in ("bass", "chords", "pad", "lead", "arp")
+        }
+        self.hits: list[Hit] = []
+        prog_pool = style.progressions_minor if key.intervals[2] == 3 else style.progressions_major
+        picks = rng.permutation(len(prog_pool))
+        self.progs = {
+            "verse": prog_pool[picks[0]],
+            "chorus": prog_pool[picks[min(1, len(picks) - 1)]],
+        }
+        self.motifs: dict[str, list[tuple[int, int, int]]] = {}
+        self.prev_voicing: list[int] | None = None
+        self.lead_pitches = key.scale_pitches(62, 86)
+
+    # -- time -------------------------------------------------------------------------
+    def at(self, bar: int, step: float, jitter: bool = True) -> int:
+        pos = bar * STEPS + step
+        if int(step) % 2 == 1 and step == int(step):
+            pos += self.style.swing
+        if jitter and self.style.humanize:
+            pos += float(self.rng.normal(0.0, self.style.humanize))
+        return round(pos * self.step)
+
+    def steps(self, n: float) -> int:
+        return max(1, int(n * self.step))
+
+    # -- harmony ------------------------------------------------------------------------
+    def chord_degree(self, section: str, bar_in_section: int) -> int:
+        prog = self.progs["chorus" if section in ("chorus", "drop") else "verse"]
+        return prog[bar_in_section % len(prog)]
+
+    def bass_root(self, degree: int) -> int:
+        pitch = self.key.degree_pitch(degree, 1)
+        low = 28 if self.style.bass_kind == "808" else 33
+        while pitch < low:
+            pitch += 12
+        while pitch >= low + 12:
+            pitch -= 12
+        return pitch
+
+    # -- parts --------------------------------------------------------------------------
+    def drums(self, sec: SectionPlan, bar: int, b: int, next_name: str | None) -> None:
+        layers = _LAYERS[sec.name]
+        style, rng = self.style, self.rng
+        energy = sec.energy * (0.55 + 0.45 * self.vibe.energy)
+        density = self.vibe.density
+        last_bar = b == sec.bars - 1
+        fill = last_bar and next_name is not None and sec.bars >= 2 and sec.name not in ("build",)
+        for drum, pattern in style.groove.items():
+            name = drum
+            if drum == "kick" and "kick" not in layers:
+                if "kick_soft" in layers and energy > 0.3:
+                    pattern = "x.......x......."
+                else:
+                    continue
+            elif drum != "kick" and drum not in layers:
+                continue
+            if sec.name == "build" and drum == "kick" and last_bar:
+                continue
+            for s, ch in enumerate(pattern):
+                if ch == ".":
+                    continue
+                if fill and s >= 8 and drum not in ("kick", "hat", "ride"):
+                    continue
+                vel = {"x": 1.0, "o": 0.75, "g": 0.4}[ch]
+                if ch == "g" and density < 0.4 and drum in ("hat", "shaker", "rim"):
+                    continue
+                if drum in ("hat", "shaker") and energy < 0.45 and s % 2 == 1:
+                    continue
+                vel *= float(np.clip(1.0 + rng.normal(0, 0.06), 0.7, 1.15)) * (0.7 + 0.3 * energy)
+                self.hits.append(Hit(self.at(bar, s, jitter=drum != "kick"), name, min(vel, 1.0)))
+            # Variation every fourth bar: a pickup kick or a ghost snare.
+            if b % 4 == 3 and not fill and drum == "kick" and rng.random() < 0.5 * density + 0.2:
+                self.hits.append(Hit(self.at(bar, 14), "kick", 0.6))
+        if "crash" in layers and b == 0 and sec.start_bar > 0:
+            self.hits.append(Hit(self.at(bar, 0, jitter=False), "crash", 0.8))
+        if fill:
+            self._fill(bar, energy)
+        if "roll" in layers:
+            self._roll(sec, bar, b)
+        if "riser" in layers and b == max(0, sec.bars - 2):
+            self.hits.append(Hit(self.at(bar, 0, jitter=False), "riser", 0.8))
+        if sec.name == "outro" and last_bar and next_name is None:
+            self.hits.append(Hit(self.at(bar, 0, jitter=False), "crash", 0.6))
+
+    def _fill(self, bar: int, energy: float) -> None:
+        names = self.style.fill_drums
+        dense = self.rng.random() < 0.5 + 0.4 * self.vibe.density
+        steps = range(8, 16) if dense else range(8, 16, 2)
+        for i, s in enumerate(steps):
+            drum = names[min(len(names) - 1, i * len(names) // len(steps))]
+            vel = 0.5 + 0.5 * (i + 1) / len(steps)
+            self.hits.append(Hit(self.at(bar, s), drum, vel * (0.7 + 0.3 * energy)))
+
+    def _roll(self, sec: SectionPlan, bar: int, b: int) -> None:
+        progress = (b + 1) / sec.bars
+        every = 4 if progress <= 0.34 else (2 if progress <= 0.67 else 1)
+        for s in range(0, STEPS, every):
+            vel = 0.35 + 0.6 * (b * STEPS + s) / (sec.bars * STEPS)
+            self.hits.append(Hit(self.at(bar, s, jitter=False), "snare", vel))
+
+    def chords(self, sec: SectionPlan, bar: int, degree: int) -> None:
+        layers = _LAYERS[sec.name]
+        style, rng = self.style, self.rng
+        chord = self.key.chord(degree, style.chord_size, 3)
+        voicing = voice_lead(chord, self.prev_voicing)
+        self.prev_voicing = voicing
+        if style.chord_kind == "power":
+            root = self.key.degree_pitch(degree, 3)
+            voicing = [root, root + 7, root + 12]
+        rhythm = self._chord_rhythm(sec)
+        if "chords" in layers:
+            for s, gate, vel in rhythm:
+                v = (
+                    vel
+                    * (0.75 + 0.25 * sec.energy)
+                    * float(np.clip(1 + rng.normal(0, 0.05), 0.8, 1.1))
+                )
+                spread = 0.0
+                for note in voicing:
+                    start = self.at(bar, s) + int(spread)
+                    self.notes["chords"].append(Note(start, note, self.steps(gate), v))
+                    if style.chord_kind in ("epiano", "piano") and style.humanize:
+                        spread += 0.004 * self.sr  # a played, slightly rolled chord
+        if "pad" in layers and style.pad_kind:
+            for note in voicing:
+                self.notes["pad"].append(
+                    Note(
+                        self.at(bar, 0, False),
+                        note + 12,
+                        self.steps(STEPS),
+                        0.5 * (0.6 + 0.4 * sec.energy),
+                    )
+                )
+        if "arp" in layers and style.arp:
+            tones = [*sorted(set(voicing)), voicing[0] + 12]
+            rate = 2 if self.bpm > 150 or self.vibe.density < 0.5 else 1
+            for i, s in enumerate(range(0, STEPS, rate)):
+                idx = i % len(tones) if (bar // 2) % 2 == 0 else (len(tones) - 1 - i % len(tones))
+                self.notes["arp"].append(
+                    Note(self.at(bar, s, False), tones[idx] + 12, self.steps(rate * 0.8), 0.55)
+                )
+
+    def _chord_rhythm(self, sec: SectionPlan) -> list[tuple[float, float, float]]:
+        style, rng = self.style, self.rng
+        kind = style.chord_rhythm
+        if sec.name in ("intro", "breakdown", "outro") and kind not in ("sustain", "lofi", "comp"):
+            return [(0, STEPS, 0.6)]
+        if kind == "pulse":
+            return [(0, 3.5, 0.8), (4, 3.5, 0.6), (8, 3.5, 0.7), (12, 3.5, 0.6)]
+        if kind == "stab_offbeat":
+            out: list[tuple[float, float, float]] = [
+                (2, 1.5, 0.8),
+                (6, 1.5, 0.7),
+                (10, 1.5, 0.8),
+                (14, 1.5, 0.7),
+            ]
+            if rng.random() < 0.3:
+                out.append((7, 1.0, 0.5))
+            return out
+        if kind == "stab_techno":
+            choices = [3, 6, 7, 10, 11, 14]
+            return [
+                (float(s), 1.0, 0.6)
+                for s in sorted(
+                    rng.choice(choices, 2 + int(rng.random() < self.vibe.density), replace=False)
+                )
+            ]
+        if kind == "comp":
+            choices = [0, 3, 6, 7, 10, 11, 14]
+            picks = sorted(
+                rng.choice(choices, 2 + int(rng.random() < self.vibe.density), replace=False)
+            )
+            return [(float(s), float(rng.choice([2, 3, 4])), 0.65) for s in picks]
+        if kind == "strum8":
+            return [(float(s), 1.8, 0.9 if s % 4 == 0 else 0.65) for s in range(0, STEPS, 2)]
+        if kind == "lofi":
+            return [(0, 9.5, 0.75), (10, 5.5, 0.6)]
+        if kind == "rnb":
+            return [(0, 5.5, 0.75), (6, 2.0, 0.55), (10, 5.5, 0.65)]
+        return [(0, STEPS, 0.7)]
+
+    def bass(self, sec: SectionPlan, bar: int, degree: int, next_degree: int) -> None:
+        if "bass" not in _LAYERS[sec.name] and not (
+            sec.name == "intro" and self.style.form == "edm" and sec.energy >= 0.5
+        ):
+            return
+        root = self.bass_root(degree)
+        nxt = self.bass_root(next_degree)
+        fifth = root + 7
+        pattern = self.style.bass_pattern
+        rng = self.rng
+        ev: list[tuple[float, float, int, float]]
+        if pattern == "pop":
+            ev = [
+                (0, 3, root, 0.9),
+                (4, 1.5, root, 0.6),
+                (6, 1.5, root, 0.7),
+                (8, 3, root, 0.85),
+                (12, 1.5, fifth, 0.6),
+                (14, 1.5, nxt, 0.7),
+            ]
+        elif pattern == "root8":
+            ev = [(float(s), 1.8, root, 0.9 if s % 4 == 0 else 0.7) for s in range(0, 14, 2)] + [
+                (14, 1.8, nxt if rng.random() < 0.5 else fifth, 0.75)
+            ]
+        elif pattern == "offbeat":
+            ev = [
+                (2, 1.6, root, 0.9),
+                (6, 1.6, root, 0.8),
+                (10, 1.6, root + (12 if rng.random() < 0.3 else 0), 0.9),
+                (14, 1.6, root, 0.8),
+            ]
+        elif pattern == "rolling":
+            ev = [
+                (float(s), 0.8, root + (12 if s % 4 == 3 and rng.random() < 0.4 else 0), 0.8)
+                for s in range(STEPS)
+                if s % 4
+            ]
+        elif pattern == "808":
+            kicks = [i for i, c in enumerate(self.style.groove.get("kick", "x")) if c != "."] or [0]
+            ev = []
+            for i, s in enumerate(kicks):
+                end = kicks[i + 1] if i + 1 < len(kicks) else STEPS
+                pitch = (
+                    root
+                    if i == 0 or rng.random() < 0.7
+                    else (root + 12 if rng.random() < 0.5 else fifth)
+                )
+                ev.append((float(s), float(end - s) * 0.95, pitch, 0.95))
+        elif pattern == "walking":
+            scale = self.key.scale_pitches(root - 5, root + 14)
+            third = min(scale, key=lambda p: abs(p - (root + 4)))
+            approach = nxt + (1 if rng.random() < 0.5 else -1)
+            ev = [
+                (0, 3.6, root, 0.9),
+                (4, 3.6, third, 0.75),
+                (8, 3.6, fifth, 0.8),
+                (12, 3.6, approach, 0.75),
+            ]
+        elif pattern == "half":
+            ev = [
+                (0, 6, root, 0.9),
+                (6, 3.5, root, 0.6),
+                (10, 5.5, fifth if rng.random() < 0.6 else root + 12, 0.75),
+            ]
+        elif pattern == "syncop":
+            ev = [
+                (0, 5.5, root, 0.95),
+                (7, 2.5, root, 0.75),
+                (9, 3, root + 12, 0.7),
+                (12, 3.8, fifth if rng.random() < 0.5 else root, 0.8),
+            ]
+        elif pattern == "reese":
+            ev = [(0, 7.8, root, 0.9), (8, 7.8, root if rng.random() < 0.6 else fifth, 0.85)]
+        elif pattern == "arp8":
+            ev = [
+                (float(s), 1.8, root + (12 if (s // 2) % 2 else 0), 0.85)
+                for s in range(0, STEPS, 2)
+            ]
+        else:  # "drone"
+            ev = [(0.0, float(STEPS), root, 0.7)]
+        for at_step, gate, pitch, vel in ev:
+            self.notes["bass"].append(
+                Note(self.at(bar, at_step), pitch, self.steps(gate), vel * (0.8 + 0.2 * sec.energy))
+            )
+
+    def lead(self, sec: SectionPlan, bar: int, b: int, degree: int) -> None:
+        layers = _LAYERS[sec.name]
+        if "lead" not in layers and "lead_sparse" not in layers:
+            return
+        sparse = "lead" not in layers
+        if sparse and self.style.lead_density < 0.5:
+            return
+        motif_name = f"{sec.name}{'-sparse' if sparse else ''}"
+        motif = self.motifs.get(motif_name)
+        if motif is None:
+            motif = self._motif(sparse)
+            self.motifs[motif_name] = motif
+        chord_pcs = {p % 12 for p in self.key.chord(degree, 3, 4)}
+        half = b % 2
+        last_phrase = b >= sec.bars - 2
+        for step, gate, idx in motif:
+            if step // STEPS != half:
+                continue
+            if last_phrase and half == 1 and step % STEPS >= 8:
+                continue  # leave air at the end of a section
+            pitches = self.lead_pitches
+            i = int(np.clip(idx, 0, len(pitches) - 1))
+            pitch = pitches[i]
+            if step % 8 == 0:  # strong beats land on chord tones
+                candidates = [p for p in pitches if p % 12 in chord_pcs]
+                pitch = min(candidates, key=lambda p: abs(p - pitch))
+            vel = (0.85 if step % 4 == 0 else 0.7) * (0.75 + 0.25 * sec.energy)
+            self.notes["lead"].append(
+                Note(self.at(bar, step % STEPS), pitch, self.steps(gate), vel)
+            )
+
+    def _motif(self, sparse: bool) -> list[tuple[int, int, int]]:
+        rng = self.rng
+        density = (
+            self.style.lead_density * (0.6 + 0.8 * self.vibe.density) * (0.5 if sparse else 1.0)
+        )
+        onsets = []
+        for s in range(2 * STEPS):
+            weight = 0.9 if s % 4 == 0 else (0.5 if s % 2 == 0 else 0.18)
+            if rng.random() < weight * density:
+                onsets.append(s)
+        if len(onsets) < 2:
+            onsets = [0, 8, 16]
+        idx = len(self.lead_pitches) // 2 + int(rng.integers(-2, 3))
+        motif = []
+        for i, s in enumerate(onsets):
+            nxt = onsets[i + 1] if i + 1 < len(onsets) else 2 * STEPS
+            gate = max(1, min(8, nxt - s))
+            motif.append((s, int(gate * 0.9) or 1, idx))
+            idx += int(rng.choice([-2, -1, -1, 0, 1, 1, 2, 3, -3]))
+            idx = int(np.clip(idx, 2, len(self.lead_pitches) - 3))
+        return motif
+
+
+def compose(
+    style: GenreStyle,
+    vibe: Vibe,
+    key: Key,
+    bpm: float,
+    bars: int,
+    samplerate: int,
+    rng: np.random.Generator,
+    extend: bool = False,
+) -> Plan:
+    """Write the whole track as events. ``extend`` uses the intro-less continuation form."""
+    sections = layout_sections(style.form, bars, extend=extend)
+    c = _Composer(style, vibe, key, bpm, samplerate, rng)
+    for si, sec in enumerate(sections):
+        next_name = sections[si + 1].name if si + 1 < len(sections) else None
+        for b in range(sec.bars):
+            bar = sec.start_bar + b
+            degree = c.chord_degree(sec.name, b)
+            final = next_name is None and b == sec.bars - 1
+            next_degree = c.chord_degree(sec.name, b + 1) if not final else 0
+            if final:  # the last bar resolves on the tonic and lets it ring
+                degree = 0
+            c.drums(sec, bar, b, next_name)
+            c.chords(sec, bar, degree)
+            c.bass(sec, bar, degree, next_degree)
+            if not final:
+                c.lead(sec, bar, b, degree)
+    bar_samples = samplerate * 240.0 / bpm
+    plan = Plan(samplerate, bpm, bars, round(bars * bar_samples), sections, c.notes, c.hits)
+    return plan

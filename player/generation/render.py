@@ -1,0 +1,259 @@
+"""Turns a :class:`Plan` into stereo audio, block by block.
+
+Notes and hits are mixed into per-stem mono buffers (the tail of anything still ringing
+is carried into the next block), each stem goes through its bus, the stems are panned
+into stereo with a shared reverb, and the master limiter keeps every sample under
+-1 dBFS. Blocks are two bars long, so the first audio is ready in milliseconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pedalboard as pb
+
+from player.generation.arrangement import Plan
+from player.generation.drums import render_kit
+from player.generation.genres import GenreStyle, Vibe
+from player.generation.mixing import Bus, DecimatedReverb, Haas, Limiter, duck_curve
+from player.generation.synths import Instrument
+
+BASS_GAIN = {"low": 0.4, "medium": 1.0, "high": 1.9}
+KICK_GAIN = {"low": 0.75, "medium": 1.0, "high": 1.3}
+TONAL = ("bass", "chords", "pad", "lead", "arp")
+FADE_OUT_S = 0.03
+FADE_IN_S = 0.008
+
+
+def _riser(samples: int, sr: int, rng: np.random.Generator) -> np.ndarray:
+    """Noise swelling up and brightening over ``samples``: the classic build-up sweep."""
+    noise = rng.standard_normal(samples).astype(np.float32)
+    # A cheap brightening: crossfade from a smoothed copy to raw noise.
+    kernel = np.ones(24, dtype=np.float32) / 24
+    dark = np.convolve(noise, kernel, mode="same")
+    ramp = np.linspace(0.0, 1.0, samples, dtype=np.float32)
+    return ((1 - ramp) * dark * 3 + ramp * noise) * ramp**2 * 0.25
+
+
+class Renderer:
+    """Streams a plan's audio; ``start`` may be negative to pre-roll (extend)."""
+
+    def __init__(
+        self, plan: Plan, style: GenreStyle, vibe: Vibe, bass_level: str, sound_seed: int
+    ) -> None:
+        self.plan = plan
+        self.style = style
+        self.sr = sr = plan.samplerate
+        sound_rng = np.random.default_rng(sound_seed)
+        self.noise_seed = int(sound_rng.integers(2**32))
+        bright = style.brightness * vibe.brightness
+        cutoff = float(np.clip(1800 + 15000 * bright, 1500, min(18000.0, style.lowpass)))
+        bass_cut = min(cutoff, 2500.0 if style.bass_kind != "reese" else 4000.0)
+        self.bass_gain = BASS_GAIN[bass_level]
+        self.kick_gain = KICK_GAIN[bass_level]
+        # Stem levels and the static EQ (high/low-pass) live in the instruments, applied
+        # once per cached note rather than once per sample of the track.
+        self.instruments = {
+            "bass": Instrument(
+                style.bass_kind,
+                sr,
+                brightness=bright,
+                release=0.06 if style.bass_kind != "808" else 0.08,
+                gain=0.5 * self.bass_gain,
+                lowpass=bass_cut,
+            ),
+            "chords": Instrument(
+                style.chord_kind,
+                sr,
+                brightness=bright,
+                release=0.35,
+                detune_cents=7 + 6 * float(sound_rng.random()),
+                gain=0.22,
+                highpass=160.0,
+                lowpass=None if style.drive else cutoff,
+            ),
+            "pad": Instrument(
+                style.pad_kind or "pad",
+                sr,
+                brightness=bright * 0.8,
+                release=1.2,
+                detune_cents=10 + 8 * float(sound_rng.random()),
+                gain=0.14,
+                highpass=200.0,
+                lowpass=cutoff * 0.7,
+            ),
+            "lead": Instrument(
+                style.lead_kind,
+                sr,
+                brightness=bright,
+                release=0.18,
+                gain=0.3,
+                highpass=220.0,
+                lowpass=min(18000.0, cutoff * 1.3),
+            ),
+            "arp": Instrument(
+                "pluck",
+                sr,
+                brightness=bright,
+                release=0.2,
+                gain=0.16,
+                highpass=300.0,
+                lowpass=cutoff,
+            ),
+        }
+        self.hits = render_kit(style.kit, sr, sound_rng)
+        self.hits["riser"] = _riser(int(plan.bar_samples * 2), sr, sound_rng)
+        self.hits["kick"] = self.hits["kick"] * np.float32(0.95 * self.kick_gain)
+        self.beat = sr * 60.0 / plan.bpm
+        self.energy_gain = 0.8 + 0.35 * vibe.energy
+        chord_fx: list[pb.Plugin] = []
+        if style.drive:  # distortion is not linear: it must see the summed chord
+            chord_fx = [pb.Distortion(drive_db=style.drive), pb.LowpassFilter(4200)]
+        lead_fx: list[pb.Plugin] = []
+        if style.lead_delay:
+            lead_fx = [
+                pb.Delay(delay_seconds=60.0 / plan.bpm * 0.75, feedback=0.3, mix=style.lead_delay)
+            ]
+        self.buses = {
+            "drums": Bus(
+                [pb.Compressor(threshold_db=-14, ratio=3.0, attack_ms=3, release_ms=80)], sr
+            ),
+            "chords": Bus(chord_fx, sr),
+            "lead": Bus(lead_fx, sr),
+        }
+        self.reverb = DecimatedReverb(style.room, sr)
+        self.haas = {
+            "chords": Haas(int(0.011 * sr)),
+            "pad": Haas(int(0.017 * sr)),
+            "reverb": Haas(int(0.013 * sr)),
+            "arp": Haas(int(0.007 * sr)),
+        }
+        self.limiter = Limiter(samplerate=sr)
+        self.master_gain = 0.55 * style.level * self.energy_gain
+
+    # ------------------------------------------------------------------------------------
+    def stream(self, start: int = 0, block_bars: int = 2) -> Iterator[np.ndarray]:
+        """Yield float32 ``(frames, 2)`` chunks of the track from sample 0 to its end.
+
+        Rendering starts at ``start`` (≤ 0); what comes before 0 only warms up the
+        effects and ringing notes and is not yielded.
+        """
+        plan = self.plan
+        total = plan.total_samples
+        block = round(plan.bar_samples * block_bars)
+        # How far past its block anything in a stem can ring: its longest note or hit.
+        tail_cap = {
+            stem: max((n.gate for n in plan.notes.get(stem, [])), default=0)
+            + self.instruments[stem].tail_samples()
+            for stem in TONAL
+        }
+        hit_len = {name: len(x) for name, x in self.hits.items()}
+        tail_cap["kick"] = hit_len["kick"]
+        tail_cap["drums"] = max(hit_len.values())
+        stems = ("kick", "drums", *TONAL)
+        carry = {s: np.zeros(0, dtype=np.float32) for s in stems}
+        notes = {k: sorted(v, key=lambda n: n.start) for k, v in plan.notes.items()}
+        note_idx = dict.fromkeys(notes, 0)
+        hits = sorted(plan.hits, key=lambda h: h.start)
+        hit_idx = 0
+        kicks = np.array([h.start for h in hits if h.name == "kick"], dtype=np.int64)
+        discard = -start
+        emitted = 0
+        faded_in = start == 0
+        pos = start
+        while pos < total:
+            end = min(total, pos + block)
+            n = end - pos
+            bufs: dict[str, np.ndarray] = {}
+            used: dict[str, int] = {}
+            for s in stems:
+                buf = np.zeros(n + tail_cap[s], dtype=np.float32)
+                buf[: len(carry[s])] = carry[s]
+                bufs[s] = buf
+                used[s] = len(carry[s])
+            for stem, events in notes.items():
+                i = note_idx[stem]
+                inst = self.instruments[stem]
+                buf = bufs[stem]
+                while i < len(events) and events[i].start < end:
+                    note = events[i]
+                    x, gain = inst.note(note.midi, note.gate, note.velocity)
+                    end_at = self._place(buf, x, note.start - pos, gain)
+                    used[stem] = max(used[stem], end_at)
+                    i += 1
+                note_idx[stem] = i
+            while hit_idx < len(hits) and hits[hit_idx].start < end:
+                h = hits[hit_idx]
+                stem = "kick" if h.name == "kick" else "drums"
+                used[stem] = max(
+                    used[stem],
+                    self._place(bufs[stem], self.hits[h.name], h.start - pos, h.velocity),
+                )
+                hit_idx += 1
+            for s in stems:
+                carry[s] = bufs[s][n : max(n, used[s])].copy()
+            out = self._mix({s: bufs[s][:n] for s in stems}, pos, kicks)
+            out = self.limiter(out, final=end >= total)
+            pos = end
+            if discard > 0:
+                cut = min(discard, len(out))
+                out = out[cut:]
+                discard -= cut
+            if len(out) == 0:
+                continue
+            if not faded_in:
+                k = min(len(out), int(FADE_IN_S * self.sr))
+                out[:k] *= np.linspace(0.0, 1.0, k, dtype=np.float32)[:, None]
+                faded_in = True
+            if emitted + len(out) > total:
+                out = out[: total - emitted]
+            if emitted + len(out) >= total:
+                k = min(len(out), int(FADE_OUT_S * self.sr))
+                out[len(out) - k :] *= np.linspace(1.0, 0.0, k, dtype=np.float32)[:, None]
+            emitted += len(out)
+            yield np.ascontiguousarray(out, dtype=np.float32)
+
+    # ------------------------------------------------------------------------------------
+    @staticmethod
+    def _place(buf: np.ndarray, x: np.ndarray, offset: int, gain: float = 1.0) -> int:
+        """Add ``x * gain`` at ``offset`` (clipped to the buffer); return the end used."""
+        a = max(0, offset)
+        b = min(len(buf), offset + len(x))
+        if a < b:
+            buf[a:b] += x[a - offset : b - offset] * np.float32(gain)
+        return b
+
+    def _mix(self, stems: dict[str, np.ndarray], pos: int, kicks: np.ndarray) -> np.ndarray:
+        style = self.style
+        n = len(stems["kick"])
+        drums = self.buses["drums"](stems["drums"])
+        chords = self.buses["chords"](stems["chords"])
+        pad, arp, bass = stems["pad"], stems["arp"], stems["bass"]
+        if style.sidechain > 0:
+            near = kicks[(kicks >= pos - int(self.beat)) & (kicks < pos + n)]
+            duck = duck_curve(n, pos, near, self.beat, style.sidechain)
+            chords, pad, arp, bass = chords * duck, pad * duck, arp * duck, bass * duck
+        lead = self.buses["lead"](stems["lead"])
+        send = 0.6 * chords + 1.2 * pad + 0.7 * lead + 0.8 * arp + 0.18 * drums
+        rev = self.reverb(send * np.float32(style.reverb * 2.0))
+        centre = stems["kick"] + drums + bass + lead
+        out = np.empty((n, 2), dtype=np.float32)
+        out[:, 0] = centre + chords + pad + 0.6 * arp + rev
+        out[:, 1] = (
+            centre
+            + 0.85 * self.haas["chords"](chords)
+            + self.haas["pad"](pad)
+            + self.haas["arp"](arp)
+            + self.haas["reverb"](rev)
+        )
+        out *= np.float32(self.master_gain)
+        if style.crackle:
+            # Vinyl: a soft hiss and sparse pops, both dulled like an old record.
+            rng = np.random.default_rng([self.noise_seed, pos & 0x7FFFFFFF])
+            hiss = rng.standard_normal(n).astype(np.float32) * np.float32(style.crackle * 0.15)
+            pops = (rng.random(n) < 6.0 / self.sr) * rng.standard_normal(n).astype(np.float32)
+            vinyl = hiss + pops * np.float32(style.crackle * 8)
+            vinyl = np.convolve(vinyl, np.full(12, 1 / 12, dtype=np.float32))[:n]
+            out += vinyl[:, None]
+        return out

@@ -1,0 +1,327 @@
+"""The generation service: quota, rows, files — around whichever engine is in use.
+
+``generate`` is the one path by which a track comes into existence:
+
+1. take one generation from the user's daily quota (one atomic SQL statement, so no
+   number of concurrent requests can exceed it; premium users are never refused);
+2. insert the ``generated_tracks`` row as ``queued``, then mark it ``generating`` with
+   the engine's reproducible parameters;
+3. stream the engine's chunks to ``on_chunk`` (the player) while encoding them to an MP3
+   beside them (``<data>/audio/<track id>.mp3``, written as ``.part`` and renamed at
+   the end, so a crash never leaves a file that looks finished);
+4. mark the row ``completed`` — or ``failed`` with the error, giving the quota back.
+
+A row is never ``completed`` without its file; rows a crash left ``queued`` or
+``generating`` are failed by :meth:`GenerationService.fail_interrupted` at startup.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlparse
+
+from sqlalchemy import text
+
+from player.errors import UserFacingError
+from player.generation.protocol import GenerationRequest, Generator, SourceTrack
+from player.paths import audio_dir
+
+log = logging.getLogger(__name__)
+
+DEFAULT_DAILY_LIMIT = 20
+
+ChunkCallback = Callable[..., Any]
+Cancel = threading.Event | Callable[[], bool]
+
+
+class QuotaExceeded(UserFacingError):
+    """The free daily generations are used up."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(
+            f"You've used all {limit} free generations for today. They refill at midnight UTC "
+            "— or go premium for unlimited music."
+        )
+        self.limit = limit
+
+
+class GenerationCancelled(UserFacingError):
+    """The caller cancelled the generation (the row is kept as ``failed``)."""
+
+    def __init__(self) -> None:
+        super().__init__("Generation was cancelled.")
+
+
+def _is_cancelled(cancel: Cancel | None) -> bool:
+    if cancel is None:
+        return False
+    if isinstance(cancel, threading.Event):
+        return cancel.is_set()
+    return bool(cancel())
+
+
+def _as_uuid(value: Any, what: str) -> uuid.UUID:
+    try:
+        return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+    except ValueError:
+        raise UserFacingError(f"{what} id {value!r} is not a valid id.") from None
+
+
+def path_from_url(url: str) -> Path | None:
+    """The local path of a ``file://`` track URL (``None`` for remote URLs)."""
+    parsed = urlparse(url)
+    if parsed.scheme != "file":
+        return None
+    return Path(unquote(parsed.path))
+
+
+class GenerationService:
+    """Make tracks for a user against a :class:`db.database.Database`.
+
+    ``generator`` defaults to ``get_generator("auto")``, chosen on first use.
+    ``daily_limit`` is the number of free generations per UTC day.
+    """
+
+    def __init__(
+        self,
+        database: Any,
+        generator: Generator | None = None,
+        daily_limit: int = DEFAULT_DAILY_LIMIT,
+    ) -> None:
+        if daily_limit < 0:
+            raise UserFacingError(
+                f"The daily generation limit must be 0 or more, not {daily_limit}."
+            )
+        self.database = database
+        self._generator = generator
+        self.daily_limit = daily_limit
+        self._lock = threading.Lock()
+
+    @property
+    def generator(self) -> Generator:
+        with self._lock:
+            if self._generator is None:
+                from player.generation.engines import get_generator
+
+                self._generator = get_generator("auto")
+            return self._generator
+
+    # -- quota ------------------------------------------------------------------------------
+    def remaining_today(self, user_id: uuid.UUID | str) -> int | None:
+        """Generations left today (UTC); ``None`` means unlimited (premium)."""
+        uid = _as_uuid(user_id, "User")
+        with self.database.service_session() as s:
+            row = s.execute(
+                text(
+                    "select premium, daily_count, "
+                    "daily_count_date = (now() at time zone 'utc')::date "
+                    "from public.users where id = :u"
+                ),
+                {"u": uid},
+            ).one_or_none()
+        if row is None:
+            raise UserFacingError(f"No user with id {uid}.")
+        premium, count, today = row
+        if premium:
+            return None
+        used = int(count or 0) if today else 0
+        return max(0, self.daily_limit - used)
+
+    def _consume(self, uid: uuid.UUID) -> None:
+        exists = True
+        with self.database.service_session() as s:
+            count = s.execute(
+                text("select public.consume_generation_quota(:u, :l)"),
+                {"u": uid, "l": self.daily_limit},
+            ).scalar()
+            if count is None:
+                exists = s.execute(
+                    text("select 1 from public.users where id = :u"), {"u": uid}
+                ).first()
+        if count is None:
+            if not exists:
+                raise UserFacingError(f"No user with id {uid}.")
+            raise QuotaExceeded(self.daily_limit)
+
+    def _refund(self, uid: uuid.UUID) -> None:
+        with self.database.service_session() as s:
+            s.execute(text("select public.refund_generation_quota(:u)"), {"u": uid})
+
+    # -- sources ----------------------------------------------------------------------------
+    def source_for(
+        self, user_id: uuid.UUID | str, track_id: uuid.UUID | str, with_audio: bool = True
+    ) -> SourceTrack:
+        """A :class:`SourceTrack` for one of the user's (or a public) generated tracks:
+        its stored parameters and, with ``with_audio``, its decoded audio."""
+        uid, tid = _as_uuid(user_id, "User"), _as_uuid(track_id, "Track")
+        with self.database.user_session(uid) as s:
+            row = s.execute(
+                text(
+                    "select url, generation_params, status "
+                    "from public.generated_tracks where id = :t"
+                ),
+                {"t": tid},
+            ).one_or_none()
+        if row is None:
+            raise UserFacingError(f"No generated track with id {tid} is visible to you.")
+        url, params, status = row
+        if status != "completed":
+            raise UserFacingError(f"Track {tid} is {status}, so it cannot be a source yet.")
+        audio, samplerate = None, None
+        path = path_from_url(url or "")
+        if with_audio and path is not None and path.is_file():
+            import soundfile as sf
+
+            audio, samplerate = sf.read(str(path), dtype="float32", always_2d=True)
+        return SourceTrack(
+            track_id=str(tid), params=dict(params or {}), audio=audio, samplerate=samplerate
+        )
+
+    def _complete_source(
+        self, uid: uuid.UUID, request: GenerationRequest, generator: Generator
+    ) -> GenerationRequest:
+        src = request.source
+        if src is None or src.track_id is None or src.params:
+            return request
+        needs_audio = generator.name != "procedural"
+        loaded = self.source_for(uid, src.track_id, with_audio=needs_audio)
+        return replace(request, source=replace(loaded, external_id=src.external_id))
+
+    # -- generation -------------------------------------------------------------------------
+    def generate(
+        self,
+        user_id: uuid.UUID | str,
+        request: GenerationRequest,
+        band_id: uuid.UUID | str | None = None,
+        on_chunk: ChunkCallback | None = None,
+        cancel: Cancel | None = None,
+    ) -> uuid.UUID:
+        """Generate one track; returns its ``generated_tracks`` id.
+
+        ``on_chunk(chunk, samplerate)`` receives every float32 ``(frames, 2)`` chunk as it
+        is made. ``cancel`` (an Event or a callable) stops it between chunks. Raises
+        :class:`QuotaExceeded` when the user has no generation left today.
+        """
+        uid = _as_uuid(user_id, "User")
+        bid = _as_uuid(band_id, "Band") if band_id is not None else None
+        request.validate()
+        generator = self.generator
+        request = self._complete_source(uid, request, generator)
+        self._consume(uid)
+        track_id = uuid.uuid4()
+        final = audio_dir() / f"{track_id}.mp3"
+        part = final.with_suffix(".mp3.part")
+        source_id = None
+        if request.source is not None and request.source.track_id:
+            with contextlib.suppress(UserFacingError):
+                source_id = _as_uuid(request.source.track_id, "Track")
+        with self.database.service_session() as s:
+            s.execute(
+                text(
+                    "insert into public.generated_tracks (id, user_id, url, duration, mode, "
+                    "source_id, source_external_id, status, band_id) "
+                    "values (:id, :u, :url, :d, :m, :src, :ext, 'queued', :b)"
+                ),
+                {
+                    "id": track_id,
+                    "u": uid,
+                    "url": final.as_uri(),
+                    "d": round(request.duration_seconds),
+                    "m": request.mode,
+                    "src": source_id,
+                    "ext": request.source.external_id if request.source else None,
+                    "b": bid,
+                },
+            )
+        try:
+            result = generator.generate(request)
+            self._update(
+                track_id,
+                status="generating",
+                generation_params=result.params,
+                duration=round(result.duration_seconds),
+            )
+            frames = self._write(result, part, on_chunk, cancel)
+            os.replace(part, final)
+            seconds = frames / result.samplerate
+            self._update(track_id, status="completed", duration=max(1, round(seconds)), error=None)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                part.unlink()
+            message = str(exc) or type(exc).__name__
+            try:
+                self._update(track_id, status="failed", error=message[:2000])
+                self._refund(uid)
+            except Exception:  # the original error matters more than the bookkeeping one
+                log.exception("could not record the failure of track %s", track_id)
+            raise
+        return track_id
+
+    def _write(
+        self, result: Any, part: Path, on_chunk: ChunkCallback | None, cancel: Cancel | None
+    ) -> int:
+        import soundfile as sf
+
+        frames = 0
+        with sf.SoundFile(
+            str(part), "w", samplerate=result.samplerate, channels=2, format="MP3"
+        ) as out:
+            for chunk in result:
+                if _is_cancelled(cancel):
+                    raise GenerationCancelled()
+                out.write(chunk)
+                frames += len(chunk)
+                if on_chunk is not None:
+                    on_chunk(chunk, result.samplerate)
+        if _is_cancelled(cancel):
+            raise GenerationCancelled()
+        return frames
+
+    def _update(self, track_id: uuid.UUID, **cols: Any) -> None:
+        import json
+
+        sets: list[str] = []
+        values: dict[str, Any] = {"id": track_id}
+        for name, value in cols.items():
+            if name == "generation_params":
+                sets.append(f"{name} = cast(:{name} as jsonb)")
+                values[name] = json.dumps(value)
+            else:
+                sets.append(f"{name} = :{name}")
+                values[name] = value
+        with self.database.service_session() as s:
+            s.execute(
+                text(f"update public.generated_tracks set {', '.join(sets)} where id = :id"), values
+            )
+
+    def fail_interrupted(self, user_id: uuid.UUID | str | None = None) -> int:
+        """Mark rows a crash or quit left ``queued``/``generating`` as ``failed`` and
+        remove their partial files. Call once at startup, before generating."""
+        where = "status in ('queued', 'generating')"
+        params: dict[str, Any] = {}
+        if user_id is not None:
+            where += " and user_id = :u"
+            params["u"] = _as_uuid(user_id, "User")
+        with self.database.service_session() as s:
+            rows = s.execute(
+                text(
+                    "update public.generated_tracks set status = 'failed', "
+                    "error = 'Interrupted: the app stopped while this track was being generated.' "
+                    f"where {where} returning url"
+                ),
+                params,
+            ).all()
+        for (url,) in rows:
+            path = path_from_url(url or "")
+            if path is not None:
+                with contextlib.suppress(OSError):
+                    Path(str(path) + ".part").unlink()
+        return len(rows)

@@ -1,0 +1,124 @@
+"""Finding the history files in what the user downloaded: a zip, a folder or one file.
+
+Services hand out zips (``my_spotify_data.zip``, Google Takeout, ListenBrainz); people
+also unpack them or pick the single JSON. All three lead to the same list of members,
+read straight out of the zip without extracting to disk. Zip members are checked before
+anything is decompressed: encrypted entries, absurd sizes and compression ratios that
+only a zip bomb has are refused with a message, never half-read.
+"""
+
+from __future__ import annotations
+
+import re
+import zipfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+from player.errors import UserFacingError
+from player.imports.base import FormatError, Importer
+
+#: Largest history file accepted (uncompressed); a 15-year extended history is < 1 GB.
+MAX_MEMBER_BYTES = 4 * 1024**3
+#: Sum over all matching members of a zip.
+MAX_TOTAL_BYTES = 16 * 1024**3
+#: JSON/CSV exports compress 5-30x; a bomb compresses thousands of times.
+MAX_RATIO = 200
+MAX_MEMBERS = 5_000
+
+
+@dataclass(frozen=True)
+class Member:
+    """One history file: a name to show in messages and a way to open it as bytes."""
+
+    name: str
+    open: Callable[[], IO[bytes]]
+
+
+def _natural_key(name: str) -> list[object]:
+    # StreamingHistory_music_10.json sorts after _9, as the service numbered them.
+    return [int(part) if part.isdigit() else part.lower() for part in re.split(r"(\d+)", name)]
+
+
+def _is_zip(path: Path) -> bool:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(4) in (b"PK\x03\x04", b"PK\x05\x06")
+    except OSError as exc:
+        raise UserFacingError(f"cannot read {path}: {exc.strerror or exc}") from None
+
+
+@contextmanager
+def history_files(path: Path, importer: Importer) -> Iterator[list[Member]]:
+    """The files in ``path`` that ``importer`` reads, in the service's order."""
+    if not path.exists():
+        raise UserFacingError(f"{path} does not exist")
+    if path.is_dir():
+        found = sorted(
+            (p for p in path.rglob("*") if p.is_file() and importer.wants(p.name)),
+            key=lambda p: _natural_key(str(p.relative_to(path))),
+        )
+        if not found:
+            raise _nothing_found(path, importer)
+        yield [Member(str(p), _file_opener(p)) for p in found]
+        return
+    if not path.is_file():
+        raise UserFacingError(f"{path} is not a file or folder")
+    if not _is_zip(path) and path.suffix.lower() != ".zip":
+        yield [Member(path.name, _file_opener(path))]
+        return
+    try:
+        archive = zipfile.ZipFile(path)
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FormatError(f"{path.name} is not a readable zip file ({exc})") from None
+    with archive:
+        infos = _checked_members(archive, path.name, importer)
+        if not infos:
+            raise _nothing_found(path, importer)
+        yield [Member(f"{path.name}/{info.filename}", _zip_opener(archive, info)) for info in infos]
+
+
+def _checked_members(
+    archive: zipfile.ZipFile, label: str, importer: Importer
+) -> list[zipfile.ZipInfo]:
+    try:
+        infos = archive.infolist()
+    except (zipfile.BadZipFile, ValueError) as exc:
+        raise FormatError(f"{label} is not a readable zip file ({exc})") from None
+    wanted = [i for i in infos if not i.is_dir() and importer.wants(i.filename)]
+    if len(wanted) > MAX_MEMBERS:
+        raise FormatError(f"{label} holds {len(wanted)} history files (at most {MAX_MEMBERS})")
+    total = 0
+    for info in wanted:
+        if info.flag_bits & 0x1:
+            raise FormatError(f"{label}: {info.filename} is encrypted; unzip it yourself first")
+        if info.file_size > MAX_MEMBER_BYTES:
+            raise FormatError(
+                f"{label}: {info.filename} would unpack to {info.file_size / 1024**3:.1f} GB "
+                f"(at most {MAX_MEMBER_BYTES // 1024**3} GB)"
+            )
+        ratio = info.file_size // max(info.compress_size, 1)
+        if info.file_size > 1024**2 and ratio > MAX_RATIO:
+            raise FormatError(
+                f"{label}: {info.filename} is compressed {ratio} times over, which only zip "
+                "bombs are; refusing to unpack it"
+            )
+        total += info.file_size
+    if total > MAX_TOTAL_BYTES:
+        raise FormatError(f"{label} would unpack to more than {MAX_TOTAL_BYTES // 1024**3} GB")
+    return sorted(wanted, key=lambda i: _natural_key(i.filename))
+
+
+def _nothing_found(path: Path, importer: Importer) -> UserFacingError:
+    patterns = ", ".join(importer.members)
+    return UserFacingError(f"{path} holds no {patterns}; is it {importer.description}?")
+
+
+def _file_opener(path: Path) -> Callable[[], IO[bytes]]:
+    return lambda: path.open("rb")
+
+
+def _zip_opener(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> Callable[[], IO[bytes]]:
+    return lambda: archive.open(info)

@@ -1,0 +1,139 @@
+# SPDX-License-Identifier: MIT
+"""Top-k nearest tracks and bands by vector, with pgvector, within one space.
+
+The queries are written as ``ORDER BY vector <=> :query LIMIT k`` so the ivfflat
+cosine indexes (``idx_embeddings_vector``, ``idx_bands_style_vector``) serve them. Two
+details keep an approximate index honest on a filtered query:
+
+* ``ivfflat.probes`` is raised for the transaction (:data:`PROBES`), so a small or
+  freshly built index (its lists trained on little data) still returns the neighbours;
+* on pgvector 0.8+ ``ivfflat.iterative_scan`` keeps scanning when the space or
+  visibility filter drops rows, so ``k`` rows come back when ``k`` exist.
+
+Visibility is the session's: run these in ``Database.user_session`` and row-level
+security limits generated tracks to the user's own and public ones; the explicit
+filters below only add what RLS does not say (embeddings are public, so a generated
+track's vector is shown only when its ``generated_tracks`` row is visible).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import exists, func, or_, select, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+
+from db.models import Band, Embedding, GeneratedTrack
+from player.embedding.base import check_vector
+
+PROBES = 10
+
+
+@dataclass(frozen=True)
+class TrackHit:
+    track_id: str | None
+    track_name: str
+    artist: str
+    source: str
+    similarity: float
+
+
+@dataclass(frozen=True)
+class BandHit:
+    band_id: uuid.UUID
+    name: str
+    user_id: uuid.UUID
+    follower_count: int
+    similarity: float
+
+
+def _tune_index(session: Session) -> None:
+    session.execute(text(f"set local ivfflat.probes = {PROBES}"))
+    try:
+        with session.begin_nested():
+            session.execute(text("set local ivfflat.iterative_scan = relaxed_order"))
+    except DBAPIError:
+        pass  # pgvector < 0.8: no iterative scans; probes alone must do
+
+
+def similar_tracks(
+    session: Session,
+    vector: Any,
+    k: int = 10,
+    space: str = "descriptor-v1",
+    *,
+    sources: tuple[str, ...] | None = None,
+    exclude: tuple[str, ...] = (),
+) -> list[TrackHit]:
+    """The ``k`` stored tracks nearest ``vector`` in ``space`` that the session may see."""
+    query = check_vector(vector)
+    _tune_index(session)
+    distance = Embedding.vector.cosine_distance(query)
+    visible_generated = exists(
+        select(1)
+        .select_from(GeneratedTrack)
+        .where(func.cast(GeneratedTrack.id, Embedding.track_id.type) == Embedding.track_id)
+    )
+    stmt = (
+        select(
+            Embedding.track_id,
+            Embedding.track_name,
+            Embedding.artist,
+            Embedding.source,
+            distance.label("distance"),
+        )
+        .where(
+            Embedding.embedding_space == space,
+            or_(Embedding.source != "infinite", visible_generated),
+        )
+        .order_by(distance)
+        .limit(k)
+    )
+    if sources:
+        stmt = stmt.where(Embedding.source.in_(sources))
+    if exclude:
+        stmt = stmt.where(or_(Embedding.track_id.is_(None), Embedding.track_id.not_in(exclude)))
+    return [
+        TrackHit(r.track_id, r.track_name, r.artist, r.source, 1.0 - float(r.distance))
+        for r in session.execute(stmt)
+    ]
+
+
+def similar_public_bands(
+    session: Session,
+    vector: Any,
+    k: int = 10,
+    space: str = "descriptor-v1",
+    *,
+    exclude_owner: uuid.UUID | None = None,
+) -> list[BandHit]:
+    """The ``k`` public bands whose style is nearest ``vector`` in ``space``.
+
+    ``exclude_owner`` leaves out that user's own bands (discovery shows others' music).
+    """
+    query = check_vector(vector)
+    _tune_index(session)
+    distance = Band.style_vector.cosine_distance(query)
+    stmt = (
+        select(Band.id, Band.name, Band.user_id, Band.follower_count, distance.label("distance"))
+        .where(
+            Band.is_public.is_(True), Band.style_vector.is_not(None), Band.embedding_space == space
+        )
+        .order_by(distance)
+        .limit(k)
+    )
+    if exclude_owner is not None:
+        stmt = stmt.where(Band.user_id != exclude_owner)
+    return [
+        BandHit(r.id, r.name, r.user_id, int(r.follower_count or 0), 1.0 - float(r.distance))
+        for r in session.execute(stmt)
+    ]
+
+
+def as_array(vector: Any) -> np.ndarray:
+    """A pgvector value (or list) as float32 numpy."""
+    return np.asarray(vector, dtype=np.float32)

@@ -1,0 +1,159 @@
+"""Desktop app benchmark: cold start, idle memory, event-loop latency during radio.
+
+Run: ``.venv/bin/python tests/bench/bench_ui.py`` (offscreen Qt, embedded database and a
+null audio output in a temporary profile). Each figure comes from a fresh process:
+
+* cold start — process start to the splash painted, and to the main window painted
+  (the embedded PostgreSQL started and the profile loaded in between); the first launch
+  also creates the database cluster, so it is reported apart from a regular start;
+* resident memory (VmRSS) with the window idle;
+* event-loop latency (how late a 10 ms timer fires) while the radio generates and plays;
+* whether torch or transformers were imported by start-up (they must not be).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def child(mode: str, started: float) -> None:
+    """One app process: report timings as one JSON line on stdout."""
+    sys.path.insert(0, str(ROOT))
+    from PySide6.QtCore import QTimer
+
+    from player.settings import Settings
+    from ui.app import Launcher, make_application
+    from ui.latency import LatencyProbe
+    from ui.tasks import TaskRunner
+
+    app = make_application()
+    out: dict[str, object] = {}
+    settings = Settings.load()
+    if mode == "radio":
+        settings.set("track_seconds", 30)
+    tasks = TaskRunner(app)
+    launcher = Launcher(app, settings, tasks)
+    QTimer.singleShot(0, lambda: out.setdefault("splash_s", time.time() - started))
+    launcher.start()
+
+    def ready(session) -> None:
+        window = session.window
+
+        def painted() -> None:
+            out["window_s"] = time.time() - started
+            out["torch_imported"] = "torch" in sys.modules
+            out["transformers_imported"] = "transformers" in sys.modules
+            if mode == "radio":
+                probe = LatencyProbe(10, window)
+                probe.start()
+                window.radio_view.start_taste.click()
+
+                def done() -> None:
+                    probe.stop()
+                    out["latency_samples"] = len(probe.samples)
+                    out["latency_p50_ms"] = round(probe.percentile(50), 2)
+                    out["latency_p99_ms"] = round(probe.percentile(99), 2)
+                    out["latency_max_ms"] = round(probe.worst, 2)
+                    out["radio_ready"] = sum(i.status != "queued" for i in window.radio.items())
+                    out["playing"] = session.ctx.playback.state
+                    app.quit()
+
+                QTimer.singleShot(20000, done)
+            else:
+
+                def idle() -> None:
+                    out["rss_idle_mb"] = round(_rss_mb(), 1)
+                    app.quit()
+
+                QTimer.singleShot(3000, idle)
+
+        QTimer.singleShot(0, painted)
+
+    launcher.on_ready = ready
+    app.exec()
+    launcher.shutdown()
+    print(json.dumps(out))
+
+
+def _run(home: Path, mode: str) -> dict[str, object]:
+    env = {**os.environ, "INFINITE_PLAYER_HOME": str(home), "QT_QPA_PLATFORM": "offscreen"}
+    env.pop("DATABASE_URL", None)
+    started = time.time()
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", mode, repr(started)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if not lines:
+        raise RuntimeError(f"the {mode} run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    if proc.returncode != 0:
+        print(f"(the {mode} run exited with {proc.returncode} after reporting)")
+    return json.loads(lines[-1])
+
+
+def _onboard(home: Path) -> None:
+    """Create the profile once (so later launches go straight to the window)."""
+    env = {**os.environ, "INFINITE_PLAYER_HOME": str(home)}
+    env.pop("DATABASE_URL", None)
+    script = (
+        "from db.database import Database\n"
+        "from player.library import OnboardingAnswers, complete_onboarding\n"
+        "from player.settings import Settings\n"
+        "db = Database.open_default()\n"
+        "complete_onboarding(db, OnboardingAnswers(email='bench@example.com',"
+        " genres=['house', 'lo-fi'], vibe='chill'))\n"
+        "s = Settings.load(); s.set('user_email', 'bench@example.com'); s.save()\n"
+        "db.close()\n"
+    )
+    started = time.time()
+    subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, check=True, timeout=300)
+    print(f"first launch (creates the database cluster): {time.time() - started:.2f} s")
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
+        home = Path(tmp)
+        _onboard(home)
+        starts = [_run(home, "idle") for _ in range(3)]
+        splash = sorted(float(s["splash_s"]) for s in starts)  # type: ignore[arg-type]
+        window = sorted(float(s["window_s"]) for s in starts)  # type: ignore[arg-type]
+        print(f"cold start to splash painted:       median {splash[1]:.2f} s  (of 3: {splash})")
+        print(f"cold start to main window painted:  median {window[1]:.2f} s  (of 3: {window})")
+        print(f"resident memory at idle:            {starts[-1]['rss_idle_mb']} MB")
+        print(
+            "torch imported at start-up:         "
+            f"{any(s['torch_imported'] for s in starts)}; transformers: "
+            f"{any(s['transformers_imported'] for s in starts)}"
+        )
+        radio = _run(home, "radio")
+        print(
+            "event-loop latency during radio (20 s, 10 ms timer): "
+            f"p50 {radio['latency_p50_ms']} ms, p99 {radio['latency_p99_ms']} ms, "
+            f"max {radio['latency_max_ms']} ms over {radio['latency_samples']} ticks; "
+            f"state {radio['playing']}, {radio['radio_ready']} tracks made or in progress"
+        )
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 2 and sys.argv[1] == "--child":
+        child(sys.argv[2], float(sys.argv[3]))
+    else:
+        main()

@@ -1,0 +1,65 @@
+"""Start-up as the app does it: database off the GUI thread, onboarding, then the window."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication
+
+from player.settings import Settings
+from ui.app import Launcher
+from ui.tasks import TaskRunner
+
+
+@pytest.fixture
+def no_sound_device(monkeypatch):
+    """Hide the PulseAudio null sink another test area may have left PortAudio pointing at."""
+    import sounddevice as sd
+
+    monkeypatch.delenv("PULSE_SERVER", raising=False)
+    sd._terminate()
+    sd._initialize()
+    yield
+    monkeypatch.undo()
+    sd._terminate()
+    sd._initialize()
+
+
+def test_first_run_goes_through_onboarding_to_the_window(
+    qtbot, database_url, monkeypatch, no_sound_device
+):
+    monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
+    settings = Settings()
+    tasks = TaskRunner(QApplication.instance())
+    launcher = Launcher(QApplication.instance(), settings, tasks)
+    ready = []
+    launcher.on_ready = ready.append
+    launcher.start()
+    qtbot.waitUntil(lambda: launcher.onboarding is not None, timeout=30000)
+    view = launcher.onboarding
+    qtbot.addWidget(view)
+    assert launcher.splash.isHidden()
+    qtbot.keyClicks(view.email, "first@example.com")
+    qtbot.mouseClick(view.genre_buttons["ambient"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.vibe_buttons["dreamy"], Qt.MouseButton.LeftButton)
+    qtbot.mouseClick(view.finish, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: bool(ready), timeout=30000)
+    session = ready[0]
+    qtbot.addWidget(session.window)
+    assert session.window.isVisible() and not view.isVisible()
+    assert session.ctx.profile.email == "first@example.com"
+    # no sound card here: the engine fell back to a null output and the window says so
+    assert session.ctx.playback.engine.output_kind == "null"
+    assert "no sound device" in session.window.where.text()
+    qtbot.waitUntil(lambda: Settings.load().user_email == "first@example.com")
+    launcher.shutdown()
+
+    # the next start goes straight to the window
+    again = Launcher(QApplication.instance(), Settings.load(), TaskRunner(QApplication.instance()))
+    ready.clear()
+    again.on_ready = ready.append
+    again.start()
+    qtbot.waitUntil(lambda: bool(ready), timeout=30000)
+    qtbot.addWidget(ready[0].window)
+    assert again.onboarding is None
+    again.shutdown()

@@ -1,0 +1,58 @@
+"""The Radio view on the real database and generator, playing through a null output."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+
+from ui.latency import LatencyProbe
+
+
+def test_start_radio_plays_fills_the_queue_and_stays_responsive(qtbot, session):
+    window, ctx = session.window, session.ctx
+    window.show_view("radio")
+    view = window.radio_view
+    qtbot.waitUntil(lambda: "left today" in view.quota.text())
+    assert view.quota.text() == "20 of 20 left today"
+    probe = LatencyProbe(10, window)
+    probe.start()
+    with qtbot.waitSignal(ctx.playback.track_changed, timeout=60000) as playing:
+        qtbot.mouseClick(view.start_taste, Qt.MouseButton.LeftButton)
+    metadata = playing.args[0]
+    assert window.now_playing.title.text() == metadata["title"]
+    assert view.station.text() == "Playing: Your taste"
+    # the queue fills: the playing track plus two generated ahead
+    qtbot.waitUntil(
+        lambda: [i.status for i in view.model.items()].count("ready") == 2, timeout=60000
+    )
+    statuses = [i.status for i in view.model.items()]
+    assert statuses.count("playing") == 1
+    assert ctx.playback.state == "playing"
+    probe.stop()
+    assert len(probe.samples) > 50
+    # the GUI thread never waited on generation, the database or the audio
+    assert probe.percentile(99) < 50, (probe.percentile(99), probe.worst)
+    qtbot.waitUntil(lambda: view.quota.text() == "17 of 20 left today", timeout=10000)
+    # a skip plays the next generated track and the radio refills behind it
+    first = metadata["track_id"]
+    with qtbot.waitSignal(ctx.playback.track_changed, timeout=30000) as skipped:
+        qtbot.mouseClick(view.skip, Qt.MouseButton.LeftButton)
+    assert skipped.args[0]["track_id"] != first
+    qtbot.waitUntil(
+        lambda: [str(i.track_id) for i in view.model.items() if i.status == "played"] == [first]
+    )
+
+
+def test_quota_reached_shows_what_happens_next(qtbot, session):
+    window, ctx = session.window, session.ctx
+    ctx.generation.daily_limit = 1
+    window.show_view("radio")
+    view = window.radio_view
+    with qtbot.waitSignal(window.radio.quota_reached, timeout=60000):
+        qtbot.mouseClick(view.start_genre, Qt.MouseButton.LeftButton)
+    assert view.banner.isVisible()
+    text = view.banner.text()
+    assert "today's free generations" in text and "midnight UTC" in text
+    assert "library keeps playing" in text
+    qtbot.waitUntil(lambda: view.quota.text() == "0 of 1 left today", timeout=10000)
+    # the one track made before the limit still plays
+    qtbot.waitUntil(lambda: ctx.playback.state == "playing", timeout=30000)

@@ -1,0 +1,266 @@
+"""Start-up: splash, open the database off the GUI thread, onboarding, then the window.
+
+Nothing heavy is imported before the first paint: the splash shows while the database
+(an embedded PostgreSQL by default) starts and migrates on a worker thread. The app
+starts with no sound card (the engine falls back to a null output and says so) and no
+GPU (the procedural generator needs none).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen, QWidget
+
+from player.settings import Settings
+from ui.tasks import TaskRunner
+from ui.theme import app_icon, apply_theme
+
+log = logging.getLogger(__name__)
+
+
+def genre_and_vibe_lists() -> tuple[list[str], list[str]]:
+    try:
+        from player.generation.genres import GENRES, VIBES
+    except ImportError:
+        from player.library import VIBES as LIB_VIBES
+
+        return ["pop", "house", "hip-hop", "ambient", "jazz"], list(LIB_VIBES)
+    return list(GENRES), list(VIBES)
+
+
+def open_database(settings: Settings) -> Any:
+    """``DATABASE_URL`` wins, then the URL in Settings, else the embedded server."""
+    from db.database import Database
+
+    if os.environ.get("DATABASE_URL") or not settings.database_url:
+        return Database.open_default()
+    database = Database(settings.database_url, origin="the database URL in Settings")
+    try:
+        database.check()
+        database.migrate()
+    except BaseException:
+        database.close()
+        raise
+    return database
+
+
+def warm_imports() -> None:
+    """Import what the main window will need (numpy, the engines, the views)."""
+    import importlib
+
+    for name in (
+        "player.audio.engine",
+        "player.generation.service",
+        "player.bands.service",
+        "player.radio",
+        "ui.main_window",
+    ):
+        try:
+            importlib.import_module(name)
+        except ImportError:  # an optional area missing: the window copes without it
+            log.debug("could not pre-import %s", name)
+
+
+@dataclass
+class Session:
+    """One signed-in window and what it owns (closed together)."""
+
+    ctx: Any
+    window: Any
+
+    def close(self) -> None:
+        self.window.radio.close()
+        self.ctx.playback.close()
+
+
+def build_session(
+    database: Any,
+    settings: Settings,
+    user_id: uuid.UUID,
+    tasks: TaskRunner,
+    *,
+    output: str = "sounddevice",
+    desktop: bool = True,
+    profile: Any = None,
+) -> Session:
+    """The context and main window for ``user_id`` (tests pass ``output="null"``)."""
+    from player.library import load_profile
+    from ui.context import AppContext, make_bands, make_engine, make_generation
+    from ui.main_window import MainWindow
+    from ui.playback import Playback
+
+    playback = Playback(make_engine(settings, output))
+    ctx = AppContext(
+        database=database,
+        settings=settings,
+        tasks=tasks,
+        playback=playback,
+        user_id=user_id,
+        profile=profile or load_profile(database, user_id),
+        generation=make_generation(database, settings),
+        bands=make_bands(database),
+    )
+    genres, vibes = genre_and_vibe_lists()
+    window = MainWindow(ctx, genres, vibes)
+    # Owned by the window from now on: a parentless QObject left to Python's cyclic
+    # garbage collector could be destroyed on whatever thread the collector runs on.
+    playback.setParent(window)
+    if desktop:
+        from ui.mpris import start_mpris
+        from ui.tray import make_tray
+
+        window.tray = make_tray(window, window.actions_)
+        try:
+            window.mpris = start_mpris(window, window.actions_)
+        except Exception:  # a broken bus must never stop the player
+            log.exception("MPRIS unavailable")
+    return Session(ctx, window)
+
+
+class Launcher:
+    """Drives start-up as a small state machine on the GUI thread."""
+
+    def __init__(self, app: QApplication, settings: Settings, tasks: TaskRunner) -> None:
+        self.app = app
+        self.settings = settings
+        self.tasks = tasks
+        self.database: Any = None
+        self.session: Session | None = None
+        self.onboarding: QWidget | None = None
+        self.splash = QSplashScreen(app_icon().pixmap(256, 256))
+        self.on_ready: Callable[[Any], None] | None = None
+
+    def start(self) -> None:
+        self.splash.show()
+        self.splash.showMessage(
+            "Opening your library…",
+            Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
+            Qt.GlobalColor.white,
+        )
+        settings = self.settings
+        self.tasks.run(
+            lambda _c: open_database(settings),
+            description="Opening the database",
+            on_done=self._database_ready,
+            on_error=self._fatal,
+        )
+        # While the database starts (another process), load the heavy modules the window
+        # needs on a second thread, so the two waits overlap instead of adding up.
+        self.tasks.run(lambda _c: warm_imports(), description="Loading", visible=False)
+
+    def _database_ready(self, database: Any) -> None:
+        self.database = database
+        email = self.settings.user_email
+
+        def find(_c: Any) -> Any:
+            from player.library import find_user, load_profile
+
+            user_id = find_user(database, email) if email else None
+            return load_profile(database, user_id) if user_id else None
+
+        self.tasks.run(
+            find, description="Loading your profile", on_done=self._profile, on_error=self._fatal
+        )
+
+    def _profile(self, profile: Any) -> None:
+        if profile is not None and profile.onboarding_completed:
+            self._open_window(profile.id, profile)
+        else:
+            self._show_onboarding(profile)
+
+    def _show_onboarding(self, profile: Any) -> None:
+        from ui.views.onboarding import OnboardingView
+
+        genres, vibes = genre_and_vibe_lists()
+        view = OnboardingView(self.database, self.tasks, genres, vibes, profile)
+        view.setWindowTitle("Welcome — Infinite Player")
+        view.setWindowIcon(app_icon())
+        view.resize(900, 820)
+        view.completed.connect(self._onboarded)
+        self.onboarding = view
+        self.splash.finish(view)
+        view.show()
+
+    def _onboarded(self, user_id: uuid.UUID) -> None:
+        assert self.onboarding is not None
+        email = self.onboarding.answers().email  # type: ignore[attr-defined]
+        self.settings.set("user_email", email)
+        self.tasks.run(lambda _c: self.settings.save(), description="Saving settings", serial=True)
+        self.onboarding.close()
+        self._open_window(user_id, None)
+
+    def _open_window(self, user_id: uuid.UUID, profile: Any) -> None:
+        database, settings = self.database, self.settings
+
+        def load(_c: Any) -> Any:
+            from player.library import load_profile
+
+            return profile or load_profile(database, user_id)
+
+        def show(loaded: Any) -> None:
+            self.session = build_session(database, settings, user_id, self.tasks, profile=loaded)
+            self.splash.finish(self.session.window)
+            self.session.window.show()
+            generation = self.session.ctx.generation
+            if generation is not None:  # tracks a crash left half-made are marked failed
+                self.tasks.run(
+                    lambda _c: generation.fail_interrupted(user_id),
+                    description="Tidying up",
+                    visible=False,
+                )
+            if self.on_ready is not None:
+                self.on_ready(self.session)
+
+        self.tasks.run(load, description="Loading your profile", on_done=show, on_error=self._fatal)
+
+    def _fatal(self, exc: BaseException) -> None:
+        log.error("start-up failed", exc_info=exc)
+        self.splash.close()
+        QMessageBox.critical(None, "Infinite Player cannot start", str(exc))
+        self.app.exit(1)
+
+    def shutdown(self) -> None:
+        if self.session is not None:
+            self.session.window.save_state()
+            self.session.close()
+        self.tasks.shutdown()
+        if self.database is not None:
+            self.database.close()
+
+
+def make_application(argv: list[str] | None = None) -> QApplication:
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication(argv or sys.argv)
+    app.setApplicationName("Infinite Player")
+    app.setOrganizationName("InfinitePlayer")
+    app.setDesktopFileName("infinite-player")
+    QGuiApplication.setQuitOnLastWindowClosed(True)
+    apply_theme(app)
+    return app
+
+
+def run_app() -> int:
+    """The desktop app; returns the process exit status."""
+    logging.basicConfig(level=os.environ.get("INFINITE_PLAYER_LOG", "WARNING"))
+    app = make_application()
+    try:
+        settings = Settings.load()
+    except Exception as exc:
+        QMessageBox.critical(None, "Infinite Player cannot start", str(exc))
+        return 2
+    tasks = TaskRunner(app)
+    launcher = Launcher(app, settings, tasks)
+    launcher.start()
+    try:
+        return int(app.exec())
+    finally:
+        launcher.shutdown()

@@ -1,0 +1,107 @@
+"""The services one signed-in window works with, passed in rather than global.
+
+Views take an :class:`AppContext` and use only what they need from it; tests build one
+on the test database with a null audio output. Nothing here is a singleton.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+from player.errors import UserFacingError
+from player.library import Library, Profile, load_profile
+from player.settings import Settings
+from ui.playback import Playback
+from ui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class AppContext:
+    database: Any
+    settings: Settings
+    tasks: TaskRunner
+    playback: Playback
+    user_id: uuid.UUID
+    profile: Profile
+    generation: Any = None
+    bands: Any = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.library = Library(self.database, self.user_id)
+        self.playback.loudness_measured.connect(self._store_loudness)
+
+    def _store_loudness(self, track_id: str, lufs: float, peak: float) -> None:
+        library = self.library
+        self.tasks.run(
+            lambda _ctx: library.store_loudness(uuid.UUID(track_id), lufs, peak),
+            description="Saving loudness",
+            serial=True,
+            visible=False,
+        )
+
+    def reload_profile(self) -> Profile:
+        """Re-read the profile (call off the GUI thread)."""
+        self.profile = load_profile(self.database, self.user_id)
+        return self.profile
+
+
+def make_generation(database: Any, settings: Settings) -> Any:
+    """The generation service with the engine the settings name (None: not installed).
+
+    A named engine that cannot run here (MusicGen without a checkpoint) falls back to
+    "auto", the procedural engine on a machine without a GPU, and the log says so.
+    """
+    try:
+        from player.generation.engines import CHECKPOINT_ENV, get_generator
+        from player.generation.service import GenerationService
+    except ImportError:
+        return None
+    if settings.musicgen_model_dir and not os.environ.get(CHECKPOINT_ENV):
+        os.environ[CHECKPOINT_ENV] = settings.musicgen_model_dir
+    generator = None
+    if settings.generation_engine != "auto":
+        try:
+            generator = get_generator(settings.generation_engine)
+        except UserFacingError as exc:
+            log.warning("generation engine %s unavailable: %s", settings.generation_engine, exc)
+    return GenerationService(database, generator, daily_limit=int(settings.daily_limit))
+
+
+def make_bands(database: Any) -> Any:
+    try:
+        from player.bands.service import BandService
+    except ImportError:
+        return None
+    return BandService(database)
+
+
+def make_engine(settings: Settings, output: str = "sounddevice") -> Any:
+    """The playback engine; with no sound device it falls back to a null output itself."""
+    from player.audio.engine import PlaybackEngine
+
+    device = settings.audio_device or None
+    try:
+        engine = PlaybackEngine(
+            device=device,
+            crossfade_seconds=float(settings.crossfade_seconds),
+            target_lufs=float(settings.loudness_target_lufs),
+            output=output,  # type: ignore[arg-type]
+        )
+    except Exception:
+        if device is None and output == "null":
+            raise
+        # The configured device is gone: play on the default (or silently) and say so.
+        engine = PlaybackEngine(
+            crossfade_seconds=float(settings.crossfade_seconds),
+            target_lufs=float(settings.loudness_target_lufs),
+            output=output,  # type: ignore[arg-type]
+        )
+    engine.set_volume(float(settings.volume))
+    return engine

@@ -1,0 +1,218 @@
+"""The now-playing bar: always visible at the bottom of the window.
+
+It only connects to :class:`ui.playback.Playback` signals and triggers the window's
+shared ``QAction`` s (play/pause, next, previous, like), so the bar, the keyboard, the
+tray and MPRIS all drive playback the same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QAction
+from PySide6.QtWidgets import (
+    QHBoxLayout,
+    QLabel,
+    QSizePolicy,
+    QSlider,
+    QToolButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from ui.art import WaveStrip, track_art
+from ui.models import format_duration
+from ui.playback import Playback
+from ui.theme import icon
+
+SLIDER_STEPS = 1000
+
+
+def _tool(action: QAction, name: str, size: int = 20) -> QToolButton:
+    button = QToolButton()
+    button.setDefaultAction(action)
+    button.setObjectName(name)
+    button.setIconSize(button.iconSize().scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio))
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    return button
+
+
+class NowPlayingBar(QWidget):
+    def __init__(self, playback: Playback, actions: dict[str, QAction], parent: Any = None):
+        super().__init__(parent)
+        self.setObjectName("NowPlayingBar")
+        self.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        self.playback = playback
+        self._actions = actions
+        self._seeking = False
+        self._explanation = ""
+
+        # -- left: cover, title, band, match --------------------------------------------
+        self.cover = QLabel()
+        self.cover.setObjectName("Cover")
+        self.cover.setFixedSize(56, 56)
+        self.cover.setPixmap(track_art("", 56))
+        self.title = QLabel("Nothing playing")
+        self.title.setObjectName("NowTitle")
+        self.band = QLabel("Start the radio or pick a track")
+        self.band.setObjectName("NowBand")
+        self.match = QLabel("")
+        self.match.setObjectName("MatchBadge")
+        self.match.hide()
+        for label in (self.title, self.band):
+            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
+        meta = QVBoxLayout()
+        meta.setSpacing(2)
+        meta.addStretch(1)
+        title_row = QHBoxLayout()
+        title_row.setSpacing(8)
+        title_row.addWidget(self.title, 1)
+        title_row.addWidget(self.match)
+        meta.addLayout(title_row)
+        meta.addWidget(self.band)
+        meta.addStretch(1)
+        self.like_button = _tool(actions["like"], "LikeButton")
+        left = QHBoxLayout()
+        left.setSpacing(12)
+        left.addWidget(self.cover)
+        left.addLayout(meta, 1)
+        left.addWidget(self.like_button)
+
+        # -- centre: transport, waveform, seek ----------------------------------------
+        self.previous_button = _tool(actions["previous"], "PreviousButton")
+        self.play_button = _tool(actions["play_pause"], "PlayButton", 22)
+        self.next_button = _tool(actions["next"], "NextButton")
+        transport = QHBoxLayout()
+        transport.setSpacing(14)
+        transport.addStretch(1)
+        transport.addWidget(self.previous_button)
+        transport.addWidget(self.play_button)
+        transport.addWidget(self.next_button)
+        transport.addStretch(1)
+        self.wave = WaveStrip()
+        self.wave.seek_requested.connect(self._seek_fraction)
+        self.elapsed = QLabel("0:00")
+        self.remaining = QLabel("–:––")
+        for label in (self.elapsed, self.remaining):
+            label.setObjectName("TimeLabel")
+            label.setMinimumWidth(44)
+        self.elapsed.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+        self.seek = QSlider(Qt.Orientation.Horizontal)
+        self.seek.setObjectName("SeekSlider")
+        self.seek.setRange(0, SLIDER_STEPS)
+        self.seek.setEnabled(False)
+        self.seek.sliderPressed.connect(self._begin_seek)
+        self.seek.sliderReleased.connect(self._end_seek)
+        seek_row = QHBoxLayout()
+        seek_row.setSpacing(10)
+        seek_row.addWidget(self.elapsed)
+        seek_col = QVBoxLayout()
+        seek_col.setSpacing(2)
+        seek_col.addWidget(self.wave)
+        seek_col.addWidget(self.seek)
+        seek_row.addLayout(seek_col, 1)
+        seek_row.addWidget(self.remaining)
+        centre = QVBoxLayout()
+        centre.setSpacing(4)
+        centre.addLayout(transport)
+        centre.addLayout(seek_row)
+
+        # -- right: volume ------------------------------------------------------------
+        volume_icon = QLabel()
+        volume_icon.setPixmap(icon("volume").pixmap(18, 18))
+        self.volume = QSlider(Qt.Orientation.Horizontal)
+        self.volume.setObjectName("VolumeSlider")
+        self.volume.setRange(0, 100)
+        self.volume.setFixedWidth(110)
+        self.volume.setValue(round(playback.volume * 100))
+        self.volume.valueChanged.connect(lambda v: playback.set_volume(v / 100))
+        self.volume.setToolTip("Volume")
+        right = QHBoxLayout()
+        right.setSpacing(8)
+        right.addStretch(1)
+        right.addWidget(volume_icon)
+        right.addWidget(self.volume)
+
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 10, 16, 10)
+        layout.setSpacing(24)
+        left_w, centre_w, right_w = QWidget(), QWidget(), QWidget()
+        left_w.setLayout(left)
+        centre_w.setLayout(centre)
+        right_w.setLayout(right)
+        layout.addWidget(left_w, 3)
+        layout.addWidget(centre_w, 4)
+        layout.addWidget(right_w, 2)
+        for part in (left, centre, right):
+            part.setContentsMargins(0, 0, 0, 0)
+
+        playback.track_changed.connect(self.show_track)
+        playback.position_changed.connect(self.show_position)
+        playback.state_changed.connect(self.show_state)
+        self.show_state(playback.state)
+
+    # -- updates --------------------------------------------------------------------------
+
+    def show_track(self, metadata: dict[str, Any]) -> None:
+        key = str(metadata.get("track_id") or "")
+        self.title.setText(metadata.get("title") or "Nothing playing")
+        self.band.setText(metadata.get("band") or ("Infinite Player" if key else ""))
+        self.cover.setPixmap(track_art(key, 56))
+        match = metadata.get("match")
+        self._explanation = str(metadata.get("explanation") or "")
+        if match is not None:
+            self.match.setText(f"{int(match)}% match")
+            self.match.show()
+        else:
+            self.match.hide()
+        tip = self._explanation or ""
+        for widget in (self.match, self.title, self.cover):
+            widget.setToolTip(tip)
+        self.wave.set_track(key)
+        self.seek.setEnabled(bool(key))
+        self.show_position(0.0, float(metadata.get("duration") or -1))
+
+    def show_position(self, position: float, duration: float) -> None:
+        self.elapsed.setText(format_duration(position))
+        if duration and duration > 0:
+            self.remaining.setText("-" + format_duration(max(0.0, duration - position)))
+            fraction = position / duration
+        else:
+            self.remaining.setText("–:––")
+            fraction = 0.0
+        self.wave.set_fraction(fraction)
+        if not self._seeking:
+            self.seek.blockSignals(True)
+            self.seek.setValue(round(fraction * SLIDER_STEPS))
+            self.seek.blockSignals(False)
+
+    def show_state(self, state: str) -> None:
+        playing = state == "playing"
+        action = self._actions["play_pause"]
+        action.setIcon(icon("pause" if playing else "play"))
+        action.setText("Pause" if playing else "Play")
+
+    def set_liked(self, liked: bool) -> None:
+        action = self._actions["like"]
+        action.setIcon(icon("heart-filled" if liked else "heart"))
+        action.setText("Unlike" if liked else "Like")
+        action.setChecked(liked)
+
+    @property
+    def explanation(self) -> str:
+        return self._explanation
+
+    # -- seeking --------------------------------------------------------------------------
+
+    def _begin_seek(self) -> None:
+        self._seeking = True
+
+    def _end_seek(self) -> None:
+        self._seeking = False
+        self._seek_fraction(self.seek.value() / SLIDER_STEPS)
+
+    def _seek_fraction(self, fraction: float) -> None:
+        duration = self.playback.duration
+        if duration and duration > 0:
+            self.playback.seek(fraction * duration)

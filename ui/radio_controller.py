@@ -1,0 +1,198 @@
+"""Glue between the core radio, playback and the views, on the GUI thread.
+
+The core :class:`player.radio.RadioService` generates on its own thread and reports
+through a callback; this object re-emits those reports as queued Qt signals, hands each
+finished track to :class:`ui.playback.Playback`, and tells the radio when playback
+starts a track so the queue refills. Likes and skips go to the library and the radio
+through the task runner, so no database call blocks the window.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import Any
+
+from PySide6.QtCore import QObject, Signal
+
+from player.radio import RadioEvent, RadioItem, RadioSeed, RadioService, quota_message
+from ui.context import AppContext
+
+log = logging.getLogger(__name__)
+
+
+class RadioController(QObject):
+    """One station at a time; owns the core radio for the window's lifetime."""
+
+    #: the queue changed (items added, progressed, ready, started).
+    queue_changed = Signal()
+    #: free generations left today and the daily limit (-1, -1 for unlimited/unknown).
+    quota_changed = Signal(int, int)
+    #: the quota was reached: the friendly explanation.
+    quota_reached = Signal(str)
+    #: a station started: its description.
+    station_changed = Signal(str)
+    #: something to tell the person (a failure, the radio stalling).
+    message = Signal(str)
+    #: a liked state changed: track id (str) and whether it is liked now.
+    like_changed = Signal(str, bool)
+    _radio_event = Signal(object)
+
+    def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.ctx = ctx
+        self.active = False
+        self.station = ""
+        self.remaining = -1
+        self.limit = -1
+        self.service: RadioService | None = None
+        if ctx.generation is not None:
+            self.service = RadioService(
+                ctx.database,
+                ctx.user_id,
+                ctx.generation,
+                ahead=int(ctx.settings.radio_ahead),
+                track_seconds=float(ctx.settings.track_seconds),
+                preferences=ctx.profile.preferences,
+            )
+            self._radio_event.connect(self._on_radio_event)
+            self.service.subscribe(self._radio_event.emit)
+        ctx.playback.track_changed.connect(self._on_track_changed)
+
+    @property
+    def available(self) -> bool:
+        return self.service is not None
+
+    def items(self) -> list[RadioItem]:
+        return self.service.items() if self.service else []
+
+    # -- commands -------------------------------------------------------------------------
+
+    def start(self, seed: RadioSeed) -> None:
+        """Tune in: the playback queue is handed over to this station."""
+        if self.service is None:
+            self.message.emit("Music generation is not available in this installation.")
+            return
+        self.ctx.playback.clear()
+        self.active = True
+        self.station = seed.describe()
+        self.service.preferences = dict(self.ctx.profile.preferences)
+        service = self.service
+        self.ctx.tasks.run(
+            lambda _ctx: service.start(seed),
+            description=f"Tuning in to {self.station}",
+            on_done=lambda _r: self.refresh_quota(),
+            on_error=lambda exc: self.message.emit(str(exc)),
+        )
+        self.station_changed.emit(self.station)
+        self.queue_changed.emit()
+
+    def stop(self) -> None:
+        """Playback moved to the library: stop generating for the radio."""
+        if self.service is not None and self.active:
+            self.active = False
+            self.service.stop()
+            self.station = ""
+            self.station_changed.emit("")
+
+    def skip(self) -> None:
+        """Next track; the radio (and the taste) learn that this one was not it."""
+        playback = self.ctx.playback
+        track_id, position = playback.current_track_id, playback.position
+        playback.next()
+        if track_id is None:
+            return
+        service = self.service
+
+        def learn(_ctx: Any) -> None:
+            if service is not None:
+                service.skip(track_id, position)
+
+        self.ctx.tasks.run(learn, description="Learning from the skip", visible=False)
+
+    def toggle_like(self, track_id: uuid.UUID | None = None) -> None:
+        """Like (or unlike) a track, by default the one playing."""
+        track_id = track_id or self.ctx.playback.current_track_id
+        if track_id is None:
+            return
+        library, service = self.ctx.library, self.service
+
+        def work(_ctx: Any) -> bool:
+            if library.is_liked(track_id):
+                library.unlike(track_id)
+                return False
+            library.like(track_id)
+            if service is not None:
+                service.like(track_id)
+            return True
+
+        self.ctx.tasks.run(
+            work,
+            description="Saving your like",
+            serial=True,
+            visible=False,
+            on_done=lambda liked: self.like_changed.emit(str(track_id), bool(liked)),
+        )
+
+    def refresh_quota(self) -> None:
+        generation, user_id = self.ctx.generation, self.ctx.user_id
+        if generation is None:
+            return
+
+        def load(_ctx: Any) -> tuple[int, int]:
+            remaining = generation.remaining_today(user_id)
+            limit = getattr(generation, "daily_limit", -1)
+            return (-1 if remaining is None else int(remaining), int(limit or -1))
+
+        self.ctx.tasks.run(
+            load, description="Quota", visible=False, on_done=lambda r: self._set_quota(*r)
+        )
+
+    def _set_quota(self, remaining: int, limit: int) -> None:
+        self.remaining, self.limit = remaining, limit
+        self.quota_changed.emit(remaining, limit)
+
+    def close(self) -> None:
+        if self.service is not None:
+            self.service.close()
+
+    # -- events ---------------------------------------------------------------------------
+
+    def _on_radio_event(self, event: RadioEvent) -> None:
+        if event.kind == "ready" and event.item is not None and event.item.track_id:
+            self._hand_to_playback(event.item.track_id)
+            self.refresh_quota()
+        elif event.kind == "quota":
+            self.refresh_quota()
+            self.quota_reached.emit(event.message or quota_message())
+        elif event.kind in ("failed", "stalled") and event.message:
+            self.message.emit(f"Radio: {event.message}")
+        self.queue_changed.emit()
+
+    def _hand_to_playback(self, track_id: uuid.UUID) -> None:
+        library = self.ctx.library
+
+        def load(_ctx: Any) -> Any:
+            return library.track(track_id)
+
+        def enqueue(track: Any) -> None:
+            if track is not None and self.active:
+                self.ctx.playback.append(track)
+
+        self.ctx.tasks.run(load, description="Queueing", visible=False, on_done=enqueue)
+
+    def _on_track_changed(self, metadata: dict[str, Any]) -> None:
+        raw = metadata.get("track_id")
+        if not raw:
+            return
+        track_id = uuid.UUID(raw)
+        service, library = self.service, self.ctx.library
+
+        def note(_ctx: Any) -> None:
+            if service is not None and self.active:
+                service.track_started(track_id)
+            track = library.track(track_id)
+            if track is not None:
+                library.record_play(track)
+
+        self.ctx.tasks.run(note, description="History", visible=False, serial=True)

@@ -1,0 +1,54 @@
+"""Look and feel: the dark theme, icons and the app icon, all from ``resources/``."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+from PySide6.QtGui import QColor, QIcon, QPalette
+from PySide6.QtWidgets import QApplication
+
+RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+
+
+def resource(name: str) -> Path:
+    """Path of a file under ``resources/``."""
+    return RESOURCES / name
+
+
+@cache
+def icon(name: str) -> QIcon:
+    """An icon from ``resources/icons/<name>.svg`` (cached; Qt renders SVG at any size)."""
+    return QIcon(str(RESOURCES / "icons" / f"{name}.svg"))
+
+
+def app_icon() -> QIcon:
+    result = QIcon(str(RESOURCES / "icon.svg"))
+    result.addFile(str(RESOURCES / "icon.png"))
+    return result
+
+
+def apply_theme(app: QApplication) -> None:
+    """Fusion style, a dark palette (for what QSS does not reach) and the QSS sheet."""
+    app.setStyle("Fusion")
+    palette = QPalette()
+    colors = {
+        QPalette.ColorRole.Window: "#121218",
+        QPalette.ColorRole.WindowText: "#e8e6f0",
+        QPalette.ColorRole.Base: "#1a1a24",
+        QPalette.ColorRole.AlternateBase: "#16161e",
+        QPalette.ColorRole.Text: "#e8e6f0",
+        QPalette.ColorRole.Button: "#24243a",
+        QPalette.ColorRole.ButtonText: "#e8e6f0",
+        QPalette.ColorRole.Highlight: "#7c5cff",
+        QPalette.ColorRole.HighlightedText: "#ffffff",
+        QPalette.ColorRole.ToolTipBase: "#22222e",
+        QPalette.ColorRole.ToolTipText: "#e8e6f0",
+        QPalette.ColorRole.PlaceholderText: "#6f6c82",
+        QPalette.ColorRole.Link: "#1fd1b2",
+    }
+    for role, value in colors.items():
+        palette.setColor(role, QColor(value))
+    app.setPalette(palette)
+    app.setStyleSheet((RESOURCES / "theme.qss").read_text(encoding="utf-8"))
+    app.setWindowIcon(app_icon())

@@ -1,0 +1,358 @@
+"""Onboarding: who you are and what you like, on one page, with inline validation.
+
+Shown on first run and re-runnable from Settings. It writes
+``users.preferences_profile`` and sets ``onboarding_completed`` through
+:func:`player.library.complete_onboarding`; the optional history import runs through
+:mod:`player.imports` in the background and feeds the artist suggestions.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QButtonGroup,
+    QCheckBox,
+    QComboBox,
+    QCompleter,
+    QFileDialog,
+    QGridLayout,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QScrollArea,
+    QSpinBox,
+    QVBoxLayout,
+    QWidget,
+)
+
+from player.library import (
+    BASS_LEVELS,
+    OnboardingAnswers,
+    Profile,
+    complete_onboarding,
+    ensure_user,
+)
+from ui.tasks import TaskRunner
+
+IMPORT_KINDS = {
+    "spotify-export": "Spotify account data (StreamingHistory_music_*.json)",
+    "spotify-extended": "Spotify extended streaming history",
+    "apple-export": "Apple Music play activity (CSV)",
+    "youtube-export": "YouTube / YouTube Music (Google Takeout)",
+    "listenbrainz": "ListenBrainz export",
+    "lastfm": "Last.fm export",
+}
+
+
+def _chip(text: str) -> QPushButton:
+    button = QPushButton(text.replace("&", "&&"))  # "r&b": no mnemonic underline
+    button.setCheckable(True)
+    button.setCursor(Qt.CursorShape.PointingHandCursor)
+    button.setObjectName(f"chip-{text}")
+    return button
+
+
+class OnboardingView(QWidget):
+    """Emits :attr:`completed` with the user id once the answers are saved."""
+
+    completed = Signal(object)
+
+    def __init__(
+        self,
+        database: Any,
+        tasks: TaskRunner,
+        genres: list[str],
+        vibes: list[str],
+        profile: Profile | None = None,
+        parent: Any = None,
+    ) -> None:
+        super().__init__(parent)
+        self.database = database
+        self.tasks = tasks
+        self.genres = list(genres)
+        self.vibes = list(vibes)
+        self.errors: dict[str, QLabel] = {}
+
+        title = QLabel("Welcome to Infinite Player")
+        title.setObjectName("PageTitle")
+        intro = QLabel(
+            "Music made on this computer, for you. Tell us what you like — you can change it "
+            "any time in Settings."
+        )
+        intro.setObjectName("PageSubtitle")
+        intro.setWordWrap(True)
+
+        self.email = QLineEdit()
+        self.email.setObjectName("Email")
+        self.email.setPlaceholderText("you@example.com")
+        self.email.textChanged.connect(lambda _t: self._clear("email"))
+
+        self.genre_buttons: dict[str, QPushButton] = {}
+        genre_grid = QGridLayout()
+        genre_grid.setSpacing(8)
+        for n, genre in enumerate(self.genres):
+            chip = _chip(genre)
+            chip.toggled.connect(lambda _c: self._clear("genres"))
+            self.genre_buttons[genre] = chip
+            genre_grid.addWidget(chip, n // 5, n % 5)
+
+        self.artists = QLineEdit()
+        self.artists.setObjectName("Artists")
+        self.artists.setPlaceholderText("Artists you love, separated by commas")
+        self.suggestions = QLabel("")
+        self.suggestions.setObjectName("Hint")
+        self.suggestions.setWordWrap(True)
+        self.suggestions.hide()
+
+        self.vibe_group = QButtonGroup(self)
+        self.vibe_group.setExclusive(True)
+        self.vibe_buttons: dict[str, QPushButton] = {}
+        vibe_grid = QGridLayout()
+        vibe_grid.setSpacing(8)
+        for n, vibe in enumerate(self.vibes):
+            chip = _chip(vibe)
+            self.vibe_group.addButton(chip)
+            chip.toggled.connect(lambda _c: self._clear("vibe"))
+            self.vibe_buttons[vibe] = chip
+            vibe_grid.addWidget(chip, n // 5, n % 5)
+
+        self.bass = QComboBox()
+        self.bass.setObjectName("Bass")
+        self.bass.addItems(list(BASS_LEVELS))
+        self.bass.setCurrentText("medium")
+        self.tempo_min = QSpinBox()
+        self.tempo_max = QSpinBox()
+        for spin, value in ((self.tempo_min, 90), (self.tempo_max, 130)):
+            spin.setRange(40, 220)
+            spin.setValue(value)
+            spin.setSuffix(" BPM")
+            spin.valueChanged.connect(lambda _v: self._clear("tempo"))
+        tempo_row = QHBoxLayout()
+        tempo_row.addWidget(self.tempo_min)
+        tempo_row.addWidget(QLabel("to"))
+        tempo_row.addWidget(self.tempo_max)
+        tempo_row.addStretch(1)
+        self.explicit = QCheckBox("Explicit lyrics are fine")
+
+        self.import_kind = QComboBox()
+        for kind, label in IMPORT_KINDS.items():
+            self.import_kind.addItem(label, kind)
+        self.import_button = QPushButton("Import listening history…")
+        self.import_button.clicked.connect(self.ask_import)
+        self.import_status = QLabel("Optional: your history makes the first tracks fit better.")
+        self.import_status.setObjectName("Hint")
+        self.import_status.setWordWrap(True)
+        import_row = QHBoxLayout()
+        import_row.addWidget(self.import_kind, 1)
+        import_row.addWidget(self.import_button)
+
+        self.finish = QPushButton("Start listening")
+        self.finish.setObjectName("Primary")
+        self.finish.setMinimumHeight(40)
+        self.finish.clicked.connect(self.submit)
+        self.status = QLabel("")
+        self.status.setObjectName("ErrorLabel")
+        self.status.setWordWrap(True)
+
+        form = QVBoxLayout()
+        form.setSpacing(6)
+        form.addWidget(title)
+        form.addWidget(intro)
+        form.addSpacing(12)
+        self._section(form, "Email", self.email, "email")
+        self._section(form, "Genres (pick any)", genre_grid, "genres")
+        self._section(form, "Favourite artists", self.artists, "artists")
+        form.addWidget(self.suggestions)
+        self._section(form, "Vibe", vibe_grid, "vibe")
+        self._section(form, "Bass", self.bass, "bass_level")
+        self._section(form, "Tempo range", tempo_row, "tempo")
+        form.addSpacing(8)
+        form.addWidget(self.explicit)
+        self._section(form, "Import your listening history", import_row, "import")
+        form.addWidget(self.import_status)
+        form.addSpacing(16)
+        form.addWidget(self.finish)
+        form.addWidget(self.status)
+        form.addStretch(1)
+
+        inner = QWidget()
+        inner.setMaximumWidth(760)
+        inner.setLayout(form)
+        holder = QWidget()
+        center = QHBoxLayout(holder)
+        center.setContentsMargins(32, 28, 32, 28)
+        center.addStretch(1)
+        center.addWidget(inner, 8)
+        center.addStretch(1)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(holder)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(scroll)
+        if profile is not None:
+            self.load(profile)
+
+    def _section(self, form: QVBoxLayout, label: str, body: Any, key: str) -> None:
+        heading = QLabel(label)
+        heading.setObjectName("SectionTitle")
+        form.addSpacing(10)
+        form.addWidget(heading)
+        if isinstance(body, QWidget):
+            form.addWidget(body)
+        else:
+            form.addLayout(body)
+        error = QLabel("")
+        error.setObjectName("ErrorLabel")
+        error.hide()
+        self.errors[key] = error
+        form.addWidget(error)
+
+    def _clear(self, key: str) -> None:
+        label = self.errors.get(key)
+        if label is not None and label.isVisible():
+            label.hide()
+            if key == "email":
+                self.email.setProperty("invalid", False)
+                self.email.style().polish(self.email)
+
+    # -- answers ------------------------------------------------------------------------
+
+    def answers(self) -> OnboardingAnswers:
+        checked_vibe = self.vibe_group.checkedButton()
+        return OnboardingAnswers(
+            email=self.email.text().strip(),
+            genres=[g for g, b in self.genre_buttons.items() if b.isChecked()],
+            favorite_artists=[a.strip() for a in self.artists.text().split(",") if a.strip()],
+            vibe=next((v for v, b in self.vibe_buttons.items() if b is checked_vibe), ""),
+            bass_level=self.bass.currentText(),
+            tempo_min=self.tempo_min.value(),
+            tempo_max=self.tempo_max.value(),
+            explicit_lyrics=self.explicit.isChecked(),
+        )
+
+    def load(self, profile: Profile) -> None:
+        prefs = profile.preferences
+        self.email.setText(profile.email)
+        for genre in prefs.get("genres") or []:
+            if genre in self.genre_buttons:
+                self.genre_buttons[genre].setChecked(True)
+        self.artists.setText(", ".join(prefs.get("favorite_artists") or []))
+        vibe = prefs.get("vibe")
+        if vibe in self.vibe_buttons:
+            self.vibe_buttons[vibe].setChecked(True)
+        if prefs.get("bass_level") in BASS_LEVELS:
+            self.bass.setCurrentText(prefs["bass_level"])
+        lo, _, hi = str(prefs.get("tempo_range") or "90-130").partition("-")
+        if lo.isdigit() and hi.isdigit():
+            self.tempo_min.setValue(int(lo))
+            self.tempo_max.setValue(int(hi))
+        self.explicit.setChecked(bool(prefs.get("explicit_lyrics")))
+
+    def show_errors(self, problems: dict[str, str]) -> None:
+        for key, label in self.errors.items():
+            message = problems.get(key)
+            label.setText(message or "")
+            label.setVisible(bool(message))
+        self.email.setProperty("invalid", "email" in problems)
+        self.email.style().polish(self.email)
+        self.status.setText("Please fix the highlighted answers." if problems else "")
+
+    def submit(self) -> None:
+        answers = self.answers()
+        problems = answers.errors(self.genres, self.vibes)
+        self.show_errors(problems)
+        if problems:
+            return
+        self.finish.setEnabled(False)
+        self.status.setText("")
+        database, genres, vibes = self.database, self.genres, self.vibes
+
+        def save(_c: Any) -> uuid.UUID:
+            problems = answers.errors(genres, vibes)
+            if problems:
+                from player.errors import UserFacingError
+
+                raise UserFacingError(" ".join(problems.values()))
+            return complete_onboarding(database, answers, genres)
+
+        def failed(exc: BaseException) -> None:
+            self.finish.setEnabled(True)
+            self.status.setText(str(exc))
+
+        def done(user_id: uuid.UUID) -> None:
+            self.finish.setEnabled(True)
+            self.completed.emit(user_id)
+
+        self.tasks.run(
+            save, description="Saving your profile", serial=True, on_done=done, on_error=failed
+        )
+
+    # -- history import ------------------------------------------------------------------
+
+    def ask_import(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(
+            self,
+            "Import listening history",
+            str(Path.home()),
+            "Exports (*.json *.csv *.zip);;All files (*)",
+        )
+        if path:
+            self.import_history(str(self.import_kind.currentData()), Path(path))
+
+    def import_history(self, kind: str, path: Path) -> None:
+        """Import an export file for the email entered above, then suggest its top artists."""
+        answers = self.answers()
+        problem = answers.errors().get("email")
+        if problem:
+            self.show_errors(
+                {
+                    "email": problem,
+                    "import": "Enter your email first: the history is saved to your profile.",
+                }
+            )
+            return
+        database = self.database
+
+        def work(ctx: Any) -> tuple[Any, list[str]]:
+            from player.imports.history import import_history, top_artists
+
+            user_id = ensure_user(database, answers.email)
+            ctx.progress(None, path.name)
+            result = import_history(database, user_id, kind, path)
+            return result, top_artists(database, user_id, 10)
+
+        def done(result: tuple[Any, list[str]]) -> None:
+            outcome, artists = result
+            imported = getattr(outcome, "imported", None)
+            self.import_button.setEnabled(True)
+            self.import_status.setText(
+                f"Imported {imported} plays from {path.name}."
+                if imported is not None
+                else f"Imported {path.name}."
+            )
+            self.set_suggestions(artists)
+
+        def failed(exc: BaseException) -> None:
+            self.import_button.setEnabled(True)
+            self.errors["import"].setText(str(exc))
+            self.errors["import"].show()
+
+        self.import_button.setEnabled(False)
+        self.tasks.run(work, description=f"Importing {path.name}", on_done=done, on_error=failed)
+
+    def set_suggestions(self, artists: list[str]) -> None:
+        if not artists:
+            return
+        self.suggestions.setText("From your history: " + ", ".join(artists))
+        self.suggestions.show()
+        completer = QCompleter(artists, self.artists)
+        completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+        self.artists.setCompleter(completer)
+        if not self.artists.text().strip():
+            self.artists.setText(", ".join(artists[:5]))
