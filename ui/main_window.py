@@ -115,21 +115,20 @@ class MainWindow(QMainWindow):
         # -- status area ----------------------------------------------------------------
         self.where = QLabel(self._where_text())
         self.statusBar().addWidget(self.where)
-        ctx.playback.device_message.connect(lambda _t, _p: self.where.setText(self._where_text()))
+        # Slots on ctx's longer-lived objects are bound methods, not lambdas, so Qt drops
+        # them when this window is destroyed.
+        ctx.playback.device_message.connect(self._on_device_message)
         self.task_status = TaskStatus(ctx.tasks)
         self.statusBar().addPermanentWidget(self.task_status)
-        ctx.tasks.failed.connect(lambda what, why: self.say(f"{what} failed: {why}", 10000))
+        ctx.tasks.failed.connect(self._on_task_failed)
         self.radio.message.connect(lambda text: self.say(text, 10000))
-        ctx.playback.device_message.connect(
-            lambda text, problem: self.say(text, 0 if problem else 5000)
-        )
-        ctx.playback.track_error.connect(lambda text: self.say(f"Skipped a track: {text}", 10000))
+        ctx.playback.track_error.connect(self._on_track_error)
         if ctx.playback.device_problem:
             self.say(ctx.playback.device_problem)
 
         # -- state ----------------------------------------------------------------------
         ctx.playback.track_changed.connect(self._on_track_changed)
-        ctx.playback.state_changed.connect(lambda _s: self._update_actions())
+        ctx.playback.state_changed.connect(self._on_state_changed)
         self.radio.like_changed.connect(self._on_like_changed)
         self._update_actions()
         self.tray: Any = None
@@ -230,6 +229,19 @@ class MainWindow(QMainWindow):
             self.library_view.refresh()
         elif VIEWS[row] == "bands":
             self.bands_view.reload()
+
+    def _on_state_changed(self, _state: str) -> None:
+        self._update_actions()
+
+    def _on_device_message(self, text: str, problem: bool) -> None:
+        self.where.setText(self._where_text())
+        self.say(text, 0 if problem else 5000)
+
+    def _on_task_failed(self, what: str, why: str) -> None:
+        self.say(f"{what} failed: {why}", 10000)
+
+    def _on_track_error(self, text: str) -> None:
+        self.say(f"Skipped a track: {text}", 10000)
 
     def say(self, text: str, timeout_ms: int = 5000) -> None:
         self.statusBar().showMessage(text, timeout_ms)

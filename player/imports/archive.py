@@ -75,9 +75,40 @@ def history_files(path: Path, importer: Importer) -> Iterator[list[Member]]:
         raise FormatError(f"{path.name} is not a readable zip file ({exc})") from None
     with archive:
         infos = _checked_members(archive, path.name, importer)
-        if not infos:
-            raise _nothing_found(path, importer)
-        yield [Member(f"{path.name}/{info.filename}", _zip_opener(archive, info)) for info in infos]
+        if infos:
+            yield [
+                Member(f"{path.name}/{info.filename}", _zip_opener(archive, info)) for info in infos
+            ]
+            return
+        # Apple's "Apple Media Services information.zip" holds the history in a zip inside
+        # the zip; look one level down, read in place like any other member.
+        for inner in _inner_zips(archive, path.name):
+            label = f"{path.name}/{inner.filename}"
+            try:
+                nested = zipfile.ZipFile(archive.open(inner))
+            except (zipfile.BadZipFile, OSError, ValueError) as exc:
+                raise FormatError(f"{label} is not a readable zip file ({exc})") from None
+            with nested:
+                infos = _checked_members(nested, label, importer)
+                if infos:
+                    yield [
+                        Member(f"{label}/{info.filename}", _zip_opener(nested, info))
+                        for info in infos
+                    ]
+                    return
+        raise _nothing_found(path, importer)
+
+
+def _inner_zips(archive: zipfile.ZipFile, label: str) -> list[zipfile.ZipInfo]:
+    inner = [
+        i for i in archive.infolist() if not i.is_dir() and i.filename.lower().endswith(".zip")
+    ]
+    for info in inner:
+        if info.flag_bits & 0x1:
+            raise FormatError(f"{label}: {info.filename} is encrypted; unzip it yourself first")
+        if info.file_size > MAX_TOTAL_BYTES:
+            raise FormatError(f"{label}: {info.filename} is too large to open")
+    return sorted(inner, key=lambda i: _natural_key(i.filename))
 
 
 def _checked_members(

@@ -181,3 +181,23 @@ def test_latin1_file_is_rejected_with_the_encoding_named(tmp_path):
     bad.write_bytes('[{"header":"YouTube Music","title":"Caf\u00e9"}]'.encode("latin-1"))
     with pytest.raises(FormatError, match="not UTF-8"):
         parse("youtube-export", bad)
+
+
+def test_apple_export_zip_as_downloaded_holds_the_history_in_an_inner_zip(tmp_path):
+    """Apple's download is a zip whose history sits in a zip inside it; both levels read."""
+    import io
+    import zipfile
+
+    inner = io.BytesIO()
+    with zipfile.ZipFile(inner, "w", zipfile.ZIP_DEFLATED) as z:
+        z.write(
+            DATA / "Apple Music Play Activity.csv",
+            "Apple_Media_Services/Apple Music Activity/Apple Music Play Activity.csv",
+        )
+    outer = tmp_path / "Apple Media Services information.zip"
+    with zipfile.ZipFile(outer, "w") as z:
+        z.writestr("Apple Media Services information/Apple_Media_Services.zip", inner.getvalue())
+        z.writestr("Apple Media Services information/README.txt", "not history")
+    nested, _ = parse("apple-export", outer)
+    flat, _ = parse("apple-export", DATA / "Apple Music Play Activity.csv")
+    assert nested == flat and len(nested) == 3

@@ -94,3 +94,18 @@ def test_settings_are_validated_saved_and_applied(qtbot, session):
     qtbot.waitUntil(lambda: ctx.settings.path.exists())
     qtbot.waitUntil(lambda: Settings.load(ctx.settings.path).daily_limit == 35)
     assert Settings.load(ctx.settings.path).crossfade_seconds == 2.5
+
+
+def test_settings_show_pending_changes_from_the_sync_outbox(qtbot, session):
+    """The Settings view reads last sync, pending changes and errors off the GUI thread."""
+    window, ctx = session.window, session.ctx
+    window.show_view("settings")
+    view = window.settings_view
+    qtbot.waitUntil(lambda: "waiting to sync" in view.sync_status.text(), timeout=10000)
+    before = view.sync_status.text()
+    assert "Never synced" in before
+    ctx.library.create_playlist("Outbox check")  # a local change goes into the outbox
+    view.refresh_sync_status()
+    qtbot.waitUntil(lambda: view.sync_status.text() != before, timeout=10000)
+    waiting = int(view.sync_status.text().split(" change")[0].split("· ")[-1])
+    assert waiting >= 1

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import QUrl, Signal
 from PySide6.QtGui import QDesktopServices
 from PySide6.QtWidgets import (
@@ -44,6 +45,23 @@ def _folder_row(edit: QLineEdit, parent: QWidget) -> QHBoxLayout:
     return row
 
 
+def describe_sync_status(status: dict[str, Any] | None, configured: bool) -> str:
+    """One line for the Settings view from :func:`db.sync.status`."""
+    if status is None:
+        return "Sync: configured" if configured else "Sync: off — everything stays on this computer"
+    pending = int(status.get("pending") or 0)
+    parts = [f"{pending} change{'s' if pending != 1 else ''} waiting to sync"]
+    last = status.get("last_sync_at")
+    parts.insert(0, f"Last sync {str(last)[:16].replace('T', ' ')} UTC" if last else "Never synced")
+    if not configured:
+        parts.insert(0, "Sync: off")
+    if status.get("last_error"):
+        parts.append(f"last error: {status['last_error']}")
+    if status.get("conflicts_kept"):
+        parts.append(f"{status['conflicts_kept']} conflict(s) kept")
+    return " · ".join(parts)
+
+
 class SettingsView(QWidget):
     onboarding_requested = Signal()
     saved = Signal()
@@ -78,6 +96,7 @@ class SettingsView(QWidget):
         db_form.addRow("Sync with", self.sync_url)
         db_form.addRow(self.db_status)
         db_form.addRow(self.sync_status)
+        self.refresh_sync_status()
 
         # -- audio ----------------------------------------------------------------------
         self.device = QComboBox()
@@ -99,7 +118,8 @@ class SettingsView(QWidget):
         self.audio_status = QLabel(ctx.playback.device_problem or "")
         self.audio_status.setObjectName("Hint")
         self.audio_status.setWordWrap(True)
-        ctx.playback.device_message.connect(lambda m, _e: self.audio_status.setText(m))
+        # A bound slot, not a lambda: Qt drops the connection when this view is destroyed.
+        ctx.playback.device_message.connect(self._show_device_message)
         audio_box = QGroupBox("Audio")
         audio_form = QFormLayout(audio_box)
         audio_form.addRow("Output device", self.device)
@@ -188,6 +208,32 @@ class SettingsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(scroll)
+
+    def _show_device_message(self, message: str, _problem: bool) -> None:
+        self.audio_status.setText(message)
+
+    def _show_sync_status(self, text: str) -> None:
+        if shiboken6.isValid(self.sync_status):  # the view may be gone by the time it reads
+            self.sync_status.setText(text)
+
+    def refresh_sync_status(self) -> None:
+        """Read last sync, pending changes and errors off the GUI thread."""
+        database, user_id = self.ctx.database, self.ctx.user_id
+        configured = bool(self.ctx.settings.sync_url)
+
+        def read(_task: Any) -> dict[str, Any] | None:
+            try:
+                from db.sync import status
+            except ImportError:
+                return None
+            return status(database, user_id)
+
+        self.ctx.tasks.run(
+            read,
+            description="Reading sync status",
+            on_done=lambda st: self._show_sync_status(describe_sync_status(st, configured)),
+            visible=False,
+        )
 
     def _fill_devices(self) -> None:
         try:
