@@ -160,3 +160,23 @@ def test_export_copies_the_audio_file(qtbot, session, make_tracks, tmp_path):
     view.export(track, target)
     qtbot.waitUntil(lambda: target.exists() and target.stat().st_size == source.stat().st_size)
     assert target.read_bytes() == source.read_bytes()
+
+
+def test_extend_this_track_generates_a_continuation_and_plays_it(qtbot, session):
+    from db.models import GeneratedTrack
+    from player.generation.protocol import GenerationRequest
+
+    window, ctx = session.window, session.ctx
+    source_id = ctx.generation.generate(
+        ctx.user_id, GenerationRequest(mode="new", genres=["house"], duration_seconds=8, seed=3)
+    )
+    source_id = getattr(source_id, "track_id", source_id)
+    window.show_view("library")
+    window.library_view.extend(ctx.library.track(source_id))
+    qtbot.waitUntil(
+        lambda: ctx.playback.current.get("track_id") not in (None, str(source_id)),
+        timeout=60000,
+    )
+    with ctx.database.service_session() as s:
+        new = s.get(GeneratedTrack, ctx.playback.current_track_id)
+        assert (new.mode, new.source_id, new.status) == ("extend", source_id, "completed")
