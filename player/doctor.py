@@ -7,11 +7,10 @@ report, not a failure, because the app has a fallback for each.
 from __future__ import annotations
 
 import importlib.util
-import os
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
+from player.hf_cache import hf_cache_folder
 from player.paths import data_dir
 
 #: Checkpoints the app can use when present locally (never downloaded by the app).
@@ -107,15 +106,12 @@ def probe_gpu() -> dict[str, Any]:
 def probe_checkpoints() -> dict[str, list[str]]:
     """Checkpoints in the data folder's ``models/`` or the Hugging Face cache."""
     found: dict[str, list[str]] = {}
-    hf_home = Path(os.environ.get("HF_HOME", Path.home() / ".cache" / "huggingface"))
-    hub = Path(os.environ.get("HF_HUB_CACHE", hf_home / "hub"))
     local = data_dir() / "models"
     for family, repos in KNOWN_CHECKPOINTS.items():
         hits = []
         for repo in repos:
-            cache_dir = hub / ("models--" + repo.replace("/", "--"))
             local_dir = local / repo.split("/")[-1]
-            if cache_dir.is_dir() and any(cache_dir.glob("snapshots/*/config.json")):
+            if hf_cache_folder(repo) is not None:
                 hits.append(f"{repo} (Hugging Face cache)")
             elif (local_dir / "config.json").is_file():
                 hits.append(f"{repo} ({local_dir})")

@@ -57,9 +57,17 @@ def warm_imports() -> None:
     """Import what the main window will need (numpy, the engines, the views)."""
     import importlib
 
+    # Everything the radio's first track touches: an import on a worker later holds the
+    # interpreter long enough to stall the GUI (measured 100-150 ms for descriptor_stats).
     for name in (
         "player.audio.engine",
         "player.generation.service",
+        "player.generation.procedural",
+        "player.embedding.descriptor",
+        "player.embedding.descriptor_stats",
+        "player.embedding.store",
+        "player.taste",
+        "player.search",
         "player.bands.service",
         "player.radio",
         "ui.main_window",

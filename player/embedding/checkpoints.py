@@ -11,20 +11,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from player.hf_cache import hf_cache_folder
+
 #: Hugging Face repositories we know how to load, and their vector-space ids.
 KNOWN_REPOS = {"m-a-p/MERT-v1-95M": "mert-v1-95m", "m-a-p/MERT-v1-330M": "mert-v1-330m"}
-
-
-def hf_cache_folder(repo: str) -> Path | None:
-    """The newest local snapshot of ``repo`` in the Hugging Face cache, without network."""
-    hub = os.environ.get("HF_HUB_CACHE") or os.path.join(
-        os.environ.get("HF_HOME", os.path.expanduser("~/.cache/huggingface")), "hub"
-    )
-    snapshots = Path(hub) / ("models--" + repo.replace("/", "--")) / "snapshots"
-    if not snapshots.is_dir():
-        return None
-    candidates = [p for p in snapshots.iterdir() if (p / "config.json").is_file()]
-    return max(candidates, key=lambda p: p.stat().st_mtime) if candidates else None
 
 
 def find_checkpoint() -> Path | None:

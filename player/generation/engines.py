@@ -8,6 +8,7 @@ from pathlib import Path
 
 from player.errors import UserFacingError
 from player.generation.protocol import Generator
+from player.hf_cache import hf_cache_folder
 from player.paths import data_dir
 
 ENGINES = ("auto", "procedural", "musicgen")
@@ -27,15 +28,10 @@ def musicgen_checkpoint(hf_cache_dir: str | None = None) -> Path | None:
         for candidate in sorted(models.glob("musicgen*")):
             if (candidate / "config.json").is_file():
                 return candidate
-    try:
-        from huggingface_hub import try_to_load_from_cache
-    except ImportError:  # pragma: no cover - transformers depends on it
-        return None
     for repo in HF_REPOS:
-        cache = hf_cache_dir or os.environ.get("HF_HUB_CACHE") or None
-        found = try_to_load_from_cache(repo, "config.json", cache_dir=cache)
-        if isinstance(found, str):
-            return Path(found).parent
+        found = hf_cache_folder(repo, hf_cache_dir)
+        if found is not None:
+            return found
     return None
 
 
