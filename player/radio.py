@@ -432,7 +432,13 @@ class RadioService:
         if band_id is not None:
             _add_to_band(self.database, self.user_id, band_id, track_id)
         if self.score and not cancel.is_set():
-            score_track(self.database, self.user_id, track_id, item.genre)
+            score_track(
+                self.database,
+                self.user_id,
+                track_id,
+                item.genre,
+                getattr(self.generation, "generator", None),
+            )
         with self._lock:
             item.status = "ready"
             item.progress = 1.0
@@ -457,8 +463,13 @@ def quota_message(detail: str = "") -> str:
     )
 
 
-def score_track(database: Any, user_id: uuid.UUID, track_id: uuid.UUID, genre: str) -> None:
+def score_track(
+    database: Any, user_id: uuid.UUID, track_id: uuid.UUID, genre: str, generator: Any = None
+) -> None:
     """Embed a new track, then store its match % and its "Because you like …".
+
+    ``generator`` renders the genre prototypes a first taste vector is built from (the
+    app's engine process, so that render stays off the GUI's interpreter lock).
 
     Best effort: a track without a score still plays, so failures are only logged. The
     first call for a user with no taste vector builds one from the onboarding answers.
@@ -489,9 +500,9 @@ def score_track(database: Any, user_id: uuid.UUID, track_id: uuid.UUID, genre: s
             )
         taste_vector = row.taste_vector if row is not None else None
         if taste_vector is None or row.embedding_space != embedder.space:
-            taste_vector = taste.rebuild_taste(database, user_id, embedder)
+            taste_vector = taste.rebuild_taste(database, user_id, embedder, generator)
         match = taste.match_percentage(taste_vector, vector, embedder.space)
-        explanation = taste.explain(database, user_id, track_id, embedder)
+        explanation = taste.explain(database, user_id, track_id, embedder, generator)
         with database.user_session(user_id) as s:
             s.execute(
                 update(GeneratedTrack)

@@ -47,6 +47,7 @@ from player.embedding.base import check_vector
 if TYPE_CHECKING:
     from db.database import Database
     from player.embedding.base import Embedder
+    from player.generation.protocol import Generator
 
 log = logging.getLogger(__name__)
 
@@ -193,16 +194,23 @@ _PROTO_LOCK = threading.Lock()
 
 
 def genre_prototype(
-    genre: str, embedder: Embedder, vibe: str | None = None, bass: str = "medium"
+    genre: str,
+    embedder: Embedder,
+    vibe: str | None = None,
+    bass: str = "medium",
+    generator: Generator | None = None,
 ) -> np.ndarray | None:
-    """The vector of a short procedural render of ``genre`` (None if it cannot be made)."""
+    """The vector of a short procedural render of ``genre`` (None if it cannot be made).
+
+    ``generator``: a procedural engine to render with; the app passes its engine process
+    (:mod:`player.generation.isolated`) so the render stays off the GUI's interpreter.
+    """
     key = (genre.lower(), vibe, bass, embedder.space)
     with _PROTO_LOCK:
         if key in _PROTOTYPES:
             return _PROTOTYPES[key]
     try:
         from player.errors import UserFacingError
-        from player.generation.procedural import ProceduralGenerator
         from player.generation.protocol import GenerationRequest
     except ImportError:  # pragma: no cover - generation area absent
         return None
@@ -214,7 +222,12 @@ def genre_prototype(
             seed=PROTOTYPE_SEED,
             duration_seconds=PROTOTYPE_SECONDS,
         )
-        result = ProceduralGenerator().generate(request)
+        engine = generator
+        if engine is None or engine.name != "procedural":  # what defines a prototype
+            from player.generation.procedural import ProceduralGenerator
+
+            engine = ProceduralGenerator()
+        result = engine.generate(request)
         vector = embedder.embed(result.render(), result.samplerate)
     except UserFacingError:
         return None  # an unknown genre or vibe in the profile: ignore it
@@ -229,7 +242,9 @@ def _profile_genres(profile: dict[str, Any] | None) -> list[str]:
 
 
 def cold_start_vector(
-    preferences_profile: dict[str, Any] | None, embedder: Embedder | None = None
+    preferences_profile: dict[str, Any] | None,
+    embedder: Embedder | None = None,
+    generator: Generator | None = None,
 ) -> np.ndarray | None:
     """A taste vector from the onboarding answers alone (None when they name no known genre)."""
     profile = preferences_profile or {}
@@ -239,9 +254,9 @@ def cold_start_vector(
     bass = level if isinstance(level, str) and level in ("low", "medium", "high") else "medium"
     vectors = []
     for genre in _profile_genres(profile):
-        v = genre_prototype(genre, emb, vibe, bass)
+        v = genre_prototype(genre, emb, vibe, bass, generator)
         if v is None and vibe is not None:
-            v = genre_prototype(genre, emb, None, bass)  # the vibe was the unknown part
+            v = genre_prototype(genre, emb, None, bass, generator)  # the vibe was unknown
         if v is not None:
             vectors.append(v)
     if not vectors:
@@ -273,15 +288,21 @@ def _save(session: Any, user_id: uuid.UUID, vector: np.ndarray | None, space: st
 
 
 def rebuild_taste(
-    database: Database, user_id: uuid.UUID, embedder: Embedder | None = None
+    database: Database,
+    user_id: uuid.UUID,
+    embedder: Embedder | None = None,
+    generator: Generator | None = None,
 ) -> np.ndarray | None:
-    """Recompute ``users.taste_vector`` from scratch; returns it (None: nothing to go on)."""
+    """Recompute ``users.taste_vector`` from scratch; returns it (None: nothing to go on).
+
+    ``generator`` renders the onboarding genres' prototypes (see :func:`genre_prototype`).
+    """
     uid = uuid.UUID(str(user_id))
     emb = _active_embedder(embedder)
     with database.user_session(uid) as s:
         items = contributions(s, uid, emb.space)
         profile = s.scalar(select(User.preferences_profile).where(User.id == uid))
-    preference = cold_start_vector(profile, emb) if _profile_genres(profile) else None
+    preference = cold_start_vector(profile, emb, generator) if _profile_genres(profile) else None
     vector = combine(items, preference)
     with database.user_session(uid) as s:
         _save(s, uid, vector, emb.space)
@@ -360,7 +381,11 @@ def _and(parts: list[str]) -> str:
 
 
 def explain(
-    database: Database, user_id: uuid.UUID, track_id: Any, embedder: Embedder | None = None
+    database: Database,
+    user_id: uuid.UUID,
+    track_id: Any,
+    embedder: Embedder | None = None,
+    generator: Generator | None = None,
 ) -> str:
     """ "Because you like …": the liked/played tracks, artists and preferences nearest the track.
 
@@ -407,7 +432,7 @@ def explain(
     elif target is not None and genres:
         best = -2.0
         for g in genres:
-            proto = genre_prototype(g, emb, None, "medium")
+            proto = genre_prototype(g, emb, None, "medium", generator)
             if proto is not None and cosine(proto, target) > best:
                 best, liked_genre = cosine(proto, target), g
     if reasons and liked_genre:

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from PySide6.QtCore import Qt
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox, QSplashScreen, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from player.settings import Settings
+from ui.splash import Splash
 from ui.tasks import TaskRunner
 from ui.theme import app_icon, apply_theme
 
@@ -62,7 +62,6 @@ def warm_imports() -> None:
     for name in (
         "player.audio.engine",
         "player.generation.service",
-        "player.generation.procedural",
         "player.embedding.descriptor",
         "player.embedding.descriptor_stats",
         "player.embedding.store",
@@ -88,6 +87,8 @@ class Session:
     def close(self) -> None:
         self.window.radio.close()
         self.ctx.playback.close()
+        if self.ctx.generation is not None:
+            self.ctx.generation.close()  # the engine's child process
 
 
 def build_session(
@@ -99,14 +100,19 @@ def build_session(
     output: str = "sounddevice",
     desktop: bool = True,
     profile: Any = None,
+    window: Any = None,
 ) -> Session:
-    """The context and main window for ``user_id`` (tests pass ``output="null"``)."""
+    """The context and main window for ``user_id`` (tests pass ``output="null"``).
+
+    ``window``: a frame already on screen (``MainWindow(email=…)``) to fill in.
+    """
     from player.library import load_profile
     from ui.context import AppContext, make_bands, make_engine, make_generation
     from ui.main_window import MainWindow
     from ui.playback import Playback
 
     playback = Playback(make_engine(settings, output))
+    generation = make_generation(database, settings)
     ctx = AppContext(
         database=database,
         settings=settings,
@@ -114,11 +120,14 @@ def build_session(
         playback=playback,
         user_id=user_id,
         profile=profile or load_profile(database, user_id),
-        generation=make_generation(database, settings),
-        bands=make_bands(database),
+        generation=generation,
+        bands=make_bands(database, generation),
     )
     genres, vibes = genre_and_vibe_lists()
-    window = MainWindow(ctx, genres, vibes)
+    if window is None:
+        window = MainWindow(ctx, genres, vibes)
+    else:
+        window.attach(ctx, genres, vibes)
     # Owned by the window from now on: a parentless QObject left to Python's cyclic
     # garbage collector could be destroyed on whatever thread the collector runs on.
     playback.setParent(window)
@@ -144,16 +153,21 @@ class Launcher:
         self.database: Any = None
         self.session: Session | None = None
         self.onboarding: QWidget | None = None
-        self.splash = QSplashScreen(app_icon().pixmap(256, 256))
+        self.splash = Splash()
+        self.frame: Any = None
         self.on_ready: Callable[[Any], None] | None = None
 
     def start(self) -> None:
-        self.splash.show()
-        self.splash.showMessage(
-            "Opening your library…",
-            Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
-            Qt.GlobalColor.white,
-        )
+        if self.settings.user_email:
+            # Someone who has been here before: their window, where they left it, at
+            # once; the views fill in when the database is open.
+            from ui.main_window import MainWindow
+
+            self.frame = MainWindow(email=self.settings.user_email)
+            self.frame.show()
+        else:
+            self.splash.set_message("Opening your library…")
+            self.splash.show()
         settings = self.settings
         self.tasks.run(
             lambda _c: open_database(settings),
@@ -195,15 +209,20 @@ class Launcher:
         view.resize(900, 820)
         view.completed.connect(self._onboarded)
         self.onboarding = view
-        self.splash.finish(view)
         view.show()
+        self.splash.close()
+        if self.frame is not None:  # the remembered account is gone (another database)
+            self.frame.close()
+            self.frame = None
 
     def _onboarded(self, user_id: uuid.UUID) -> None:
         assert self.onboarding is not None
         email = self.onboarding.answers().email  # type: ignore[attr-defined]
         self.settings.set("user_email", email)
         self.tasks.run(lambda _c: self.settings.save(), description="Saving settings", serial=True)
-        self.onboarding.close()
+        # It stays open until the window replaces it: with no window on screen in
+        # between, Qt would take the last one closing as the app quitting.
+        self.onboarding.setEnabled(False)
         self._open_window(user_id, None)
 
     def _open_window(self, user_id: uuid.UUID, profile: Any) -> None:
@@ -215,16 +234,25 @@ class Launcher:
             return profile or load_profile(database, user_id)
 
         def show(loaded: Any) -> None:
-            self.session = build_session(database, settings, user_id, self.tasks, profile=loaded)
-            self.splash.finish(self.session.window)
+            self.session = build_session(
+                database, settings, user_id, self.tasks, profile=loaded, window=self.frame
+            )
             self.session.window.show()
+            self.splash.close()
+            if self.onboarding is not None:
+                self.onboarding.close()
             generation = self.session.ctx.generation
-            if generation is not None:  # tracks a crash left half-made are marked failed
-                self.tasks.run(
-                    lambda _c: generation.fail_interrupted(user_id),
-                    description="Tidying up",
-                    visible=False,
-                )
+            if generation is not None:
+
+                def tidy(_c: Any) -> None:
+                    # Tracks a crash left half-made are marked failed, and the engine's
+                    # process starts now rather than when the first track is wanted.
+                    generation.fail_interrupted(user_id)
+                    start = getattr(generation.generator, "start", None)
+                    if start is not None:
+                        start()
+
+                self.tasks.run(tidy, description="Tidying up", visible=False)
             if self.on_ready is not None:
                 self.on_ready(self.session)
 
@@ -233,6 +261,8 @@ class Launcher:
     def _fatal(self, exc: BaseException) -> None:
         log.error("start-up failed", exc_info=exc)
         self.splash.close()
+        if self.frame is not None:
+            self.frame.close()
         QMessageBox.critical(None, "Infinite Player cannot start", str(exc))
         self.app.exit(1)
 

@@ -12,7 +12,6 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-from player.errors import UserFacingError
 from player.library import Library, Profile, load_profile
 from player.settings import Settings
 from ui.playback import Playback
@@ -55,31 +54,37 @@ class AppContext:
 def make_generation(database: Any, settings: Settings) -> Any:
     """The generation service with the engine the settings name (None: not installed).
 
-    A named engine that cannot run here (MusicGen without a checkpoint) falls back to
-    "auto", the procedural engine on a machine without a GPU, and the log says so.
+    The engine renders in a child process (:mod:`player.generation.isolated`): seconds
+    of numpy per track on this process's interpreter lock stalled the window. A named
+    engine that cannot run here (MusicGen without a checkpoint) falls back to "auto",
+    the procedural engine on a machine without a GPU, and the log says so.
     """
     try:
-        from player.generation.engines import CHECKPOINT_ENV, get_generator
+        from player.generation.engines import CHECKPOINT_ENV, ENGINES, musicgen_checkpoint
+        from player.generation.isolated import IsolatedGenerator
         from player.generation.service import GenerationService
     except ImportError:
         return None
     if settings.musicgen_model_dir and not os.environ.get(CHECKPOINT_ENV):
         os.environ[CHECKPOINT_ENV] = settings.musicgen_model_dir
-    generator = None
-    if settings.generation_engine != "auto":
-        try:
-            generator = get_generator(settings.generation_engine)
-        except UserFacingError as exc:
-            log.warning("generation engine %s unavailable: %s", settings.generation_engine, exc)
-    return GenerationService(database, generator, daily_limit=int(settings.daily_limit))
+    engine = settings.generation_engine
+    if engine not in ENGINES:
+        log.warning("unknown generation engine %r; using auto", engine)
+        engine = "auto"
+    elif engine == "musicgen" and musicgen_checkpoint() is None:
+        log.warning("generation engine musicgen unavailable: no checkpoint; using auto")
+        engine = "auto"
+    return GenerationService(
+        database, IsolatedGenerator(engine), daily_limit=int(settings.daily_limit)
+    )
 
 
-def make_bands(database: Any) -> Any:
+def make_bands(database: Any, generation: Any = None) -> Any:
     try:
         from player.bands.service import BandService
     except ImportError:
         return None
-    return BandService(database)
+    return BandService(database, generation_service=generation)
 
 
 def make_engine(settings: Settings, output: str = "sounddevice") -> Any:

@@ -1,5 +1,11 @@
 """The main window: it only composes the views, the now-playing bar and the status area.
 
+It is built in two steps so it can paint before the database is open: the frame (sidebar,
+status bar, the geometry and view the listener left it in) needs nothing but Qt and is
+shown at launch; :meth:`MainWindow.attach` adds the views once the session exists. The
+views, the radio and the playback bar are imported there, not here, because importing
+them (SQLAlchemy, numpy, the audio engine) is most of a second and a half of start-up.
+
 Shared ``QAction`` s own the shortcuts (Space, Ctrl+Right/Left, Ctrl+L, Ctrl+F) and are
 reused by the now-playing bar, the tray menu and MPRIS, so every way of saying "next"
 does the same thing. Geometry and the last view are kept in an INI file in the data
@@ -10,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSettings, QSize, Qt
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
@@ -27,16 +33,10 @@ from PySide6.QtWidgets import (
 )
 
 from player.paths import data_dir
-from ui.context import AppContext
-from ui.now_playing import NowPlayingBar
-from ui.radio_controller import RadioController
-from ui.status import TaskStatus
 from ui.theme import app_icon, icon
-from ui.views.bands import BandsView
-from ui.views.library import LibraryView
-from ui.views.onboarding import OnboardingView
-from ui.views.radio import RadioView
-from ui.views.settings import SettingsView
+
+if TYPE_CHECKING:
+    from ui.context import AppContext
 
 log = logging.getLogger(__name__)
 
@@ -49,17 +49,25 @@ def window_settings() -> QSettings:
 
 
 class MainWindow(QMainWindow):
+    """``MainWindow(ctx, genres, vibes)`` is ready at once; ``MainWindow(email=…)`` is the
+    frame alone, shown while the database opens, until :meth:`attach`."""
+
     def __init__(
-        self, ctx: AppContext, genres: list[str], vibes: list[str], parent: Any = None
+        self,
+        ctx: AppContext | None = None,
+        genres: list[str] | None = None,
+        vibes: list[str] | None = None,
+        parent: Any = None,
+        *,
+        email: str = "",
     ) -> None:
         super().__init__(parent)
-        self.ctx = ctx
-        self.genres, self.vibes = genres, vibes
+        self.ctx: Any = None
+        self.tray: Any = None
+        self.mpris: Any = None
         self.setWindowTitle("Infinite Player")
         self.setWindowIcon(app_icon())
         self.setMinimumSize(QSize(960, 620))
-        self.radio = RadioController(ctx, self)
-        self.actions_ = self._make_actions()
 
         # -- sidebar --------------------------------------------------------------------
         self.sidebar = QListWidget()
@@ -72,8 +80,8 @@ class MainWindow(QMainWindow):
             self.sidebar.addItem(item)
         app_title = QLabel("Infinite Player")
         app_title.setObjectName("AppTitle")
-        app_subtitle = QLabel(ctx.profile.email)
-        app_subtitle.setObjectName("AppSubtitle")
+        self.app_subtitle = QLabel(ctx.profile.email if ctx is not None else email)
+        self.app_subtitle.setObjectName("AppSubtitle")
         side = QWidget()
         side.setObjectName("SidebarPanel")
         side.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
@@ -81,23 +89,15 @@ class MainWindow(QMainWindow):
         side_layout.setContentsMargins(0, 0, 0, 0)
         side_layout.setSpacing(0)
         side_layout.addWidget(app_title)
-        side_layout.addWidget(app_subtitle)
+        side_layout.addWidget(self.app_subtitle)
         side_layout.addWidget(self.sidebar, 1)
 
-        # -- views ----------------------------------------------------------------------
-        self.radio_view = RadioView(self.radio, genres, vibes)
-        self.library_view = LibraryView(ctx, self.radio)
-        self.bands_view = BandsView(ctx, self.radio)
-        self.settings_view = SettingsView(ctx)
+        # -- content: a "loading" page until attach() brings the views ------------------
         self.stack = QStackedWidget()
-        for view in (self.radio_view, self.library_view, self.bands_view, self.settings_view):
-            self.stack.addWidget(view)
-        self.sidebar.currentRowChanged.connect(self._on_sidebar)
-        self.library_view.show_radio.connect(lambda: self.show_view("radio"))
-        self.library_view.bands_changed.connect(self.bands_view.reload)
-        self.settings_view.onboarding_requested.connect(self.rerun_onboarding)
-
-        self.now_playing = NowPlayingBar(ctx.playback, self.actions_)
+        self.loading = QLabel("Opening your library…")
+        self.loading.setObjectName("Hint")
+        self.loading.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.stack.addWidget(self.loading)
         body = QWidget()
         body_layout = QHBoxLayout(body)
         body_layout.setContentsMargins(0, 0, 0, 0)
@@ -105,16 +105,54 @@ class MainWindow(QMainWindow):
         body_layout.addWidget(side)
         body_layout.addWidget(self.stack, 1)
         central = QWidget()
-        central_layout = QVBoxLayout(central)
-        central_layout.setContentsMargins(0, 0, 0, 0)
-        central_layout.setSpacing(0)
-        central_layout.addWidget(body, 1)
-        central_layout.addWidget(self.now_playing)
+        self.central_layout = QVBoxLayout(central)
+        self.central_layout.setContentsMargins(0, 0, 0, 0)
+        self.central_layout.setSpacing(0)
+        self.central_layout.addWidget(body, 1)
         self.setCentralWidget(central)
+        self.where = QLabel("  Opening the database…")
+        self.statusBar().addWidget(self.where)
+        self._restore()
+        if ctx is not None:
+            self.attach(ctx, genres or [], vibes or [])
+
+    @property
+    def attached(self) -> bool:
+        return self.ctx is not None
+
+    def attach(self, ctx: AppContext, genres: list[str], vibes: list[str]) -> None:
+        """Build the views, the playback bar and the radio for the signed-in session."""
+        from ui.now_playing import NowPlayingBar
+        from ui.radio_controller import RadioController
+        from ui.status import TaskStatus
+        from ui.views.bands import BandsView
+        from ui.views.library import LibraryView
+        from ui.views.radio import RadioView
+        from ui.views.settings import SettingsView
+
+        self.ctx = ctx
+        self.genres, self.vibes = genres, vibes
+        self.app_subtitle.setText(ctx.profile.email)
+        self.radio = RadioController(ctx, self)
+        self.actions_ = self._make_actions()
+
+        # -- views ----------------------------------------------------------------------
+        self.radio_view = RadioView(self.radio, genres, vibes)
+        self.library_view = LibraryView(ctx, self.radio)
+        self.bands_view = BandsView(ctx, self.radio)
+        self.settings_view = SettingsView(ctx)
+        self.stack.removeWidget(self.loading)
+        self.loading.deleteLater()
+        for view in (self.radio_view, self.library_view, self.bands_view, self.settings_view):
+            self.stack.addWidget(view)
+        self.library_view.show_radio.connect(lambda: self.show_view("radio"))
+        self.library_view.bands_changed.connect(self.bands_view.reload)
+        self.settings_view.onboarding_requested.connect(self.rerun_onboarding)
+        self.now_playing = NowPlayingBar(ctx.playback, self.actions_)
+        self.central_layout.addWidget(self.now_playing)
 
         # -- status area ----------------------------------------------------------------
-        self.where = QLabel(self._where_text())
-        self.statusBar().addWidget(self.where)
+        self.where.setText(self._where_text())
         # Slots on ctx's longer-lived objects are bound methods, not lambdas, so Qt drops
         # them when this window is destroyed.
         ctx.playback.device_message.connect(self._on_device_message)
@@ -131,9 +169,9 @@ class MainWindow(QMainWindow):
         ctx.playback.state_changed.connect(self._on_state_changed)
         self.radio.like_changed.connect(self._on_like_changed)
         self._update_actions()
-        self.tray: Any = None
-        self.mpris: Any = None
-        self._restore()
+        # The view the sidebar shows: the one restored, or one picked while loading.
+        self.sidebar.currentRowChanged.connect(self._on_sidebar)
+        self._on_sidebar(self.sidebar.currentRow())
         self.radio.refresh_quota()
         self.bands_view.reload()
 
@@ -216,13 +254,13 @@ class MainWindow(QMainWindow):
 
     @property
     def current_view(self) -> str:
-        return VIEWS[max(0, self.stack.currentIndex())]
+        return VIEWS[max(0, self.sidebar.currentRow())]
 
     def show_view(self, name: str) -> None:
         self.sidebar.setCurrentRow(VIEWS.index(name))
 
     def _on_sidebar(self, row: int) -> None:
-        if row < 0:
+        if row < 0 or not self.attached:
             return
         self.stack.setCurrentIndex(row)
         if VIEWS[row] == "library":
@@ -247,6 +285,8 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(text, timeout_ms)
 
     def rerun_onboarding(self) -> None:
+        from ui.views.onboarding import OnboardingView
+
         dialog = QDialog(self)
         dialog.setWindowTitle("Your taste")
         dialog.resize(820, 760)
@@ -290,6 +330,10 @@ class MainWindow(QMainWindow):
         stored.sync()
 
     def closeEvent(self, event: QCloseEvent) -> None:
+        if not self.attached:  # closed while the database was still opening
+            self.save_state()
+            super().closeEvent(event)
+            return
         if (
             self.tray is not None
             and self.ctx.settings.minimize_to_tray

@@ -8,42 +8,12 @@ identity before a single note is played.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 from scipy import signal
 
-DRUM_NAMES = (
-    "kick",
-    "snare",
-    "clap",
-    "hat",
-    "open_hat",
-    "ride",
-    "rim",
-    "shaker",
-    "tom_hi",
-    "tom_mid",
-    "tom_low",
-    "crash",
-)
+from player.generation.kits import Kit
 
-
-@dataclass(frozen=True)
-class Kit:
-    """Synthesis parameters of a drum kit (times in seconds, frequencies in Hz)."""
-
-    kick_start: float = 150.0
-    kick_end: float = 48.0
-    kick_decay: float = 0.35
-    kick_click: float = 0.25
-    kick_drive: float = 1.5
-    snare_tone: float = 190.0
-    snare_decay: float = 0.16
-    snare_noise: float = 0.7
-    hat_decay: float = 0.045
-    hat_cutoff: float = 7000.0
-    tone_lowpass: float = 18000.0  # a dark kit (lo-fi, jazz) is lowpassed as a whole
+__all__ = ["Kit", "render_kit"]
 
 
 def _noise(rng: np.random.Generator, n: int) -> np.ndarray:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from player.errors import UserFacingError
-from player.generation.drums import Kit
+from player.generation.kits import Kit
 
 
 @dataclass(frozen=True)

@@ -114,6 +114,14 @@ class GenerationService:
                 self._generator = get_generator("auto")
             return self._generator
 
+    def close(self) -> None:
+        """Release the engine: an isolated one (see ``isolated.py``) stops its process."""
+        with self._lock:
+            generator = self._generator
+        close = getattr(generator, "close", None)
+        if close is not None:
+            close()
+
     # -- quota ------------------------------------------------------------------------------
     def remaining_today(self, user_id: uuid.UUID | str) -> int | None:
         """Generations left today (UTC); ``None`` means unlimited (premium)."""

@@ -47,7 +47,7 @@ def session(qtbot, database, onboarded_user, app_settings) -> Iterator[Any]:
     yield built
     built.window.radio.close()
     tasks.shutdown()
-    built.ctx.playback.close()
+    built.close()
 
 
 @pytest.fixture

@@ -54,12 +54,21 @@ def test_first_run_goes_through_onboarding_to_the_window(
     qtbot.waitUntil(lambda: Settings.load().user_email == "first@example.com")
     launcher.shutdown()
 
-    # the next start goes straight to the window
+    # The next start shows the window at once, before the database is open, and
+    # fills it in; a view picked while it loads is the one shown.
     again = Launcher(QApplication.instance(), Settings.load(), TaskRunner(QApplication.instance()))
     ready.clear()
     again.on_ready = ready.append
     again.start()
+    frame = again.frame
+    assert frame is not None and frame.isVisible() and not frame.attached
+    qtbot.addWidget(frame)
+    assert again.splash.isHidden() and again.database is None
+    assert frame.app_subtitle.text() == "first@example.com"
+    assert frame.stack.currentWidget() is frame.loading
+    frame.show_view("bands")
     qtbot.waitUntil(lambda: bool(ready), timeout=30000)
-    qtbot.addWidget(ready[0].window)
+    assert ready[0].window is frame and frame.attached
+    assert frame.current_view == "bands" and frame.stack.currentWidget() is frame.bands_view
     assert again.onboarding is None
     again.shutdown()

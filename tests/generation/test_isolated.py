@@ -1,0 +1,195 @@
+"""The engine in a child process: same music, cancellable, errors and crashes explained."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from player.errors import UserFacingError
+from player.generation.isolated import EngineCrashed, IsolatedGenerator
+from player.generation.procedural import ProceduralGenerator
+from player.generation.protocol import GenerationRequest
+from player.generation.service import GenerationCancelled, GenerationService
+
+ROOT = Path(__file__).resolve().parents[2]
+REQUEST = GenerationRequest(genres=["house"], seed=11, duration_seconds=4.0)
+
+
+def _run_host(tmp_path: Path, script: str) -> dict[str, Any]:
+    """Run ``script`` as a fresh app-like process; its last stdout line is a JSON report."""
+    path = tmp_path / "host.py"
+    path.write_text(script)
+    env = {**os.environ, "INFINITE_PLAYER_HOME": str(tmp_path / "home")}
+    env.pop("INFINITE_PLAYER_MUSICGEN", None)
+    proc = subprocess.run(
+        [sys.executable, str(path)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=180
+    )
+    assert proc.returncode == 0, proc.stderr
+    return dict(json.loads(proc.stdout.strip().splitlines()[-1]))
+
+
+@pytest.fixture(scope="module")
+def isolated() -> Iterator[IsolatedGenerator]:
+    generator = IsolatedGenerator("procedural")
+    yield generator
+    generator.close()
+
+
+def test_the_child_renders_the_same_track_as_the_engine_in_process(
+    isolated: IsolatedGenerator,
+) -> None:
+    request = GenerationRequest(genres=["house"], seed=11, duration_seconds=40.0)
+    result = isolated.generate(request)
+    local = ProceduralGenerator().generate(request)
+    assert isolated.name == "procedural"
+    assert isolated.pid is not None and isolated.pid != os.getpid()
+    assert result.metadata() == local.metadata()
+    chunks, local_chunks = list(result), list(local)
+    # streamed as rendered, chunk for chunk, not as one blob at the end
+    assert len(local_chunks) > 1
+    assert [len(c) for c in chunks] == [len(c) for c in local_chunks]
+    np.testing.assert_array_equal(np.concatenate(chunks), np.concatenate(local_chunks))
+
+
+def test_dropping_a_stream_cancels_it_and_the_child_serves_the_next(
+    isolated: IsolatedGenerator,
+) -> None:
+    long = isolated.generate(GenerationRequest(genres=["techno"], seed=5, duration_seconds=600))
+    stream = iter(long)
+    next(stream)
+    stream.close()  # what the service does when cancelled between chunks
+    again = isolated.generate(REQUEST).render()
+    np.testing.assert_array_equal(again, ProceduralGenerator().generate(REQUEST).render())
+
+
+def test_an_unread_result_does_not_block_the_next_request(isolated: IsolatedGenerator) -> None:
+    isolated.generate(GenerationRequest(genres=["pop"], seed=2, duration_seconds=120))
+    assert isolated.generate(REQUEST).render().shape[0] > 0
+
+
+def test_two_threads_take_turns(isolated: IsolatedGenerator) -> None:
+    results: dict[int, np.ndarray] = {}
+
+    def work(seed: int) -> None:
+        request = GenerationRequest(genres=["lo-fi"], seed=seed, duration_seconds=3.0)
+        results[seed] = isolated.generate(request).render()
+
+    threads = [threading.Thread(target=work, args=(seed,)) for seed in (1, 2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    for seed in (1, 2):
+        request = GenerationRequest(genres=["lo-fi"], seed=seed, duration_seconds=3.0)
+        np.testing.assert_array_equal(
+            results[seed], ProceduralGenerator().generate(request).render()
+        )
+
+
+def test_an_engine_that_cannot_start_says_why(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setenv("INFINITE_PLAYER_MUSICGEN", str(tmp_path))  # no checkpoint there
+    generator = IsolatedGenerator("musicgen")
+    try:
+        with pytest.raises(UserFacingError, match="No MusicGen checkpoint"):
+            generator.generate(REQUEST)
+    finally:
+        generator.close()
+
+
+def test_a_crash_mid_track_is_explained_and_the_next_track_restarts_the_child() -> None:
+    generator = IsolatedGenerator("procedural")
+    try:
+        result = generator.generate(
+            GenerationRequest(genres=["house"], seed=3, duration_seconds=600)
+        )
+        stream = iter(result)
+        next(stream)
+        first_pid = generator.pid
+        assert first_pid is not None
+        os.kill(first_pid, signal.SIGKILL)
+        with pytest.raises(EngineCrashed, match="stopped unexpectedly"):
+            for _chunk in stream:
+                pass
+        assert generator.generate(REQUEST).render().shape[0] > 0
+        assert generator.pid not in (None, first_pid)
+    finally:
+        generator.close()
+    assert generator.pid is None
+
+
+def test_service_cancel_reaches_the_child(database: Any, make_user: Any) -> None:
+    generator = IsolatedGenerator("procedural")
+    service = GenerationService(database, generator, daily_limit=3)
+    try:
+        stop = threading.Event()
+        with pytest.raises(GenerationCancelled):
+            service.generate(
+                make_user(),
+                GenerationRequest(genres=["pop"], duration_seconds=300, seed=3),
+                on_chunk=lambda chunk, sr: stop.set(),
+                cancel=stop,
+            )
+        assert generator.generate(REQUEST).render().shape[0] > 0
+    finally:
+        service.close()
+    assert generator.pid is None
+
+
+def test_generating_through_the_child_keeps_the_dsp_out_of_this_process(
+    tmp_path: Path,
+) -> None:
+    """What the app relies on: no synthesis module (nor scipy.signal) in the GUI process."""
+    script = (
+        "import json, sys\n"
+        "from player.generation.isolated import IsolatedGenerator\n"
+        "from player.generation.protocol import GenerationRequest\n"
+        "import player.generation.genres\n"
+        "if __name__ == '__main__':\n"
+        "    g = IsolatedGenerator('auto')\n"
+        "    audio = g.generate(GenerationRequest(genres=['house'], duration_seconds=2)).render()\n"
+        "    g.close()\n"
+        "    loaded = [m for m in ('scipy.signal', 'player.generation.procedural', 'torch')\n"
+        "              if m in sys.modules]\n"
+        "    print(json.dumps({'frames': len(audio), 'loaded': loaded}))\n"
+    )
+    report = _run_host(tmp_path, script)
+    assert report["frames"] > 0
+    assert report["loaded"] == []
+
+
+def test_taste_prototypes_render_in_the_child_and_match_the_in_process_ones(
+    tmp_path: Path,
+) -> None:
+    """A new listener's first taste vector renders genre prototypes: in the app that
+    render goes to the engine's process and must give the same vector."""
+    from player.embedding.descriptor import DescriptorEmbedder
+    from player.taste import cold_start_vector
+
+    profile = {"genres": ["jazz", "trap"], "vibe": "dark", "bass_level": "high"}
+    script = (
+        "import json, sys\n"
+        "from player.embedding.descriptor import DescriptorEmbedder\n"
+        "from player.generation.isolated import IsolatedGenerator\n"
+        "from player.taste import cold_start_vector\n"
+        "if __name__ == '__main__':\n"
+        "    g = IsolatedGenerator('procedural')\n"
+        f"    v = cold_start_vector({profile!r}, DescriptorEmbedder(), g)\n"
+        "    g.close()\n"
+        "    print(json.dumps({'vector': v.tolist(),\n"
+        "                      'dsp': 'player.generation.procedural' in sys.modules}))\n"
+    )
+    report = _run_host(tmp_path, script)
+    assert report["dsp"] is False
+    local = cold_start_vector(profile, DescriptorEmbedder())
+    assert local is not None
+    np.testing.assert_allclose(np.asarray(report["vector"]), local, rtol=1e-6, atol=1e-7)
