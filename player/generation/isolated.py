@@ -212,7 +212,9 @@ class IsolatedGenerator:
             self._busy = stream
         meta = dict(payload)
         sections = [s if isinstance(s, Section) else Section(**s) for s in meta.pop("sections")]
-        return GenerationResult(sections=sections, chunks=stream.chunks, **meta)
+        return GenerationResult(
+            sections=sections, chunks=stream.chunks, on_close=stream.abandon, **meta
+        )
 
     def _finished(self, stream: _RemoteStream, crashed: bool = False) -> None:
         with self._lock:

@@ -134,6 +134,7 @@ class GenerationResult:
         sections: Sequence[Section],
         params: dict[str, Any],
         chunks: Callable[[], Iterator[np.ndarray]],
+        on_close: Callable[[], None] | None = None,
     ) -> None:
         self.engine = engine
         self.samplerate = samplerate
@@ -144,6 +145,7 @@ class GenerationResult:
         self.sections = list(sections)
         self.params = params
         self._chunks = chunks
+        self._on_close = on_close
         self._used = False
 
     def __iter__(self) -> Iterator[np.ndarray]:
@@ -151,6 +153,13 @@ class GenerationResult:
             raise RuntimeError("a GenerationResult's audio can be iterated only once")
         self._used = True
         return self._chunks()
+
+    def close(self) -> None:
+        """Give back what the engine holds for audio not read yet (a remote engine's
+        stream); call it when stopping early. Harmless after the audio was read."""
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            on_close()
 
     def render(self) -> np.ndarray:
         parts = list(self)

@@ -31,7 +31,12 @@ from urllib.parse import unquote, urlparse
 from sqlalchemy import text
 
 from player.errors import UserFacingError
-from player.generation.protocol import GenerationRequest, Generator, SourceTrack
+from player.generation.protocol import (
+    GenerationRequest,
+    GenerationResult,
+    Generator,
+    SourceTrack,
+)
 from player.paths import audio_dir
 
 log = logging.getLogger(__name__)
@@ -249,6 +254,7 @@ class GenerationService:
                     "b": bid,
                 },
             )
+        result: GenerationResult | None = None
         try:
             result = generator.generate(request)
             self._update(
@@ -271,6 +277,9 @@ class GenerationService:
             except Exception:  # the original error matters more than the bookkeeping one
                 log.exception("could not record the failure of track %s", track_id)
             raise
+        finally:
+            if result is not None:  # stopped early: an engine process stops rendering too
+                result.close()
         return track_id
 
     def _write(

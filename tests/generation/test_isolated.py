@@ -77,6 +77,26 @@ def test_an_unread_result_does_not_block_the_next_request(isolated: IsolatedGene
     assert isolated.generate(REQUEST).render().shape[0] > 0
 
 
+def _in_another_thread(generator: IsolatedGenerator) -> np.ndarray | None:
+    """REQUEST rendered on a fresh thread (None if it waited on the child for a minute)."""
+    out: list[np.ndarray] = []
+    thread = threading.Thread(
+        target=lambda: out.append(generator.generate(REQUEST).render()), daemon=True
+    )
+    thread.start()
+    thread.join(60)
+    return out[0] if out else None
+
+
+def test_closing_an_unread_result_frees_the_child_for_other_threads(
+    isolated: IsolatedGenerator,
+) -> None:
+    result = isolated.generate(GenerationRequest(genres=["pop"], seed=4, duration_seconds=300))
+    result.close()
+    audio = _in_another_thread(isolated)
+    assert audio is not None and audio.shape[0] > 0
+
+
 def test_two_threads_take_turns(isolated: IsolatedGenerator) -> None:
     results: dict[int, np.ndarray] = {}
 
@@ -139,7 +159,8 @@ def test_service_cancel_reaches_the_child(database: Any, make_user: Any) -> None
                 on_chunk=lambda chunk, sr: stop.set(),
                 cancel=stop,
             )
-        assert generator.generate(REQUEST).render().shape[0] > 0
+        audio = _in_another_thread(generator)  # the cancelled stream no longer holds it
+        assert audio is not None and audio.shape[0] > 0
     finally:
         service.close()
     assert generator.pid is None
