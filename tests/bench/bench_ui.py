@@ -26,8 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _rss_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
+def _rss_mb(pid: int | str = "self") -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return float("nan")
@@ -120,6 +120,9 @@ def child(mode: str, started: float) -> None:
 
                 def idle() -> None:
                     out["rss_idle_mb"] = round(_rss_mb(), 1)
+                    engine_pid = getattr(session.ctx.generation.generator, "pid", None)
+                    if engine_pid is not None:
+                        out["engine_rss_mb"] = round(_rss_mb(engine_pid), 1)
                     app.quit()
 
                 QTimer.singleShot(3000, idle)
@@ -179,7 +182,10 @@ def main() -> None:
         window = sorted(round(float(s["window_s"]), 2) for s in starts)  # type: ignore[arg-type]
         print(f"cold start to main window painted:   median {first[1]:.2f} s  (of 3: {first})")
         print(f"cold start to views filled in:       median {window[1]:.2f} s  (of 3: {window})")
-        print(f"resident memory at idle:            {starts[-1]['rss_idle_mb']} MB")
+        print(
+            f"resident memory at idle:            {starts[-1]['rss_idle_mb']} MB "
+            f"(+ {starts[-1].get('engine_rss_mb', 'n/a')} MB in the engine's process)"
+        )
         print(
             "torch imported at start-up:         "
             f"{any(s['torch_imported'] for s in starts)}; transformers: "
