@@ -44,6 +44,13 @@ class EngineCrashed(UserFacingError):
 
 def _serve(conn: Connection, engine: str) -> None:
     """The child's main loop: build the engine once, then answer requests until EOF."""
+    try:
+        _answer(conn, engine)
+    except (BrokenPipeError, ConnectionResetError, EOFError):
+        return  # the player went away (quit while this was still starting): nothing to do
+
+
+def _answer(conn: Connection, engine: str) -> None:
     if hasattr(os, "nice"):
         with contextlib.suppress(OSError):
             os.nice(CHILD_NICENESS)
@@ -66,8 +73,8 @@ def _serve(conn: Connection, engine: str) -> None:
             continue  # a "cancel" that arrived after its stream had already ended
         try:
             _stream(conn, generator.generate(message[1]))
-        except (BrokenPipeError, EOFError):
-            return
+        except (BrokenPipeError, ConnectionResetError, EOFError):
+            raise
         except Exception as exc:
             conn.send(("error", _describe(exc)))
 
@@ -140,11 +147,11 @@ class IsolatedGenerator:
         self._process, self._conn, self._name = process, parent, None
         return parent
 
-    def _discard(self) -> None:
+    def _discard(self, wait: bool = True) -> None:
         if self._conn is not None:
             self._conn.close()
         if self._process is not None:
-            self._process.join(STOP_TIMEOUT_S)
+            self._process.join(STOP_TIMEOUT_S if wait else 0)
             if self._process.is_alive():
                 self._process.kill()
                 self._process.join()
@@ -159,7 +166,9 @@ class IsolatedGenerator:
             if self._conn is not None:
                 with contextlib.suppress(OSError):
                     self._conn.send(("stop",))
-            self._discard()
+            # A child still importing its engine has nothing to finish: quitting the app
+            # right after it opened should not wait for numpy and scipy to load.
+            self._discard(wait=self._name is not None)
 
     @property
     def pid(self) -> int | None:

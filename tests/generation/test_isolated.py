@@ -214,3 +214,28 @@ def test_taste_prototypes_render_in_the_child_and_match_the_in_process_ones(
     local = cold_start_vector(profile, DescriptorEmbedder())
     assert local is not None
     np.testing.assert_allclose(np.asarray(report["vector"]), local, rtol=1e-6, atol=1e-7)
+
+
+def test_the_child_exits_quietly_when_the_player_dies_while_it_starts(tmp_path: Path) -> None:
+    """A player that crashes (no clean-up at all) must not leave an engine process behind
+    or a traceback in the terminal: the child notices the closed pipe and leaves."""
+    host = tmp_path / "crashing_host.py"
+    host.write_text(
+        "import os\n"
+        "from player.generation.isolated import IsolatedGenerator\n"
+        "if __name__ == '__main__':\n"
+        "    g = IsolatedGenerator('procedural')\n"
+        "    g.start()\n"
+        "    print(g.pid, flush=True)\n"
+        "    os._exit(0)\n"
+    )
+    env = {**os.environ, "INFINITE_PLAYER_HOME": str(tmp_path / "home")}
+    # The child inherits the host's stdout/stderr pipes, so this returns only once the
+    # child has exited too.
+    proc = subprocess.run(
+        [sys.executable, str(host)], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
+    child_pid = int(proc.stdout.split()[0])
+    cmdline = Path(f"/proc/{child_pid}/cmdline")
+    assert not (cmdline.exists() and cmdline.read_bytes())  # gone (a zombie has no cmdline)
+    assert "Traceback" not in proc.stderr, proc.stderr
