@@ -22,6 +22,7 @@ from sqlalchemy.exc import DBAPIError
 
 from db.sqlsplit import fingerprint, split_statements
 from player.errors import UserFacingError
+from player.paths import bundled_folder
 
 MIGRATIONS_ENV = "INFINITE_PLAYER_MIGRATIONS"
 FILENAME = re.compile(r"^(?P<version>\d{14})_(?P<name>[a-z0-9_]+)\.sql$")
@@ -70,7 +71,7 @@ def migrations_dir() -> Path:
     override = os.environ.get(MIGRATIONS_ENV)
     if override:
         return Path(override)
-    return Path(__file__).resolve().parent.parent / "migrations"
+    return bundled_folder("db._migrations", "migrations")
 
 
 def discover(folder: Path | None = None) -> list[MigrationFile]:

@@ -7,6 +7,7 @@ can isolate a whole profile with ``INFINITE_PLAYER_HOME``.
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -50,3 +51,15 @@ def covers_dir() -> Path:
     path = data_dir() / "covers"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def bundled_folder(package: str, folder: str) -> Path:
+    """A folder shipped with the app: the data package ``package`` when installed (the
+    wheel maps the top-level ``folder`` into it), else ``folder`` in the source tree."""
+    try:
+        spec = importlib.util.find_spec(package)
+    except ModuleNotFoundError:
+        spec = None
+    if spec is not None and spec.submodule_search_locations:
+        return Path(next(iter(spec.submodule_search_locations)))
+    return Path(__file__).resolve().parent.parent / folder  # a checkout never installed

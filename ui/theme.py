@@ -8,7 +8,9 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-RESOURCES = Path(__file__).resolve().parent.parent / "resources"
+from player.paths import bundled_folder
+
+RESOURCES = bundled_folder("ui._resources", "resources")
 
 
 def resource(name: str) -> Path:
