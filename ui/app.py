@@ -69,7 +69,15 @@ def warm_imports() -> None:
         "player.search",
         "player.bands.service",
         "player.radio",
-        "ui.main_window",
+        # What MainWindow.attach() imports (class definitions only: no widget is made here).
+        "ui.context",
+        "ui.radio_controller",
+        "ui.now_playing",
+        "ui.views.radio",
+        "ui.views.library",
+        "ui.views.bands",
+        "ui.views.settings",
+        "ui.views.onboarding",
     ):
         try:
             importlib.import_module(name)
