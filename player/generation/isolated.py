@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from player.errors import UserFacingError
-from player.generation.protocol import GenerationRequest, GenerationResult, Section
+from player.generation.protocol import GenerationRequest, GenerationResult
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +67,13 @@ def _answer(conn: Connection, engine: str) -> None:
             message = conn.recv()
         except (EOFError, OSError):
             return
-        if message[0] == "stop":
+        kind, request = message
+        if kind == "stop":
             return
-        if message[0] != "generate":
+        if kind != "generate":
             continue  # a "cancel" that arrived after its stream had already ended
         try:
-            _stream(conn, generator.generate(message[1]))
+            _stream(conn, generator.generate(request))
         except (BrokenPipeError, ConnectionResetError, EOFError):
             raise
         except Exception as exc:
@@ -97,10 +98,10 @@ def _stream(conn: Connection, result: GenerationResult) -> None:
     )
     for chunk in result:
         if conn.poll() and conn.recv()[0] == "cancel":
-            conn.send(("cancelled",))
+            conn.send(("cancelled", None))
             return
         conn.send(("chunk", np.ascontiguousarray(chunk, dtype=np.float32)))
-    conn.send(("end",))
+    conn.send(("end", None))
 
 
 def _describe(exc: BaseException) -> tuple[bool, str]:
@@ -157,6 +158,7 @@ class IsolatedGenerator:
                 self._process.join()
         self._process = self._conn = self._name = None
         self._busy = None
+        self._lock.notify_all()  # threads waiting for the stream just dropped
 
     def close(self) -> None:
         """Stop the child (it also exits by itself when this process goes away)."""
@@ -165,7 +167,7 @@ class IsolatedGenerator:
                 self._busy.abandon()
             if self._conn is not None:
                 with contextlib.suppress(OSError):
-                    self._conn.send(("stop",))
+                    self._conn.send(("stop", None))
             # A child still importing its engine has nothing to finish: quitting the app
             # right after it opened should not wait for numpy and scipy to load.
             self._discard(wait=self._name is not None)
@@ -203,7 +205,8 @@ class IsolatedGenerator:
                 f"The generation process stopped unexpectedly (exit code {code}); "
                 "it will be restarted for the next track."
             ) from None
-        return message[0], (message[1] if len(message) > 1 else None)
+        kind, payload = message
+        return kind, payload
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         request.validate()
@@ -219,11 +222,7 @@ class IsolatedGenerator:
                 _raise(payload, self._name or self.engine)
             stream = _RemoteStream(self, conn)
             self._busy = stream
-        meta = dict(payload)
-        sections = [s if isinstance(s, Section) else Section(**s) for s in meta.pop("sections")]
-        return GenerationResult(
-            sections=sections, chunks=stream.chunks, on_close=stream.abandon, **meta
-        )
+        return GenerationResult(chunks=stream.chunks, on_close=stream.abandon, **payload)
 
     def _finished(self, stream: _RemoteStream, crashed: bool = False) -> None:
         with self._lock:
@@ -270,14 +269,15 @@ class _RemoteStream:
                 "The generation process stopped unexpectedly in the middle of a track; "
                 "it will be restarted for the next one."
             ) from None
-        return message[0], (message[1] if len(message) > 1 else None)
+        kind, payload = message
+        return kind, payload
 
     def abandon(self) -> None:
         """Tell the child to stop and read what it already sent, up to its answer."""
         if self.done:
             return
         try:
-            self.conn.send(("cancel",))
+            self.conn.send(("cancel", None))
             while self.conn.recv()[0] not in ("cancelled", "end", "error"):
                 pass
         except (EOFError, OSError):
