@@ -18,7 +18,7 @@ from __future__ import annotations
 import logging
 import uuid
 import zlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -263,15 +263,7 @@ class BandService:
         track_ids: Sequence[uuid.UUID | str],
     ) -> BandInfo:
         """Add the user's tracks to their band (already present ones are ignored)."""
-        uid, bid = _uuid(user_id, "User"), _uuid(band_id, "Band")
-        tids = self._dedupe([_uuid(t, "Track") for t in track_ids])
-        with self.database.user_session(uid) as s:
-            band = self._own_band_locked(s, uid, bid)
-            self._insert_tracks(s, uid, bid, tids)
-            self._refresh_style(s, band)
-            s.flush()
-            s.refresh(band)
-            return _info(band)
+        return self._change_tracks(user_id, band_id, track_ids, self._insert_tracks)
 
     def remove_tracks(
         self,
@@ -280,20 +272,34 @@ class BandService:
         track_ids: Sequence[uuid.UUID | str],
     ) -> BandInfo:
         """Take tracks out of the user's band (the tracks themselves stay)."""
-        from db.models import BandTrack
+        return self._change_tracks(user_id, band_id, track_ids, self._delete_tracks)
 
+    def _change_tracks(
+        self,
+        user_id: uuid.UUID | str,
+        band_id: uuid.UUID | str,
+        track_ids: Sequence[uuid.UUID | str],
+        change: Callable[[Session, uuid.UUID, uuid.UUID, list[uuid.UUID]], None],
+    ) -> BandInfo:
+        """One edit of a band's track list: the band locked, then its style recomputed."""
         uid, bid = _uuid(user_id, "User"), _uuid(band_id, "Band")
         tids = self._dedupe([_uuid(t, "Track") for t in track_ids])
         with self.database.user_session(uid) as s:
             band = self._own_band_locked(s, uid, bid)
-            if tids:
-                s.execute(
-                    delete(BandTrack).where(BandTrack.band_id == bid, BandTrack.track_id.in_(tids))
-                )
+            change(s, uid, bid, tids)
             self._refresh_style(s, band)
             s.flush()
             s.refresh(band)
             return _info(band)
+
+    @staticmethod
+    def _delete_tracks(s: Session, _uid: uuid.UUID, bid: uuid.UUID, tids: list[uuid.UUID]) -> None:
+        from db.models import BandTrack
+
+        if tids:
+            s.execute(
+                delete(BandTrack).where(BandTrack.band_id == bid, BandTrack.track_id.in_(tids))
+            )
 
     # -- read ---------------------------------------------------------------------------
 

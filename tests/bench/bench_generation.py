@@ -124,17 +124,16 @@ def bench_musicgen_small_gpu(seconds: float = 20.0) -> dict[str, object] | None:
             json.dumps({"musicgen": "small-sized (cuda)", "skipped": "no CUDA device"}), flush=True
         )
         return None
-    from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import (
         EncodecConfig,
         MusicgenConfig,
         MusicgenDecoderConfig,
         MusicgenForConditionalGeneration,
-        PreTrainedTokenizerFast,
         T5Config,
     )
 
     from player.generation.musicgen import MusicGenGenerator
+    from tests.generation.test_musicgen import word_tokenizer
 
     enc = EncodecConfig(
         sampling_rate=32000,
@@ -166,11 +165,7 @@ def bench_musicgen_small_gpu(seconds: float = 20.0) -> dict[str, object] | None:
     )
     model = model.to("cuda", dtype).eval()
     vocab = {"[PAD]": 0, "[UNK]": 1, "</s>": 2, "house": 3, "track": 4, "bpm": 5}
-    tk = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tk.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tk, pad_token="[PAD]", unk_token="[UNK]", eos_token="</s>"
-    )
+    tokenizer = word_tokenizer(vocab)
     gen = MusicGenGenerator(
         "musicgen-small-random", model=model, tokenizer=tokenizer, segment_seconds=10.0
     )

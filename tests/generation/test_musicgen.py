@@ -4,6 +4,7 @@ transformers classes (no download, no network), and the engine selection rules."
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -18,16 +19,27 @@ torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
 
 
+def word_tokenizer(vocab: dict[str, int]) -> Any:
+    """A whitespace word-level tokenizer with T5's special tokens: enough text front end
+    for a randomly initialised MusicGen (no SentencePiece model to download)."""
+    from tokenizers import Tokenizer, models, pre_tokenizers
+    from transformers import PreTrainedTokenizerFast
+
+    tk = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
+    tk.pre_tokenizer = pre_tokenizers.Whitespace()
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tk, pad_token="[PAD]", unk_token="[UNK]", eos_token="</s>"
+    )
+
+
 def build_tiny_checkpoint(folder: Path) -> Path:
     """Save a MusicGen with a 1-layer T5, a tiny EnCodec and a 1-layer decoder, plus a
     word-level tokenizer, exactly as ``save_pretrained`` lays out a real checkpoint."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
     from transformers import (
         EncodecConfig,
         MusicgenConfig,
         MusicgenDecoderConfig,
         MusicgenForConditionalGeneration,
-        PreTrainedTokenizerFast,
         T5Config,
     )
 
@@ -77,11 +89,7 @@ def build_tiny_checkpoint(folder: Path) -> Path:
         "major",
     ]:
         vocab.setdefault(word, len(vocab))
-    tk = Tokenizer(models.WordLevel(vocab, unk_token="[UNK]"))
-    tk.pre_tokenizer = pre_tokenizers.Whitespace()
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=tk, pad_token="[PAD]", unk_token="[UNK]", eos_token="</s>"
-    )
+    tokenizer = word_tokenizer(vocab)
     model.save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder
