@@ -1,15 +1,16 @@
 """The endless queue: keeps music generated ahead of playback and learns as you listen.
 
 A :class:`RadioService` owns one worker thread. Whenever fewer than ``ahead`` tracks are
-waiting to be played, it plans the next request (from the seed — my taste, a genre, a
-vibe, a track or a band — and from what it has learned this session) and asks the
-generation service for it. Listeners (the app's radio view, a CLI) subscribe to
-:class:`RadioEvent` s, which arrive on the worker thread.
+waiting to be played, it asks its planner for the next request and the generation service
+for the audio. Listeners (the app's radio view, the headless ``radio`` command) subscribe
+to :class:`RadioEvent` s, which arrive on the worker thread.
 
-Learning happens at two speeds. Right away, inside the session, a like makes that
-track's genre and vibe more likely in the next requests and a skip makes them less
-likely (an early skip counts more). Durably, likes and skips are handed to
-:mod:`player.taste`, which moves the user's taste vector.
+The planner is the listener model (:mod:`player.taste.planner`): every like, skip (and
+when), full listen and replay becomes an observation, the model is stored with the user's
+rows after each one (so the next session starts where this one ended), and tracks that
+are planned but not yet playing are planned again with what was just learned — a skip
+changes the very next track whenever generation keeps up. Durably, likes and skips also
+move the user's taste vector (:mod:`player.taste`), which scores each track's match.
 
 The quota is the generation service's business: when it refuses (``QuotaExceeded``) the
 radio stops asking, keeps what it already made playable, and emits a ``quota`` event
@@ -21,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import random
 import threading
 import uuid
 from collections.abc import Callable
@@ -40,8 +40,10 @@ STATES = ("queued", "generating", "ready", "playing", "played", "failed")
 MAX_FAILURES = 3
 #: Played items kept in the queue (the view shows a little history).
 KEEP_PLAYED = 20
-#: A skip within this many seconds of the start counts as a strong "not this".
-EARLY_SKIP_SECONDS = 30.0
+#: A ready track whose audio the listener model expects to be skipped (mean reward below
+#: this) is planned again after a skip rather than played.
+DROP_READY_BELOW = -0.3
+PLANNERS = ("listener", "legacy")
 
 
 class TrackGenerator(Protocol):
@@ -54,7 +56,7 @@ class TrackGenerator(Protocol):
         band_id: uuid.UUID | None = None,
         on_chunk: Callable[..., Any] | None = None,
         cancel: threading.Event | None = None,
-    ) -> Any: ...
+    ) -> uuid.UUID: ...
 
     def remaining_today(self, user_id: uuid.UUID) -> int | None: ...
 
@@ -92,7 +94,12 @@ class RadioSeed:
 
 @dataclass
 class RadioItem:
-    """One slot of the queue. ``progress`` is 0..1 while generating."""
+    """One slot of the queue. ``progress`` is 0..1 while generating.
+
+    ``params`` are the made track's generation parameters (what reproduces it);
+    ``controls`` what the listener model reads of them; ``plan_seconds`` how long
+    choosing the request took.
+    """
 
     key: int
     genre: str
@@ -102,11 +109,16 @@ class RadioItem:
     track_id: uuid.UUID | None = None
     error: str = ""
     request: Any = field(default=None, repr=False)
+    controls: Any = field(default=None, repr=False)
+    params: dict[str, Any] = field(default_factory=dict, repr=False)
+    expected: float | None = None
+    plan_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
 class RadioEvent:
-    """``kind``: queued, progress, ready, failed, quota, started, cleared, stalled."""
+    """``kind``: queued, progress, ready, failed, quota, started, cleared, stalled,
+    replanned."""
 
     kind: str
     item: RadioItem | None = None
@@ -114,7 +126,13 @@ class RadioEvent:
 
 
 class RadioService:
-    """Keeps ``ahead`` tracks generated beyond the one playing; thread-safe."""
+    """Keeps ``ahead`` tracks generated beyond the one playing; thread-safe.
+
+    ``planner`` is ``"listener"`` (the listener model, stored per user when ``remember``)
+    or ``"legacy"`` (the genre-weight planner the benchmark compares against).
+    With ``lockstep`` the queue refills only on :meth:`advance`, so the next track is
+    planned after the feedback on this one (the headless ``radio`` command).
+    """
 
     def __init__(
         self,
@@ -128,9 +146,14 @@ class RadioService:
         rng_seed: int | None = None,
         learn_taste: bool = True,
         score: bool = True,
+        planner: str = "listener",
+        remember: bool = True,
+        lockstep: bool = False,
     ) -> None:
         if ahead < 1:
             raise UserFacingError(f"The radio must keep at least one track ahead, not {ahead}.")
+        if planner not in PLANNERS:
+            raise UserFacingError(f"Unknown radio planner {planner!r}; use one of {PLANNERS}.")
         self.database = database
         self.user_id = user_id
         self.generation = generation
@@ -139,19 +162,21 @@ class RadioService:
         self.preferences = dict(preferences or {})
         self.learn_taste = learn_taste
         self.score = score
-        self._rng = random.Random(rng_seed)
+        self.remember = remember and planner == "listener"
+        self.planner_kind = planner
+        self.lockstep = lockstep
+        self._rng_seed = rng_seed
+        self.planner: Any = None  # made on the first start(): it may read the database
         self._lock = threading.Condition()
         self._items: list[RadioItem] = []
         self._listeners: list[Callable[[RadioEvent], None]] = []
         self._seed: RadioSeed | None = None
-        self._band_params: dict[str, Any] = {}
+        self._station: Any = None
         self._next_key = 0
         self._failures = 0
         self._halted = ""  # why generation stopped ("quota", "stalled"), empty when running
         self._cancel = threading.Event()
         self._closed = False
-        self._genre_weight: dict[str, float] = {}
-        self._vibe_weight: dict[str, float] = {}
         self._by_track: dict[uuid.UUID, RadioItem] = {}
         self._thread = threading.Thread(target=self._work, name="radio", daemon=True)
         self._thread.start()
@@ -192,20 +217,22 @@ class RadioService:
         return self._halted
 
     def start(self, seed: RadioSeed) -> None:
-        """Tune to ``seed``: drops what was planned but not yet played and refills."""
-        band_params: dict[str, Any] = {}
-        if seed.kind == "band":
-            band_params = self._band_params_for(seed)
+        """Tune to ``seed``: drops what was planned but not yet played and refills.
+
+        Reads the database (the band's style, the source track, the stored model): call it
+        off the GUI thread.
+        """
+        station = self._station_for(seed)
+        planner = self._ensure_planner()
         with self._lock:
             self._cancel.set()  # the track being made for the old station is not wanted
             self._items = [i for i in self._items if i.status in ("playing", "played")]
             self._seed = seed
-            self._band_params = band_params
+            self._station = station
             self._failures = 0
             self._halted = ""
-            base = self._base_genres(seed)
-            self._genre_weight = {g: self._genre_weight.get(g, 1.0) for g in base}
-            self._vibe_weight = {}
+            if self.planner_kind == "legacy":
+                planner.tune(station)
             self._lock.notify_all()
         self._emit("cleared", message=seed.describe())
         self._fill()
@@ -232,6 +259,11 @@ class RadioService:
         """A snapshot of the queue: played, playing, then upcoming."""
         with self._lock:
             return [dataclasses.replace(i) for i in self._items]
+
+    def item_for(self, track_id: uuid.UUID) -> RadioItem | None:
+        with self._lock:
+            item = self._by_track.get(track_id)
+            return dataclasses.replace(item) if item else None
 
     def ahead_count(self) -> int:
         with self._lock:
@@ -260,102 +292,250 @@ class RadioService:
                 self._items.remove(old)
             snapshot = dataclasses.replace(item)
         self._emit("started", snapshot)
-        self._fill()
+        if not self.lockstep:
+            self._fill()
+
+    def advance(self) -> None:
+        """Plan and make the next track (what a lock-step listener calls after feedback)."""
+        self._fill(force=True)
 
     # -- learning -------------------------------------------------------------------------
 
     def like(self, track_id: uuid.UUID) -> None:
-        """More like this: this session's choices lean toward it, the taste moves to it."""
-        self._learn(track_id, 1.6)
+        """More like this: the model learns it, the taste vector moves to it."""
+        self._feedback(track_id, "like")
         if self.learn_taste:
-            _taste_call("record_like", self.database, self.user_id, track_id)
+            from player.taste import record_like
+
+            _best_effort(record_like, self.database, self.user_id, track_id)
 
     def skip(self, track_id: uuid.UUID, position_seconds: float | None = None) -> None:
-        """Less like this; an early skip counts more than a late one."""
-        early = position_seconds is not None and position_seconds < EARLY_SKIP_SECONDS
-        self._learn(track_id, 0.4 if early else 0.7)
+        """Less like this; an early skip counts more than a late one, and what is planned
+        but not yet playing is planned again."""
+        self._feedback(track_id, "skip", position_seconds)
         if self.learn_taste:
-            _taste_call("record_skip", self.database, self.user_id, track_id)
+            from player.taste import record_skip
 
-    def _learn(self, track_id: uuid.UUID, factor: float) -> None:
+            _best_effort(record_skip, self.database, self.user_id, track_id)
+
+    def played(self, track_id: uuid.UUID) -> None:
+        """The listener heard ``track_id`` to the end: a quiet yes."""
+        self._feedback(track_id, "played")
+
+    def replay(self, track_id: uuid.UUID) -> None:
+        """The listener played ``track_id`` again: nearly as good as a like."""
+        self._feedback(track_id, "replay")
+
+    def _feedback(self, track_id: uuid.UUID, kind: str, at: float | None = None) -> None:
+        from player.taste.planner import feedback_reward
+
+        planner = self._ensure_planner()
         with self._lock:
             item = self._by_track.get(track_id)
             if item is None:
                 return
-            weight = self._genre_weight.get(item.genre, 1.0) * factor
-            self._genre_weight[item.genre] = max(0.05, min(8.0, weight))
-            if item.vibe:
-                weight = self._vibe_weight.get(item.vibe, 1.0) * factor
-                self._vibe_weight[item.vibe] = max(0.05, min(8.0, weight))
+            reward, weight = feedback_reward(kind, at, self.track_seconds)
+            planner.feedback(item.controls, item.genre, reward, weight)
+        if self.planner_kind == "listener":
+            self._observe_audio(track_id, reward, weight)
+            self._save_model()
+        self._replan(strong=kind == "skip")
+
+    def _observe_audio(self, track_id: uuid.UUID, reward: float, weight: float) -> None:
+        vector, space = self._track_vector(track_id)
+        if vector is not None and space is not None:
+            with self._lock:
+                self.planner.model.embedding.observe(vector, space, reward, weight)
+
+    def _track_vector(self, track_id: uuid.UUID) -> tuple[Any, str | None]:
+        from sqlalchemy import select
+
+        from db.models import Embedding
+
+        with self.database.user_session(self.user_id) as s:
+            row = s.execute(
+                select(Embedding.vector, Embedding.embedding_space).where(
+                    Embedding.track_id == str(track_id)
+                )
+            ).first()
+        if row is None or row.vector is None:
+            return None, None
+        return list(row.vector), str(row.embedding_space)
+
+    def _replan(self, strong: bool) -> None:
+        """Plan again what is not playing yet, with what was just learned.
+
+        Queued requests are re-planned in place. After a skip the track being generated is
+        cancelled (the service refunds its quota) and made again, and a ready track whose
+        audio the model expects to be skipped is dropped (it stays in the library).
+        """
+        if self.planner_kind != "listener":
+            return
+        replanned: list[RadioItem] = []
+        dropped: list[RadioItem] = []
+        with self._lock:
+            if self._seed is None or self._closed:
+                return
+            for item in self._items:
+                if item.status == "queued":
+                    self._plan_into(item)
+                    replanned.append(dataclasses.replace(item))
+                elif strong and item.status == "generating":
+                    self._cancel.set()  # _generate drops it and the queue refills
+                elif strong and item.status == "ready" and item.track_id is not None:
+                    dropped.append(item)
+        for item in dropped:
+            assert item.track_id is not None
+            vector, space = self._track_vector(item.track_id)
+            with self._lock:
+                predicted = (
+                    self.planner.model.embedding.predict(vector, space)
+                    if vector is not None and space is not None
+                    else None
+                )
+                if predicted is None or predicted >= DROP_READY_BELOW:
+                    continue
+                if item in self._items and item.status == "ready":
+                    self._items.remove(item)
+                    replanned.append(dataclasses.replace(item))
+        for item in replanned:
+            self._emit("replanned", item)
+        self._fill()
+
+    def _save_model(self) -> None:
+        if not self.remember:
+            return
+        from player.taste import store
+
+        with self._lock:
+            state = self.planner.model.state()
+            space = self.planner.model.embedding.space
+        try:
+            store.save_state(self.database, self.user_id, state, space)
+        except Exception:  # the radio plays on; the next feedback saves again
+            log.exception("could not store what the radio learned")
+
+    def forget(self) -> None:
+        """Reset what the radio learned, here and in the database."""
+        planner = self._ensure_planner()
+        if self.planner_kind == "listener":
+            from player.taste import store
+
+            store.reset_state(self.database, self.user_id)
+            with self._lock:
+                planner.model.observations.clear()
+                planner.model.embedding.rows.clear()
+                planner.model.set_prior(planner.model.prior)
 
     def weights(self) -> dict[str, float]:
-        """This session's genre weights (what the next requests are drawn from)."""
+        """The legacy planner's genre weights (empty for the listener model)."""
+        planner = self._ensure_planner()
         with self._lock:
-            return dict(self._genre_weight)
+            return dict(planner.weights) if self.planner_kind == "legacy" else {}
+
+    def _ensure_planner(self) -> Any:
+        with self._lock:
+            if self.planner is not None:
+                return self.planner
+        planner = self._make_planner()
+        with self._lock:
+            if self.planner is None:
+                self.planner = planner
+            return self.planner
+
+    def _make_planner(self) -> Any:
+        from player.taste.planner import LegacyPlanner, ListenerPlanner
+
+        if self.planner_kind == "legacy":
+            return LegacyPlanner(self.preferences, rng_seed=self._rng_seed)
+        from player.taste.listener import ListenerModel, Prior
+
+        prior = Prior.from_preferences(self.preferences, self._history_prior())
+        state = None
+        if self.remember:
+            from player.taste import store
+
+            loaded = store.load_state(self.database, self.user_id)
+            state = loaded[0] if loaded else None
+        model = ListenerModel.from_state(state, prior)
+        return ListenerPlanner(model, self.preferences, rng_seed=self._rng_seed)
+
+    def _history_prior(self) -> dict[str, float]:
+        """Genre weights from the listener's imported history (empty without history)."""
+        from player.imports.genre_prior import history_genre_prior
+
+        try:
+            return history_genre_prior(self.database, self.user_id)
+        except Exception:  # history only shapes the start; its absence is not an error
+            log.exception("could not read the listening history's genres")
+            return {}
 
     # -- planning -------------------------------------------------------------------------
 
     def _pending(self) -> int:
         return sum(1 for i in self._items if i.status in ("queued", "generating", "ready"))
 
-    def _fill(self) -> None:
+    def _fill(self, force: bool = False) -> None:
         added = []
         with self._lock:
             if self._seed is None or self._halted or self._closed:
                 return
+            if (
+                self.lockstep
+                and not force
+                and any(i.status in ("playing", "played") for i in self._items)
+            ):
+                return  # lock-step: the next track waits for advance()
             while self._pending() < self.ahead:
-                item = self._plan()
+                self._next_key += 1
+                item = RadioItem(self._next_key, "", None)
+                self._plan_into(item)
                 self._items.append(item)
                 added.append(dataclasses.replace(item))
             self._lock.notify_all()
         for item in added:
             self._emit("queued", item)
 
-    def _base_genres(self, seed: RadioSeed) -> list[str]:
-        if seed.kind == "genre" and seed.genre:
-            return [seed.genre]
-        if seed.kind == "band":
-            return list(self._band_params.get("genres") or ["pop"])
-        genres = [str(g) for g in self.preferences.get("genres") or []]
-        return genres or ["pop"]
+    def _plan_into(self, item: RadioItem) -> None:
+        """Plan ``item``'s request (called with the lock held)."""
+        plan = self.planner.plan(self._station, self.track_seconds)
+        item.request = plan.request
+        item.genre = plan.genre
+        item.vibe = plan.vibe
+        item.controls = plan.controls
+        item.expected = plan.expected
+        item.plan_seconds = plan.seconds
 
-    def _plan(self) -> RadioItem:
-        """The next item's request (called with the lock held)."""
-        from player.generation import GenerationRequest
+    def _station_for(self, seed: RadioSeed) -> Any:
+        from player.taste.planner import Station
 
-        seed = self._seed
-        assert seed is not None
-        genres = sorted(self._genre_weight) or self._base_genres(seed)
-        genre = self._rng.choices(genres, [self._genre_weight.get(g, 1.0) for g in genres])[0]
-        vibe = seed.vibe if seed.kind == "vibe" else self.preferences.get("vibe") or None
         if seed.kind == "band":
-            vibe = self._band_params.get("vibe") or vibe
-        prefs_bass = self.preferences.get("bass_level") or "medium"
-        kwargs: dict[str, Any] = {
-            "mode": "radio",
-            "genres": [genre],
-            "vibe": vibe,
-            "bass_level": prefs_bass if prefs_bass in ("low", "medium", "high") else "medium",
-            "seed": self._rng.randrange(2**31),
-            "duration_seconds": self.track_seconds,
-        }
-        tempo = _tempo_range(self.preferences.get("tempo_range"))
-        if tempo and seed.kind != "band":
-            kwargs["tempo_range"] = tempo
+            from player.bands.service import BandService
+
+            assert seed.band_id is not None
+            band = BandService(self.database).get_band(self.user_id, seed.band_id)
+            return Station("band", band_genres=tuple(band.genres), band_vibe=band.vibe)
         if seed.kind == "track" and seed.track_id is not None:
-            from player.generation.protocol import SourceTrack
+            return Station(
+                "track",
+                source_track=str(seed.track_id),
+                source_params=self._source_params(seed.track_id),
+            )
+        return Station(seed.kind, genre=seed.genre, vibe=seed.vibe)
 
-            kwargs["mode"] = "similar"
-            kwargs["source"] = SourceTrack(track_id=str(seed.track_id))
-        request = GenerationRequest(**kwargs)
-        self._next_key += 1
-        return RadioItem(self._next_key, genre, vibe, request=request)
+    def _source_params(self, track_id: uuid.UUID) -> dict[str, Any]:
+        from sqlalchemy import select
 
-    def _band_params_for(self, seed: RadioSeed) -> dict[str, Any]:
-        from player.bands.service import BandService
+        from db.models import GeneratedTrack
 
-        band = BandService(self.database).get_band(self.user_id, seed.band_id)  # type: ignore[arg-type]
-        return {"genres": list(band.genres), "vibe": band.vibe, "name_seed": band.name_seed}
+        with self.database.user_session(self.user_id) as s:
+            params = s.scalar(
+                select(GeneratedTrack.generation_params).where(GeneratedTrack.id == track_id)
+            )
+        return dict(params or {})
+
+    def _made_params(self, track_id: uuid.UUID) -> dict[str, Any]:
+        return self._source_params(track_id)
 
     # -- the worker -----------------------------------------------------------------------
 
@@ -397,7 +577,7 @@ class RadioService:
         from player.generation.service import QuotaExceeded
 
         try:
-            result = self.generation.generate(
+            track_id = self.generation.generate(
                 self.user_id, item.request, band_id=band_id, on_chunk=on_chunk, cancel=cancel
             )
         except QuotaExceeded as exc:
@@ -425,12 +605,17 @@ class RadioService:
             else:
                 self._fill()
             return
-        track_id = _result_track_id(result)
         if cancel.is_set():
             self._drop(item)
             return
         if band_id is not None:
             _add_to_band(self.database, self.user_id, band_id, track_id)
+        params = self._made_params(track_id)
+        controls = item.controls
+        if self.planner_kind == "listener":
+            from player.taste.listener import Controls
+
+            controls = Controls.from_params(params) or controls
         if self.score and not cancel.is_set():
             score_track(
                 self.database,
@@ -439,19 +624,40 @@ class RadioService:
                 item.genre,
                 getattr(self.generation, "generator", None),
             )
+            self._store_explanation(track_id, controls)
         with self._lock:
             item.status = "ready"
             item.progress = 1.0
             item.track_id = track_id
+            item.params = params
+            item.controls = controls
             self._by_track[track_id] = item
             self._failures = 0
         self._emit("ready", item)
+
+    def _store_explanation(self, track_id: uuid.UUID, controls: Any) -> None:
+        """Say what the model learned when it shaped this track (it replaces "Because you
+        like …" only when there is feedback to speak of)."""
+        if self.planner_kind != "listener" or controls is None:
+            return
+        with self._lock:
+            text = self.planner.model.explain(controls)
+        if not text:
+            return
+        from sqlalchemy import update
+
+        from db.models import GeneratedTrack
+
+        with self.database.user_session(self.user_id) as s:
+            s.execute(
+                update(GeneratedTrack).where(GeneratedTrack.id == track_id).values(explanation=text)
+            )
 
     def _drop(self, item: RadioItem) -> None:
         with self._lock:
             if item in self._items:
                 self._items.remove(item)
-        self._fill()
+        self._fill(force=True)
 
 
 def quota_message(detail: str = "") -> str:
@@ -542,25 +748,6 @@ def _scoring_embedder() -> Any:
     return get_embedder("descriptor")
 
 
-def _tempo_range(raw: Any) -> tuple[float, float] | None:
-    if not raw:
-        return None
-    try:
-        from player.generation.protocol import parse_tempo_range
-
-        lo, hi = parse_tempo_range(str(raw))
-    except UserFacingError:
-        return None
-    return (lo, hi) if 40 <= lo <= hi <= 220 else None
-
-
-def _result_track_id(result: Any) -> uuid.UUID:
-    if isinstance(result, uuid.UUID):
-        return result
-    value = getattr(result, "track_id", None) or getattr(result, "id", None) or result
-    return uuid.UUID(str(value))
-
-
 def _add_to_band(
     database: Any, user_id: uuid.UUID, band_id: uuid.UUID, track_id: uuid.UUID
 ) -> None:
@@ -572,16 +759,9 @@ def _add_to_band(
         log.warning("could not add the radio track to its band: %s", exc)
 
 
-def _taste_call(name: str, *args: Any) -> None:
-    """Hand a like or skip to :mod:`player.taste`; taste is best effort, never fatal."""
-    try:
-        from player import taste
-    except ImportError:  # pragma: no cover - taste not installed in this checkout
-        return
-    func = getattr(taste, name, None)
-    if func is None:
-        return
+def _best_effort(func: Callable[..., Any], *args: Any) -> None:
+    """Move the taste vector; a failure there must not stop the radio, so it is logged."""
     try:
         func(*args)
     except Exception:
-        log.exception("taste update %s failed", name)
+        log.exception("taste update %s failed", getattr(func, "__name__", func))

@@ -26,6 +26,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "import_cmd",
     "sync_cmd",
     "band_cmd",
+    "radio_cmd",
     "screenshots_cmd",
 )
 

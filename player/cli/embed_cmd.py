@@ -116,11 +116,12 @@ def run_embed(args: argparse.Namespace) -> int:
             print(f"{path}: {embedder.space}, {vector.size} dims [{head} ...]{stored}", flush=True)
     if args.reembed and database is not None:
         from player.embedding.reembed import reembed_all
+        from player.taste import rebuild_taste
 
         def progress(done: int, total: int, message: str) -> None:
             print(f"\r[{done}/{total}] {message[:60]:<60}", end="", file=sys.stderr, flush=True)
 
-        report = reembed_all(database, embedder, progress)
+        report = reembed_all(database, embedder, progress, rebuild_taste=rebuild_taste)
         print(file=sys.stderr)
         print(
             f"re-embedded {report.embedded} into {report.space}; {report.unavailable} without "

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: progress(done, total, message)
 Progress = Callable[[int, int, str], None]
+#: ``(database, user_id, embedder)``: rebuilds one user's taste vector in the new space.
+TasteRebuild = Callable[[Any, uuid.UUID, Any], Any]
 
 
 @dataclass
@@ -93,10 +95,15 @@ def reembed_all(
     embedder: Embedder,
     progress: Progress | None = None,
     should_stop: Callable[[], bool] | None = None,
+    *,
+    rebuild_taste: TasteRebuild,
 ) -> ReembedReport:
-    """Bring every re-embeddable vector, taste and band style into ``embedder.space``."""
+    """Bring every re-embeddable vector, taste and band style into ``embedder.space``.
+
+    ``rebuild_taste`` is :func:`player.taste.rebuild_taste`, passed in by the caller: taste
+    is built on embeddings, so this layer must not import it.
+    """
     from player.embedding.store import store_vector
-    from player.taste import rebuild_taste
 
     space = embedder.space
     report = ReembedReport(space)
@@ -186,18 +193,30 @@ class ReembedJob:
     """:func:`reembed_all` on a daemon thread; ``cancel()`` stops it between tracks."""
 
     def __init__(
-        self, database: Database, embedder: Embedder, progress: Progress | None = None
+        self,
+        database: Database,
+        embedder: Embedder,
+        progress: Progress | None = None,
+        *,
+        rebuild_taste: TasteRebuild,
     ) -> None:
         self._stop = threading.Event()
         self.report: ReembedReport | None = None
         self.error: BaseException | None = None
+        self._rebuild_taste = rebuild_taste
         self._thread = threading.Thread(
             target=self._run, args=(database, embedder, progress), name="reembed", daemon=True
         )
 
     def _run(self, database: Database, embedder: Embedder, progress: Progress | None) -> None:
         try:
-            self.report = reembed_all(database, embedder, progress, self._stop.is_set)
+            self.report = reembed_all(
+                database,
+                embedder,
+                progress,
+                self._stop.is_set,
+                rebuild_taste=self._rebuild_taste,
+            )
         except BaseException as exc:  # reported to whoever waits, never lost in a thread
             log.exception("re-embedding failed")
             self.error = exc

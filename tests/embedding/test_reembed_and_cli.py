@@ -13,6 +13,7 @@ from player.cli import main
 from player.embedding.descriptor import DescriptorEmbedder
 from player.embedding.reembed import ReembedJob, pending_count
 from player.embedding.store import store_track_vector, store_vector
+from player.taste import rebuild_taste
 
 from .conftest import clicks, tone
 from .test_store_search import unit
@@ -52,7 +53,12 @@ def test_switching_space_reembeds_tracks_tastes_and_bands(database, make_user, t
     assert pending_count(database, EMB.space) == 3
 
     seen: list[tuple[int, int]] = []
-    job = ReembedJob(database, EMB, progress=lambda d, t, m: seen.append((d, t))).start()
+    job = ReembedJob(
+        database,
+        EMB,
+        progress=lambda d, t, m: seen.append((d, t)),
+        rebuild_taste=rebuild_taste,
+    ).start()
     report = job.wait(timeout=120)
     assert report is not None and not job.running
     assert (report.embedded, report.unavailable, report.failed) == (1, 2, [])
@@ -84,7 +90,7 @@ def test_reembed_job_can_be_cancelled(database, make_user):
             space="old",
             source="fma",
         )
-    job = ReembedJob(database, EMB)
+    job = ReembedJob(database, EMB, rebuild_taste=rebuild_taste)
     job.cancel()
     report = job.start().wait(timeout=60)
     assert report is not None and report.cancelled and report.embedded == 0

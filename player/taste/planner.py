@@ -1,0 +1,209 @@
+"""What the radio makes next: the listener model's choice, turned into a generation request.
+
+:class:`ListenerPlanner` is the radio's planner: it owns one listener's
+:class:`~player.taste.listener.ListenerModel`, knows each station's bounds (a band's style,
+a track's neighbourhood), and turns feedback into observations. :class:`LegacyPlanner` is
+the planner the radio had before (a multiplicative weight per onboarding genre); it stays
+as the baseline the listener benchmark (``tests/bench/bench_listener.py``) must beat.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import numpy as np
+
+from player.generation.protocol import GenerationRequest, SourceTrack
+from player.taste.listener import (
+    LIKE_REWARD,
+    PLAYED_REWARD,
+    REPLAY_REWARD,
+    Bounds,
+    Controls,
+    ListenerModel,
+    reward_for_skip,
+)
+from player.taste.preferences import Preferences
+
+
+@dataclass(frozen=True)
+class Station:
+    """What a planner needs to know of the radio's seed, without the radio's types."""
+
+    kind: str  # taste | genre | vibe | track | band
+    genre: str | None = None
+    vibe: str | None = None
+    band_genres: tuple[str, ...] = ()
+    band_vibe: str | None = None
+    source_track: str | None = None
+    source_params: Mapping[str, Any] | None = None
+
+
+@dataclass
+class Plan:
+    """A planned request, what the model made of it, and how long choosing took."""
+
+    request: GenerationRequest
+    genre: str
+    vibe: str | None
+    controls: Controls | None
+    expected: float | None
+    seconds: float
+
+
+class Planner(Protocol):
+    def plan(self, station: Station, duration: float) -> Plan: ...
+
+    def feedback(
+        self, controls: Controls | None, genre: str, reward: float, weight: float
+    ) -> None: ...
+
+
+def feedback_reward(
+    kind: str, at: float | None = None, duration: float = 0.0
+) -> tuple[float, float]:
+    """(reward, weight) of one piece of feedback; ``kind`` is like, skip, played or replay."""
+    if kind == "like":
+        return LIKE_REWARD, 1.0
+    if kind == "played":
+        return PLAYED_REWARD, 0.8
+    if kind == "replay":
+        return REPLAY_REWARD, 0.9
+    if kind == "skip":
+        return reward_for_skip(at, duration)
+    raise ValueError(f"unknown feedback {kind!r}")
+
+
+class ListenerPlanner:
+    """Plans with the listener model: every control of the request is the model's choice."""
+
+    def __init__(
+        self,
+        model: ListenerModel,
+        preferences: Mapping[str, Any] | None = None,
+        rng_seed: int | None = None,
+    ) -> None:
+        self.model = model
+        self.preferences = Preferences.from_profile(preferences)
+        self._rng = np.random.default_rng(rng_seed)
+        self.seconds: list[float] = []
+
+    def bounds(self, station: Station) -> Bounds:
+        if station.kind == "genre" and station.genre:
+            from player.generation.genres import resolve_genre
+
+            return Bounds(genres=(resolve_genre(station.genre).id,))
+        if station.kind == "band":
+            return Bounds.for_band(station.band_genres, station.band_vibe)
+        if station.kind == "track" and station.source_params:
+            source = Controls.from_params(station.source_params)
+            if source is not None:
+                return Bounds.around(source)
+        return Bounds()
+
+    def plan(self, station: Station, duration: float) -> Plan:
+        started = time.perf_counter()
+        bounds = self.bounds(station)
+        choice = self.model.choose(bounds, self._rng)
+        c = choice.controls
+        vibe = (
+            station.vibe if station.kind == "vibe" else station.band_vibe or self.preferences.vibe
+        )
+        kwargs: dict[str, Any] = {
+            "mode": "radio",
+            "genres": [c.genre],
+            "vibe": vibe,
+            "bass_level": c.bass_level,
+            "tempo_bpm": round(c.bpm, 1),
+            "scale": c.scale,
+            "energy": c.energy,
+            "density": c.density,
+            "brightness": c.brightness,
+            "swing": c.swing,
+            "palette": c.palette,
+            "seed": int(self._rng.integers(2**31)),
+            "duration_seconds": duration,
+        }
+        if station.kind == "track" and station.source_track:
+            # A track station asks for siblings: the engine keeps the source's sound and
+            # the model only moves within the source's neighbourhood (Bounds.around).
+            kwargs["mode"] = "similar"
+            kwargs["source"] = SourceTrack(track_id=station.source_track)
+        request = GenerationRequest(**kwargs)
+        seconds = time.perf_counter() - started
+        self.seconds.append(seconds)
+        return Plan(request, c.genre, vibe, c, choice.expected, seconds)
+
+    def feedback(self, controls: Controls | None, genre: str, reward: float, weight: float) -> None:
+        if controls is not None:
+            self.model.observe(controls, reward, weight)
+
+
+class LegacyPlanner:
+    """The radio's planner before the listener model: a weight per genre, multiplied by 1.6
+    on a like and 0.4 (early skip) or 0.7 on a skip; nothing else is learned."""
+
+    LIKE = 1.6
+    EARLY_SKIP = 0.4
+    LATE_SKIP = 0.7
+
+    def __init__(
+        self, preferences: Mapping[str, Any] | None = None, rng_seed: int | None = None
+    ) -> None:
+        self.raw_preferences = dict(preferences or {})
+        self.preferences = Preferences.from_profile(preferences)
+        self.weights: dict[str, float] = {}
+        self._rng = random.Random(rng_seed)
+        self._station: Station | None = None
+        self.seconds: list[float] = []
+
+    def base_genres(self, station: Station) -> list[str]:
+        if station.kind == "genre" and station.genre:
+            return [station.genre]
+        if station.kind == "band":
+            return list(station.band_genres or ["pop"])
+        genres = [str(g) for g in self.raw_preferences.get("genres") or []]
+        return genres or ["pop"]
+
+    def tune(self, station: Station) -> None:
+        self._station = station
+        self.weights = {g: self.weights.get(g, 1.0) for g in self.base_genres(station)}
+
+    def plan(self, station: Station, duration: float) -> Plan:
+        started = time.perf_counter()
+        if station != self._station:
+            self.tune(station)
+        genres = sorted(self.weights) or self.base_genres(station)
+        genre = self._rng.choices(genres, [self.weights.get(g, 1.0) for g in genres])[0]
+        vibe = station.vibe if station.kind == "vibe" else self.raw_preferences.get("vibe") or None
+        if station.kind == "band":
+            vibe = station.band_vibe or vibe
+        kwargs: dict[str, Any] = {
+            "mode": "radio",
+            "genres": [genre],
+            "vibe": vibe,
+            "bass_level": self.preferences.bass_level,
+            "seed": self._rng.randrange(2**31),
+            "duration_seconds": duration,
+        }
+        if self.preferences.tempo_range and station.kind != "band":
+            kwargs["tempo_range"] = self.preferences.tempo_range
+        if station.kind == "track" and station.source_track:
+            kwargs["mode"] = "similar"
+            kwargs["source"] = SourceTrack(track_id=station.source_track)
+        seconds = time.perf_counter() - started
+        self.seconds.append(seconds)
+        return Plan(GenerationRequest(**kwargs), genre, vibe, None, None, seconds)
+
+    def feedback(self, controls: Controls | None, genre: str, reward: float, weight: float) -> None:
+        if reward > 0.9:
+            factor = self.LIKE
+        elif reward < 0:
+            factor = self.EARLY_SKIP if weight >= 1.0 else self.LATE_SKIP
+        else:
+            return  # a full listen did not move the old planner
+        self.weights[genre] = max(0.05, min(8.0, self.weights.get(genre, 1.0) * factor))
