@@ -327,19 +327,29 @@ class RadioService:
         self._feedback(track_id, "replay")
 
     def _feedback(self, track_id: uuid.UUID, kind: str, at: float | None = None) -> None:
+        """Teach the planner; a track of the listener's library that this station did not
+        make (a like in Library, a replay) teaches through its stored parameters."""
+        from player.taste.listener import Controls
         from player.taste.planner import feedback_reward
 
         planner = self._ensure_planner()
+        reward, weight = feedback_reward(kind, at, self.track_seconds)
         with self._lock:
             item = self._by_track.get(track_id)
-            if item is None:
-                return
-            reward, weight = feedback_reward(kind, at, self.track_seconds)
-            planner.feedback(item.controls, item.genre, reward, weight)
+            controls, genre = (item.controls, item.genre) if item is not None else (None, "")
+        if item is None:
+            params = self._source_params(track_id)
+            controls = Controls.from_params(params)
+            if not params:
+                return  # not a track of this listener's: nothing to learn
+            genre = str(params.get("genre", ""))
+        with self._lock:
+            planner.feedback(controls, genre, reward, weight)
         if self.planner_kind == "listener":
             self._observe_audio(track_id, reward, weight)
             self._save_model()
-        self._replan(strong=kind == "skip")
+        if item is not None:
+            self._replan(strong=kind == "skip")
 
     def _observe_audio(self, track_id: uuid.UUID, reward: float, weight: float) -> None:
         vector, space = self._track_vector(track_id)

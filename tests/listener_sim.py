@@ -69,13 +69,13 @@ class Taste:
 #: missed by most tracks a random request makes.
 TASTES: tuple[Taste, ...] = (
     Taste("tempo-band", "a groove between 112 and 132 BPM", lambda f: 112 <= f["tempo"] <= 132),
-    Taste("minor", "music in a minor key", lambda f: f["minorness"] > 0.05),
+    Taste("minor", "clearly in a minor key", lambda f: f["minorness"] > 0.10),
     Taste("bright", "bright, airy sound (centroid ≥ 2600 Hz)", lambda f: f["centroid"] >= 2600),
-    Taste("sparse", "sparse, unhurried (≤ 2.2 onsets/s)", lambda f: f["onset_rate"] <= 2.2),
+    Taste("sparse", "sparse, unhurried (≤ 3 onsets/s)", lambda f: f["onset_rate"] <= 3.0),
     Taste(
         "fast-busy",
-        "fast and busy (≥ 125 BPM and ≥ 3.5 onsets/s)",
-        lambda f: f["tempo"] >= 125 and f["onset_rate"] >= 3.5,
+        "fast and busy (≥ 120 BPM and ≥ 4.2 onsets/s)",
+        lambda f: f["tempo"] >= 120 and f["onset_rate"] >= 4.2,
     ),
     Taste(
         "slow-bright-major",

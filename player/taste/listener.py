@@ -91,7 +91,7 @@ class Controls:
     def as_dict(self) -> dict[str, Any]:
         return {
             "genre": self.genre,
-            "bpm": round(float(self.bpm), 2),
+            "bpm": round(float(self.bpm), 1),
             "scale": self.scale,
             "energy": round(float(self.energy), 4),
             "density": round(float(self.density), 4),
@@ -231,14 +231,16 @@ class Candidates:
         return len(self.bpm)
 
     def at(self, i: int) -> Controls:
+        """Candidate ``i``, rounded as requests and stored models round it, so what is
+        asked, made, learned and read back are the same numbers."""
         return Controls(
             genre=GENRES[int(self.genre[i])],
-            bpm=float(self.bpm[i]),
+            bpm=round(float(self.bpm[i]), 1),
             scale=SCALES[int(self.scale[i])],
-            energy=float(self.energy[i]),
-            density=float(self.density[i]),
-            brightness=float(self.brightness[i]),
-            swing=float(self.swing[i]),
+            energy=round(float(self.energy[i]), 4),
+            density=round(float(self.density[i]), 4),
+            brightness=round(float(self.brightness[i]), 4),
+            swing=round(float(self.swing[i]), 4),
             bass_level=BASS_LEVELS[int(self.bass[i])],
             palette=int(self.palette[i]),
         )
@@ -380,13 +382,13 @@ class Bounds:
         )
 
     def contains(self, c: Controls) -> bool:
-        def inside(value: float, bounds: tuple[float, float]) -> bool:
-            return bounds[0] - 1e-9 <= value <= bounds[1] + 1e-9
+        def inside(value: float, bounds: tuple[float, float], tol: float = 1e-4) -> bool:
+            return bounds[0] - tol <= value <= bounds[1] + tol  # requests are rounded
 
         palettes = self.palettes.get(c.genre) if self.palettes else None
         return (
             c.genre in self.genres
-            and inside(c.bpm, self.bpm)
+            and inside(c.bpm, self.bpm, 0.05)
             and c.scale in self.scales
             and all(inside(getattr(c, u), getattr(self, u)) for u in UNITS)
             and inside(c.swing, self.swing)

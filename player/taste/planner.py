@@ -118,7 +118,7 @@ class ListenerPlanner:
             "genres": [c.genre],
             "vibe": vibe,
             "bass_level": c.bass_level,
-            "tempo_bpm": round(c.bpm, 1),
+            "tempo_bpm": c.bpm,
             "scale": c.scale,
             "energy": c.energy,
             "density": c.density,

@@ -90,8 +90,8 @@ def test_a_track_station_stays_near_its_source():
     model = ListenerModel()
     for _ in range(30):
         c = model.choose(bounds, rng).controls
-        assert c.genre == "techno" and c.palette == 2 and abs(c.bpm - 130) <= 130 * 0.06 + 1e-6
-        assert abs(c.energy - 0.8) <= 0.15 + 1e-9
+        assert c.genre == "techno" and c.palette == 2 and abs(c.bpm - 130) <= 130 * 0.06 + 0.05
+        assert abs(c.energy - 0.8) <= 0.15 + 1e-4
 
 
 def test_history_and_onboarding_shape_the_prior():

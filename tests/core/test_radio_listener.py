@@ -138,3 +138,42 @@ def test_unknown_tracks_teach_nothing(database, make_user, prefs):
         assert radio.planner.model.observations == []
     finally:
         radio.close()
+
+
+def test_what_the_radio_learned_survives_a_restart_and_resets(database, make_user, prefs):
+    from player.taste import store
+
+    user = make_user(preferences_profile=prefs)
+
+    def radio() -> RadioService:
+        return RadioService(
+            database, user, GenerationService(database), ahead=1, track_seconds=SECONDS,
+            preferences=prefs, rng_seed=5, score=False, learn_taste=False, lockstep=True,
+        )  # fmt: skip
+
+    first = radio()
+    try:
+        rec = Recorder(first)
+        first.start(RadioSeed("taste"))
+        rec.wait(lambda ev: any(e.kind == "ready" for e in ev))
+        item = rec.kinds("ready")[0].item
+        first.track_started(item.track_id)
+        first.like(item.track_id)
+        learned = first.planner.model.observations[0].controls
+    finally:
+        first.close()
+    second = radio()  # the next session: a new process would do exactly this
+    try:
+        second._ensure_planner()
+        [remembered] = second.planner.model.observations
+        assert remembered.controls == learned and remembered.reward == 1.0
+        second.forget()
+        assert store.load_state(database, user) is None
+        assert second.planner.model.observations == []
+    finally:
+        second.close()
+    third = radio()
+    try:
+        assert third._ensure_planner().model.observations == []
+    finally:
+        third.close()
