@@ -119,7 +119,8 @@ class RadioMemoryBox(QGroupBox):
         if not shiboken6.isValid(self):
             return
         self.reset_button.setEnabled(True)
-        self._say(f"Could not reset what the radio learned: {error}", error=True)
+        reason = (str(error).strip() or type(error).__name__).splitlines()[0]
+        self._say(f"Could not reset what the radio learned: {reason}", error=True)
 
     def _say(self, text: str, error: bool) -> None:
         self.message.setObjectName("ErrorLabel" if error else "Hint")
