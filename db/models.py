@@ -212,6 +212,27 @@ class OAuthConnection(Base):
     updated_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), server_default=NOW)
 
 
+class ListenerModel(Base):
+    """20261129100000_listener_models.sql: the radio's listener model, one row per user."""
+
+    __tablename__ = "listener_models"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid, ForeignKey("users.id", ondelete="CASCADE"), primary_key=True
+    )
+    embedding_space: Mapped[str | None] = mapped_column(Text)
+    state: Mapped[dict[str, Any]] = mapped_column(
+        JSONB, nullable=False, server_default=text("'{}'::jsonb")
+    )
+    version: Mapped[int] = mapped_column(Integer, nullable=False, server_default=text("1"))
+    created_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=NOW
+    )
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, server_default=NOW
+    )
+
+
 ALL_MODELS: tuple[type[Base], ...] = (
     User,
     UserHistory,
@@ -223,4 +244,5 @@ ALL_MODELS: tuple[type[Base], ...] = (
     UserLibraryEntry,
     UserFollow,
     OAuthConnection,
+    ListenerModel,
 )

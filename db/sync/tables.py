@@ -74,6 +74,8 @@ SYNCED_TABLES: tuple[TableSpec, ...] = (
         updatable=False,
         natural_key=("user_id", "platform", "played_at", "track_name", "artist"),
     ),
+    # The radio's listener model, one row per user: a reset deletes it (a tombstone).
+    TableSpec("listener_models", ("user_id",), "updated_at"),
 )
 
 BY_NAME = {t.name: t for t in SYNCED_TABLES}
