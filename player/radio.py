@@ -40,9 +40,11 @@ STATES = ("queued", "generating", "ready", "playing", "played", "failed")
 MAX_FAILURES = 3
 #: Played items kept in the queue (the view shows a little history).
 KEEP_PLAYED = 20
-#: A ready track whose audio the listener model expects to be skipped (mean reward below
-#: this) is planned again after a skip rather than played.
-DROP_READY_BELOW = -0.3
+#: A track just made whose audio the listener model expects to be skipped (mean reward
+#: below this, with at least that much evidence) is planned again once rather than played:
+#: the generation is spent either way, the listener's time need not be.
+EXPECT_SKIP_BELOW = -0.5
+EXPECT_SKIP_EVIDENCE = 8
 PLANNERS = ("listener", "legacy")
 
 
@@ -113,6 +115,7 @@ class RadioItem:
     params: dict[str, Any] = field(default_factory=dict, repr=False)
     expected: float | None = None
     plan_seconds: float = 0.0
+    retried: bool = False
 
 
 @dataclass(frozen=True)
@@ -375,14 +378,13 @@ class RadioService:
     def _replan(self, strong: bool) -> None:
         """Plan again what is not playing yet, with what was just learned.
 
-        Queued requests are re-planned in place. After a skip the track being generated is
-        cancelled (the service refunds its quota) and made again, and a ready track whose
-        audio the model expects to be skipped is dropped (it stays in the library).
+        Queued requests are re-planned in place; after a skip the track being generated is
+        cancelled too (the service refunds its quota) and made again. Ready tracks stay:
+        the app has already queued them for playback.
         """
         if self.planner_kind != "listener":
             return
         replanned: list[RadioItem] = []
-        dropped: list[RadioItem] = []
         with self._lock:
             if self._seed is None or self._closed:
                 return
@@ -392,25 +394,24 @@ class RadioService:
                     replanned.append(dataclasses.replace(item))
                 elif strong and item.status == "generating":
                     self._cancel.set()  # _generate drops it and the queue refills
-                elif strong and item.status == "ready" and item.track_id is not None:
-                    dropped.append(item)
-        for item in dropped:
-            assert item.track_id is not None
-            vector, space = self._track_vector(item.track_id)
-            with self._lock:
-                predicted = (
-                    self.planner.model.embedding.predict(vector, space)
-                    if vector is not None and space is not None
-                    else None
-                )
-                if predicted is None or predicted >= DROP_READY_BELOW:
-                    continue
-                if item in self._items and item.status == "ready":
-                    self._items.remove(item)
-                    replanned.append(dataclasses.replace(item))
         for item in replanned:
             self._emit("replanned", item)
         self._fill()
+
+    def _expects_skip(self, track_id: uuid.UUID) -> bool:
+        """The audio side of the model, on a track just made: with enough evidence in this
+        space, a track it expects the listener to skip is not handed over."""
+        if self.planner_kind != "listener":
+            return False
+        vector, space = self._track_vector(track_id)
+        if vector is None or space is None:
+            return False
+        with self._lock:
+            model = self.planner.model.embedding
+            if model.space != space or len(model.rows) < EXPECT_SKIP_EVIDENCE:
+                return False
+            predicted = model.predict(vector, space)
+        return predicted is not None and predicted < EXPECT_SKIP_BELOW
 
     def _save_model(self) -> None:
         if not self.remember:
@@ -635,6 +636,15 @@ class RadioService:
                 getattr(self.generation, "generator", None),
             )
             self._store_explanation(track_id, controls)
+            if not item.retried and self._expects_skip(track_id):
+                with self._lock:
+                    item.retried = True
+                    if item in self._items:
+                        self._plan_into(item)
+                        item.status, item.progress = "queued", 0.0
+                        self._lock.notify_all()
+                self._emit("replanned", item, "made again: the last one sounded like a skip")
+                return
         with self._lock:
             item.status = "ready"
             item.progress = 1.0

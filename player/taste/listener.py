@@ -148,7 +148,7 @@ class FeatureMap:
 
     def __init__(self) -> None:
         blocks: list[tuple[str, int, float]] = [
-            ("bias", 1, 0.5),
+            ("bias", 1, 0.02),
             ("genre", len(GENRES), 0.45),
             ("bpm", len(_BPM_CENTERS), 0.35),
             ("scale", len(SCALES), 0.1),
@@ -159,6 +159,9 @@ class FeatureMap:
             ("swing", len(_SWING_CENTERS), 0.08),
             ("bass", len(BASS_LEVELS), 0.08),
             ("palette", len(GENRES) * PALETTE_SLOTS, 0.05),
+            # Whether a minor scale *sounds* minor depends on the genre's harmony (a house
+            # vamp on one chord is ambiguous, a lo-fi progression is not): let it differ.
+            ("genre_third", len(GENRES) * 2, 0.15),
         ]
         self.slices: dict[str, slice] = {}
         variances = []
@@ -189,6 +192,7 @@ class FeatureMap:
         phi[rows, sl["bass"].start + c.bass] = 1.0
         pal = c.genre * PALETTE_SLOTS + c.palette % PALETTE_SLOTS
         phi[rows, sl["palette"].start + pal] = 1.0
+        phi[rows, sl["genre_third"].start + c.genre * 2 + _MINOR_INDEX[c.scale]] = 1.0
         return phi
 
 
