@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from player.generation.engines import get_generator, musicgen_checkpoint
 from player.generation.genres import GENRE_NAMES, GENRES, VIBES, resolve_genre, resolve_vibe
+from player.generation.palettes import palette_count
 from player.generation.protocol import (
     BASS_LEVELS,
+    CONTROLS,
     MODES,
     GenerationRequest,
     GenerationResult,
@@ -22,6 +24,7 @@ from player.generation.protocol import (
 
 __all__ = [
     "BASS_LEVELS",
+    "CONTROLS",
     "GENRES",
     "GENRE_NAMES",
     "MODES",
@@ -33,6 +36,7 @@ __all__ = [
     "SourceTrack",
     "get_generator",
     "musicgen_checkpoint",
+    "palette_count",
     "parse_tempo_range",
     "resolve_genre",
     "resolve_vibe",

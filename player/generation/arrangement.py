@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from player.generation.controls import Controls
 from player.generation.genres import GenreStyle, Vibe
 from player.generation.theory import Key, voice_lead
 
@@ -71,7 +72,18 @@ _MAIN = {"song": "chorus", "edm": "drop", "ambient": "chorus"}
 # Which layers play in which section (drums are further thinned by energy).
 _LAYERS: dict[str, set[str]] = {
     "intro": {"chords", "pad", "hat", "shaker", "kick_soft"},
-    "verse": {"kick", "snare", "clap", "hat", "rim", "ride", "bass", "chords", "lead_sparse"},
+    "verse": {
+        "kick",
+        "snare",
+        "clap",
+        "hat",
+        "rim",
+        "ride",
+        "shaker",
+        "bass",
+        "chords",
+        "lead_sparse",
+    },
     "chorus": {
         "kick",
         "snare",
@@ -108,6 +120,40 @@ _LAYERS: dict[str, set[str]] = {
     "breakdown": {"chords", "pad", "lead", "arp", "shaker", "ride"},
     "outro": {"kick", "hat", "ride", "chords", "pad", "bass", "rim"},
 }
+
+
+_HAT_FAMILY = ("hat", "shaker", "ride")
+_ACCENT_DRUMS = ("clap", "open_hat", "rim")
+
+
+def _density_pattern(pattern: str, density: float, rng: np.random.Generator) -> str:
+    """Set a timekeeping pattern's subdivision from ``density``: quarters, eighths, the
+    groove's own sixteenths kept more and more often, then every sixteenth with ratchets
+    (``r``: a hit plus a thirty-second after it).
+
+    This is most of what ``density`` does to the drums: the hats carry the subdivision a
+    listener hears as "busy" or "sparse".
+    """
+    out = list(pattern)
+    for s, ch in enumerate(out):
+        if s % 4 == 0:
+            if ch == "." and density >= 0.2:
+                out[s] = "g"
+        elif s % 2 == 0:
+            if density < 0.2:
+                out[s] = "."
+            elif ch == "." and density >= 0.45:
+                out[s] = "g"
+        elif density < 0.45:
+            out[s] = "."
+        elif density < 0.75:
+            if ch != "." and rng.random() > (density - 0.45) / 0.3:
+                out[s] = "."
+        else:
+            out[s] = ch if ch != "." else "g"
+            if rng.random() < (density - 0.75) * 2.0:
+                out[s] = "r"
+    return "".join(out)
 
 
 @dataclass(frozen=True)
@@ -204,7 +250,14 @@ def layout_sections(form: str, bars: int, extend: bool = False) -> list[SectionP
 
 class _Composer:
     def __init__(
-        self, style: GenreStyle, vibe: Vibe, key: Key, bpm: float, sr: int, rng: np.random.Generator
+        self,
+        style: GenreStyle,
+        vibe: Vibe,
+        key: Key,
+        bpm: float,
+        sr: int,
+        rng: np.random.Generator,
+        controls: Controls,
     ) -> None:
         self.style, self.vibe, self.key, self.bpm, self.sr, self.rng = (
             style,
@@ -214,6 +267,8 @@ class _Composer:
             sr,
             rng,
         )
+        self.ctl = controls
+        self.swing = controls.swing_steps
         self.step = sr * 60.0 / bpm / 4.0
         self.notes: dict[str, list[Note]] = {
             k: [] for k in ("bass", "chords", "pad", "lead", "arp")
@@ -233,7 +288,7 @@ class _Composer:
     def at(self, bar: int, step: float, jitter: bool = True) -> int:
         pos = bar * STEPS + step
         if int(step) % 2 == 1 and step == int(step):
-            pos += self.style.swing
+            pos += self.swing
         if jitter and self.style.humanize:
             pos += float(self.rng.normal(0.0, self.style.humanize))
         return round(pos * self.step)
@@ -245,6 +300,10 @@ class _Composer:
     def chord_degree(self, section: str, bar_in_section: int) -> int:
         prog = self.progs["chorus" if section in ("chorus", "drop") else "verse"]
         return prog[bar_in_section % len(prog)]
+
+    def groove_for(self, sec: SectionPlan, b: int) -> dict[str, str]:
+        """The drum patterns of this bar."""
+        return self.style.groove
 
     def bass_root(self, degree: int) -> int:
         pitch = self.key.degree_pitch(degree, 1)
@@ -258,12 +317,12 @@ class _Composer:
     # -- parts --------------------------------------------------------------------------
     def drums(self, sec: SectionPlan, bar: int, b: int, next_name: str | None) -> None:
         layers = _LAYERS[sec.name]
-        style, rng = self.style, self.rng
-        energy = sec.energy * (0.55 + 0.45 * self.vibe.energy)
-        density = self.vibe.density
+        rng = self.rng
+        energy = sec.energy * (0.55 + 0.45 * self.ctl.energy)
+        e, density = self.ctl.energy, self.ctl.density
         last_bar = b == sec.bars - 1
         fill = last_bar and next_name is not None and sec.bars >= 2 and sec.name not in ("build",)
-        for drum, pattern in style.groove.items():
+        for drum, pattern in self.groove_for(sec, b).items():
             name = drum
             if drum == "kick" and "kick" not in layers:
                 if "kick_soft" in layers and energy > 0.3:
@@ -274,19 +333,37 @@ class _Composer:
                 continue
             if sec.name == "build" and drum == "kick" and last_bar:
                 continue
+            if drum in _ACCENT_DRUMS and e < 0.25:
+                continue  # a gentle track keeps the backbeat and the hats only
+            if drum in _HAT_FAMILY:
+                pattern = _density_pattern(pattern, density, rng)
             for s, ch in enumerate(pattern):
                 if ch == ".":
                     continue
                 if fill and s >= 8 and drum not in ("kick", "hat", "ride"):
                     continue
-                vel = {"x": 1.0, "o": 0.75, "g": 0.4}[ch]
-                if ch == "g" and density < 0.4 and drum in ("hat", "shaker", "rim"):
+                vel = {"x": 1.0, "o": 0.75, "g": 0.4, "r": 0.45}[ch]
+                if ch == "g" and density < 0.4 and drum == "rim":
                     continue
-                if drum in ("hat", "shaker") and energy < 0.45 and s % 2 == 1:
+                if drum in ("hat", "shaker") and energy < 0.3 and s % 2 == 1:
                     continue
-                vel *= float(np.clip(1.0 + rng.normal(0, 0.06), 0.7, 1.15)) * (0.7 + 0.3 * energy)
+                vel *= float(np.clip(1.0 + rng.normal(0, 0.07), 0.7, 1.15)) * (0.5 + 0.5 * energy)
                 self.hits.append(Hit(self.at(bar, s, jitter=drum != "kick"), name, min(vel, 1.0)))
-            # Variation every fourth bar: a pickup kick or a ghost snare.
+                if ch == "r":
+                    self.hits.append(Hit(self.at(bar, s + 0.5), name, 0.8 * min(vel, 1.0)))
+            # Ghost snares between the backbeats: more of them the denser the track.
+            if drum == "snare" and not fill and density > 0.5:
+                for s in (3, 7, 9, 11, 15):
+                    if pattern[s] == "." and rng.random() < (density - 0.5) * 0.9:
+                        self.hits.append(Hit(self.at(bar, s), "snare", 0.22 + 0.1 * energy))
+            # A driving track adds a backbeat where its groove (or section) has none.
+            no_backbeat = "snare" not in self.style.groove and (
+                "clap" not in self.style.groove or "clap" not in layers
+            )
+            if drum == "kick" and e > 0.6 and no_backbeat:
+                for s in (4, 12):
+                    self.hits.append(Hit(self.at(bar, s), "rim", 0.4 + 1.2 * (e - 0.6)))
+            # Variation every fourth bar: a pickup kick.
             if b % 4 == 3 and not fill and drum == "kick" and rng.random() < 0.5 * density + 0.2:
                 self.hits.append(Hit(self.at(bar, 14), "kick", 0.6))
         if "crash" in layers and b == 0 and sec.start_bar > 0:
@@ -302,7 +379,7 @@ class _Composer:
 
     def _fill(self, bar: int, energy: float) -> None:
         names = self.style.fill_drums
-        dense = self.rng.random() < 0.5 + 0.4 * self.vibe.density
+        dense = self.rng.random() < 0.5 + 0.4 * self.ctl.density
         steps = range(8, 16) if dense else range(8, 16, 2)
         for i, s in enumerate(steps):
             drum = names[min(len(names) - 1, i * len(names) // len(steps))]
@@ -351,7 +428,8 @@ class _Composer:
                 )
         if "arp" in layers and style.arp:
             tones = [*sorted(set(voicing)), voicing[0] + 12]
-            rate = 2 if self.bpm > 150 or self.vibe.density < 0.5 else 1
+            d = self.ctl.density
+            rate = 4 if d < 0.3 else (2 if d < 0.65 or self.bpm > 150 else 1)
             for i, s in enumerate(range(0, STEPS, rate)):
                 idx = i % len(tones) if (bar // 2) % 2 == 0 else (len(tones) - 1 - i % len(tones))
                 self.notes["arp"].append(
@@ -380,13 +458,13 @@ class _Composer:
             return [
                 (float(s), 1.0, 0.6)
                 for s in sorted(
-                    rng.choice(choices, 2 + int(rng.random() < self.vibe.density), replace=False)
+                    rng.choice(choices, 2 + int(rng.random() < self.ctl.density), replace=False)
                 )
             ]
         if kind == "comp":
             choices = [0, 3, 6, 7, 10, 11, 14]
             picks = sorted(
-                rng.choice(choices, 2 + int(rng.random() < self.vibe.density), replace=False)
+                rng.choice(choices, 2 + int(rng.random() < self.ctl.density), replace=False)
             )
             return [(float(s), float(rng.choice([2, 3, 4])), 0.65) for s in picks]
         if kind == "strum8":
@@ -516,7 +594,7 @@ class _Composer:
     def _motif(self, sparse: bool) -> list[tuple[int, int, int]]:
         rng = self.rng
         density = (
-            self.style.lead_density * (0.6 + 0.8 * self.vibe.density) * (0.5 if sparse else 1.0)
+            self.style.lead_density * (0.3 + 1.4 * self.ctl.density) * (0.5 if sparse else 1.0)
         )
         onsets = []
         for s in range(2 * STEPS):
@@ -544,11 +622,12 @@ def compose(
     bars: int,
     samplerate: int,
     rng: np.random.Generator,
+    controls: Controls,
     extend: bool = False,
 ) -> Plan:
     """Write the whole track as events. ``extend`` uses the intro-less continuation form."""
     sections = layout_sections(style.form, bars, extend=extend)
-    c = _Composer(style, vibe, key, bpm, samplerate, rng)
+    c = _Composer(style, vibe, key, bpm, samplerate, rng, controls)
     for si, sec in enumerate(sections):
         next_name = sections[si + 1].name if si + 1 < len(sections) else None
         for b in range(sec.bars):

@@ -8,12 +8,34 @@ identity before a single note is played.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 from scipy import signal
 
 from player.generation.kits import Kit
 
-__all__ = ["Kit", "render_kit"]
+__all__ = ["Kit", "render_kit", "vary_kit"]
+
+
+def vary_kit(kit: Kit, rng: np.random.Generator) -> Kit:
+    """The same kit family, tuned and damped a little differently for this track."""
+
+    def f(lo: float, hi: float) -> float:
+        return float(rng.uniform(lo, hi))
+
+    return replace(
+        kit,
+        kick_start=kit.kick_start * f(0.85, 1.15),
+        kick_end=kit.kick_end * f(0.9, 1.1),
+        kick_decay=kit.kick_decay * f(0.8, 1.25),
+        kick_click=kit.kick_click * f(0.6, 1.4),
+        snare_tone=kit.snare_tone * f(0.85, 1.2),
+        snare_decay=kit.snare_decay * f(0.8, 1.3),
+        snare_noise=float(np.clip(kit.snare_noise * f(0.85, 1.15), 0.2, 1.0)),
+        hat_decay=kit.hat_decay * f(0.7, 1.5),
+        hat_cutoff=kit.hat_cutoff * f(0.8, 1.25),
+    )
 
 
 def _noise(rng: np.random.Generator, n: int) -> np.ndarray:

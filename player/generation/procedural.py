@@ -17,13 +17,15 @@ import numpy as np
 
 from player.errors import UserFacingError
 from player.generation.arrangement import Hit, Note, Plan, bars_for, compose
+from player.generation.controls import Controls, default_controls
 from player.generation.genres import STYLES, GenreStyle, Vibe, known_genres, resolve_vibe
+from player.generation.palettes import palette_count, palette_for
 from player.generation.protocol import GenerationRequest, GenerationResult, Section
 from player.generation.render import Renderer
 from player.generation.theory import MODES, Key, parse_key
 
 SAMPLERATE = 44100
-ENGINE_VERSION = 1
+ENGINE_VERSION = 2
 PREROLL_BARS = 2
 
 
@@ -38,6 +40,8 @@ class _Resolved:
     sound_seed: int
     bass_level: str
     mode: str
+    controls: Controls
+    palette: int
 
     def params(self) -> dict[str, Any]:
         return {
@@ -52,6 +56,12 @@ class _Resolved:
             "bars": self.bars,
             "seed": self.seed,
             "sound_seed": self.sound_seed,
+            "scale": self.key.mode,
+            "energy": self.controls.energy,
+            "density": self.controls.density,
+            "brightness": self.controls.brightness,
+            "swing": self.controls.swing,
+            "palette": self.palette,
         }
 
 
@@ -67,20 +77,65 @@ def _source_params(request: GenerationRequest) -> dict[str, Any]:
 
 
 def _resolve_params(params: dict[str, Any]) -> _Resolved:
+    """A source's choices. Tracks made before the controls existed (version 1) get the
+    values their genre and vibe imply, drawn from their seed as a new track's would be."""
     try:
+        style = STYLES[params["genre"]]
+        vibe = resolve_vibe(params["vibe"])
+        seed = int(params["seed"])
+        rngs = _rngs(seed)
+        implied = default_controls(style, vibe, rngs["controls"])
+        controls = Controls(
+            **{
+                name: float(params.get(name, getattr(implied, name)))
+                for name in ("energy", "density", "brightness", "swing")
+            }
+        )
+        palette = params.get("palette")
+        if palette is None:
+            palette = int(rngs["palette"].integers(palette_count(style.id)))
         return _Resolved(
-            style=STYLES[params["genre"]],
-            vibe=resolve_vibe(params["vibe"]),
+            style=style,
+            vibe=vibe,
             key=parse_key(params["key"]),
             bpm=float(params["bpm"]),
             bars=int(params["bars"]),
-            seed=int(params["seed"]),
+            seed=seed,
             sound_seed=int(params["sound_seed"]),
             bass_level=str(params["bass_level"]),
             mode=str(params.get("mode", "new")),
+            controls=controls,
+            palette=int(palette) % palette_count(style.id),
         )
     except (KeyError, ValueError, TypeError) as exc:
         raise UserFacingError(f"The source track's parameters are incomplete ({exc}).") from None
+
+
+def _scale(name: str) -> str:
+    return str(name).strip().lower()
+
+
+def _nudged(value: float, rng: np.random.Generator) -> float:
+    return round(float(np.clip(value + rng.uniform(-0.08, 0.08), 0.0, 1.0)), 3)
+
+
+def _rngs(seed: int) -> dict[str, np.random.Generator]:
+    """Independent streams per decision, so setting one control never shifts another's
+    draw (the same seed with a new tempo keeps its key, palette and tune)."""
+    names = ("pick", "tempo", "key", "sound", "controls", "palette", "nudge")
+    seqs = np.random.SeedSequence(seed).spawn(len(names))
+    return {n: np.random.default_rng(q) for n, q in zip(names, seqs, strict=True)}
+
+
+def _with_requested(base: Controls, request: GenerationRequest) -> Controls:
+    return Controls(
+        **{
+            name: float(getattr(request, name))
+            if getattr(request, name) is not None
+            else getattr(base, name)
+            for name in ("energy", "density", "brightness", "swing")
+        }
+    )
 
 
 class ProceduralGenerator:
@@ -91,51 +146,82 @@ class ProceduralGenerator:
     samplerate = SAMPLERATE
 
     def resolve(self, request: GenerationRequest) -> tuple[_Resolved, dict[str, Any] | None]:
-        """Turn a request into concrete choices (and the source's params for extend)."""
+        """Turn a request into concrete choices (and the source's params for extend).
+
+        ``extend`` keeps everything of its source (genre, vibe, key, tempo, palette and
+        patch variation, every control): only the tune goes on. ``similar`` keeps the
+        genre, vibe, bass level, palette and patch variation (``sound_seed``), scale and
+        swing; it draws a new tune, groove variation and form from its own seed, stays in
+        the key or moves a fifth, moves the tempo by up to ±3 % and nudges energy,
+        density and brightness by up to ±0.08. Controls set on the request win in
+        ``similar`` (and ``new``); ``extend`` ignores them so the join stays seamless.
+        """
         request.validate()
         seed = int(request.seed) if request.seed is not None else secrets.randbits(62)
-        pick_rng, tempo_rng, key_rng, sound_rng = (
-            np.random.default_rng(s) for s in np.random.SeedSequence(seed).spawn(4)
-        )
+        rng = _rngs(seed)
         source: dict[str, Any] | None = None
         if request.mode in ("similar", "extend"):
             source = _source_params(request)
             base = _resolve_params(source)
             style, vibe, bass = base.style, base.vibe, base.bass_level
+            palette, sound_seed = base.palette, base.sound_seed
             if request.mode == "extend":  # same key, tempo and sound: it must join seamlessly
-                key, bpm, sound_seed = base.key, base.bpm, base.sound_seed
+                key, bpm, controls = base.key, base.bpm, base.controls
             else:  # a sibling: same sound and feel, new tune, nearby key and tempo
-                sound_seed = base.sound_seed
+                key_rng = rng["key"]
                 if key_rng.random() < 0.6:
                     key = base.key
                 else:
                     key = Key(
                         (base.key.tonic + (7 if key_rng.random() < 0.5 else 5)) % 12, base.key.mode
                     )
-                bpm = round(base.bpm * float(1 + tempo_rng.uniform(-0.03, 0.03)), 2)
-            if request.key and request.mode == "similar":
-                key = parse_key(request.key)
-            if request.tempo_bpm is not None and request.mode == "similar":
-                bpm = float(request.tempo_bpm)
+                bpm = round(base.bpm * float(1 + rng["tempo"].uniform(-0.03, 0.03)), 2)
+                nudge = rng["nudge"]
+                b = base.controls
+                controls = Controls(
+                    energy=_nudged(b.energy, nudge),
+                    density=_nudged(b.density, nudge),
+                    brightness=_nudged(b.brightness, nudge),
+                    swing=b.swing,
+                )
+                controls = _with_requested(controls, request)
+                if request.palette is not None:
+                    palette = int(request.palette) % palette_count(style.id)
+                if request.scale is not None:
+                    key = Key(key.tonic, _scale(request.scale))
+                if request.key:
+                    key = parse_key(request.key)
+                if request.tempo_bpm is not None:
+                    bpm = float(request.tempo_bpm)
         else:
             styles = known_genres(list(request.genres))
-            style = styles[int(pick_rng.integers(len(styles)))]
+            style = styles[int(rng["pick"].integers(len(styles)))]
             vibe = resolve_vibe(request.vibe)
             bass = request.bass_level
-            sound_seed = int(sound_rng.integers(2**62))
+            sound_seed = int(rng["sound"].integers(2**62))
+            drawn = int(rng["palette"].integers(palette_count(style.id)))
+            palette = drawn if request.palette is None else int(request.palette)
+            palette %= palette_count(style.id)
+            controls = _with_requested(default_controls(style, vibe, rng["controls"]), request)
             if request.tempo_bpm is not None:
                 bpm = float(request.tempo_bpm)
             else:
                 lo, hi = request.tempo_range or style.tempo
-                lean = 0.5 * vibe.energy + 0.5 * float(tempo_rng.random())
+                lean = 0.5 * vibe.energy + 0.5 * float(rng["tempo"].random())
                 bpm = float(round(lo + (hi - lo) * lean))
+            key_rng = rng["key"]
+            tonic = int(key_rng.integers(12))
+            modes = [m for m in vibe.modes if m in MODES] or list(style.modes)
+            drawn_mode = modes[int(key_rng.integers(len(modes)))]
             if request.key:
                 key = parse_key(request.key)
             else:
-                modes = [m for m in vibe.modes if m in MODES] or list(style.modes)
-                key = Key(int(key_rng.integers(12)), modes[int(key_rng.integers(len(modes)))])
+                scale = _scale(request.scale) if request.scale is not None else drawn_mode
+                key = Key(tonic, scale)
         bars = bars_for(float(request.duration_seconds), bpm)
-        resolved = _Resolved(style, vibe, key, bpm, bars, seed, sound_seed, bass, request.mode)
+        resolved = _Resolved(
+            style, vibe, key, bpm, bars, seed, sound_seed, bass, request.mode, controls, palette
+        )
         return resolved, source
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
@@ -146,7 +232,14 @@ class ProceduralGenerator:
         if request.mode == "extend" and source is not None:
             params["source"] = source
             plan, start = self._with_preroll(plan, _resolve_params(source))
-        renderer = Renderer(plan, r.style, r.vibe, r.bass_level, r.sound_seed)
+        renderer = Renderer(
+            plan,
+            r.style,
+            palette_for(r.style.id, r.palette),
+            r.controls,
+            r.bass_level,
+            r.sound_seed,
+        )
         bar_s = 240.0 / r.bpm
         sections = [Section(s.name, s.start_bar * bar_s, s.bars) for s in plan.sections]
 
@@ -168,7 +261,9 @@ class ProceduralGenerator:
     @staticmethod
     def _plan(r: _Resolved, extend: bool = False) -> Plan:
         rng = np.random.default_rng(np.random.SeedSequence([r.seed, 1]))
-        return compose(r.style, r.vibe, r.key, r.bpm, r.bars, SAMPLERATE, rng, extend=extend)
+        return compose(
+            r.style, r.vibe, r.key, r.bpm, r.bars, SAMPLERATE, rng, r.controls, extend=extend
+        )
 
     def _with_preroll(self, plan: Plan, source: _Resolved) -> tuple[Plan, int]:
         """Prepend the source's last bars (at negative times) so effects and ringing

@@ -8,6 +8,7 @@ chunks ``(frames, 2)`` as they are rendered, so playback can start on the first 
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
@@ -15,6 +16,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from player.errors import UserFacingError
+from player.generation.theory import MODES as SCALES
 
 MODES = ("new", "similar", "extend", "radio")
 BASS_LEVELS = ("low", "medium", "high")
@@ -22,6 +24,10 @@ MIN_SECONDS = 1.0
 MAX_SECONDS = 1800.0
 MIN_BPM = 40.0
 MAX_BPM = 220.0
+#: The request's continuous controls, each in [0, 1] (``None``: the engine decides).
+UNIT_CONTROLS = ("energy", "density", "brightness", "swing")
+#: Every control a listener model can set; ``params`` reports each one's resolved value.
+CONTROLS = ("scale", *UNIT_CONTROLS, "palette")
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,19 @@ class GenerationRequest:
     ``tempo_bpm`` wins over ``tempo_range``; with neither the genre's usual range is
     used. ``seed`` ``None`` means "surprise me" — the seed drawn is reported in the
     result's ``params`` so the track can be made again.
+
+    The controls below are what a listener model steers; ``None`` lets the engine decide
+    from genre, vibe and seed, and the value it chose is reported in ``params`` under
+    the same name:
+
+    - ``scale``: a mode of ``theory.MODES`` ("major", "minor", "dorian"…); the tonic is
+      still drawn from the seed, and an explicit ``key`` wins over both.
+    - ``energy`` (0–1): intensity — drum layers, velocities, percussive weight, drive.
+    - ``density`` (0–1): notes and hits per second — hats, ghosts, lead, arp rate.
+    - ``brightness`` (0–1): spectral tilt — filter cutoffs, patch brightness, hat level.
+    - ``swing`` (0–1): 0 straight, 1 full triplet swing of the off-sixteenths.
+    - ``palette`` (≥ 0): which of the genre's sound palettes (kit, patches, effects),
+      taken modulo ``palettes.palette_count(genre)``.
     """
 
     mode: str = "new"
@@ -59,6 +78,12 @@ class GenerationRequest:
     seed: int | None = None
     duration_seconds: float = 180.0
     source: SourceTrack | None = None
+    scale: str | None = None
+    energy: float | None = None
+    density: float | None = None
+    brightness: float | None = None
+    swing: float | None = None
+    palette: int | None = None
 
     def validate(self) -> None:
         """Raise :class:`UserFacingError` naming the first bad field."""
@@ -88,6 +113,26 @@ class GenerationRequest:
                 )
         if self.seed is not None and not (0 <= int(self.seed) < 2**63):
             raise UserFacingError(f"Seed {self.seed} is out of range: use 0 to 2**63-1.")
+        if self.scale is not None and str(self.scale).strip().lower() not in SCALES:
+            raise UserFacingError(
+                f"Unknown scale {self.scale!r}; choose one of: {', '.join(SCALES)}."
+            )
+        for name in UNIT_CONTROLS:
+            value = getattr(self, name)
+            if value is None:
+                continue
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise UserFacingError(f"{name} must be a number from 0 to 1, not {value!r}.")
+            if not (0.0 <= float(value) <= 1.0) or value != value:
+                raise UserFacingError(f"{name} {value:g} is out of range: use 0 to 1.")
+        if self.palette is not None and (
+            isinstance(self.palette, bool)
+            or not isinstance(self.palette, numbers.Integral)
+            or self.palette < 0
+        ):
+            raise UserFacingError(
+                f"palette {self.palette!r} is invalid: use a whole number of 0 or more."
+            )
         if self.mode in ("similar", "extend") and self.source is None:
             raise UserFacingError(f"Mode {self.mode!r} needs a source track to start from.")
 

@@ -14,9 +14,11 @@ import numpy as np
 import pedalboard as pb
 
 from player.generation.arrangement import Plan
-from player.generation.drums import render_kit
-from player.generation.genres import GenreStyle, Vibe
+from player.generation.controls import Controls
+from player.generation.drums import render_kit, vary_kit
+from player.generation.genres import GenreStyle
 from player.generation.mixing import Bus, DecimatedReverb, Haas, Limiter, duck_curve
+from player.generation.palettes import Palette
 from player.generation.synths import Instrument
 
 BASS_GAIN = {"low": 0.4, "medium": 1.0, "high": 1.9}
@@ -36,99 +38,160 @@ def _riser(samples: int, sr: int, rng: np.random.Generator) -> np.ndarray:
     return ((1 - ramp) * dark * 3 + ramp * noise) * ramp**2 * 0.25
 
 
+class _PatchVariation:
+    """Per-track spread of a palette's patches within musical ranges."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng = rng
+
+    def bright(self, value: float) -> float:
+        return float(np.clip(value * self.rng.uniform(0.85, 1.15), 0.05, 1.4))
+
+    def decay(self) -> float:
+        return float(self.rng.uniform(0.7, 1.4))
+
+    def attack(self) -> float:
+        return float(self.rng.uniform(0.6, 1.6))
+
+    def detune(self, lo: float, hi: float) -> float:
+        return float(self.rng.uniform(lo, hi))
+
+
 class Renderer:
     """Streams a plan's audio; ``start`` may be negative to pre-roll (extend)."""
 
     def __init__(
-        self, plan: Plan, style: GenreStyle, vibe: Vibe, bass_level: str, sound_seed: int
+        self,
+        plan: Plan,
+        style: GenreStyle,
+        palette: Palette,
+        controls: Controls,
+        bass_level: str,
+        sound_seed: int,
     ) -> None:
         self.plan = plan
         self.style = style
         self.sr = sr = plan.samplerate
         sound_rng = np.random.default_rng(sound_seed)
         self.noise_seed = int(sound_rng.integers(2**32))
-        bright = style.brightness * vibe.brightness
-        cutoff = float(np.clip(1800 + 15000 * bright, 1500, min(18000.0, style.lowpass)))
-        bass_cut = min(cutoff, 2500.0 if style.bass_kind != "reese" else 4000.0)
+        fx = palette.fx
+        b, e = controls.brightness, controls.energy
+        # Brightness is relative to the genre (lo-fi stays darker than rock at any value)
+        # and moves harmonics, every filter, the hats' level and a master shelf.
+        bright = float(np.clip(style.brightness * (0.35 + 1.0 * b), 0.08, 1.3))
+        ceiling = style.lowpass * (0.55 + 0.9 * b)
+        cutoff = float(np.clip(900 + 14000 * bright, 800, min(18000.0, ceiling)))
+        bass_cut = min(cutoff, 2500.0 if palette.bass != "reese" else 4000.0)
         self.bass_gain = BASS_GAIN[bass_level]
         self.kick_gain = KICK_GAIN[bass_level]
+        patch = _PatchVariation(sound_rng)
+        drive = style.drive if fx.drive is None else fx.drive
         # Stem levels and the static EQ (high/low-pass) live in the instruments, applied
         # once per cached note rather than once per sample of the track.
         self.instruments = {
             "bass": Instrument(
-                style.bass_kind,
+                palette.bass,
                 sr,
-                brightness=bright,
-                release=0.06 if style.bass_kind != "808" else 0.08,
+                brightness=patch.bright(bright),
+                release=0.06 if palette.bass != "808" else 0.08,
                 gain=0.5 * self.bass_gain,
                 lowpass=bass_cut,
+                decay_scale=patch.decay(),
             ),
             "chords": Instrument(
-                style.chord_kind,
+                palette.chords,
                 sr,
-                brightness=bright,
+                brightness=patch.bright(bright),
                 release=0.35,
-                detune_cents=7 + 6 * float(sound_rng.random()),
+                detune_cents=patch.detune(7, 13),
                 gain=0.22,
                 highpass=160.0,
-                lowpass=None if style.drive else cutoff,
+                lowpass=None if drive else cutoff,
+                decay_scale=patch.decay(),
+                attack_scale=patch.attack(),
             ),
             "pad": Instrument(
-                style.pad_kind or "pad",
+                palette.pad or "pad",
                 sr,
-                brightness=bright * 0.8,
+                brightness=patch.bright(bright * 0.8),
                 release=1.2,
-                detune_cents=10 + 8 * float(sound_rng.random()),
+                detune_cents=patch.detune(10, 18),
                 gain=0.14,
                 highpass=200.0,
                 lowpass=cutoff * 0.7,
+                attack_scale=patch.attack(),
             ),
             "lead": Instrument(
-                style.lead_kind,
+                palette.lead,
                 sr,
-                brightness=bright,
+                brightness=patch.bright(bright),
                 release=0.18,
                 gain=0.3,
                 highpass=220.0,
                 lowpass=min(18000.0, cutoff * 1.3),
+                decay_scale=patch.decay(),
             ),
             "arp": Instrument(
-                "pluck",
+                palette.arp,
                 sr,
-                brightness=bright,
+                brightness=patch.bright(bright),
                 release=0.2,
                 gain=0.16,
                 highpass=300.0,
                 lowpass=cutoff,
+                decay_scale=patch.decay(),
             ),
         }
-        self.hits = render_kit(style.kit, sr, sound_rng)
+        self.hits = render_kit(vary_kit(palette.kit, sound_rng), sr, sound_rng)
         self.hits["riser"] = _riser(int(plan.bar_samples * 2), sr, sound_rng)
         self.hits["kick"] = self.hits["kick"] * np.float32(0.95 * self.kick_gain)
+        hat_level = np.float32(0.55 + 0.9 * b)
+        for name in ("hat", "open_hat", "shaker", "ride", "crash"):
+            self.hits[name] = self.hits[name] * hat_level
         self.beat = sr * 60.0 / plan.bpm
-        self.energy_gain = 0.8 + 0.35 * vibe.energy
+        # Energy: louder, more drums against the tones, a squeezed drum bus, saturation.
+        self.energy_gain = 0.62 + 0.3 * e
+        self.drum_gain = np.float32(0.4 + 1.1 * e)
+        # The kick's body is a low sine (heard as tone as much as hit): it grows less.
+        self.kick_energy_gain = np.float32(0.75 + 0.4 * e)
+        self.saturation = 0.3 + 1.5 * e * e + 1.0 * fx.tape  # tanh pre-gain
         chord_fx: list[pb.Plugin] = []
-        if style.drive:  # distortion is not linear: it must see the summed chord
-            chord_fx = [pb.Distortion(drive_db=style.drive), pb.LowpassFilter(4200)]
+        if drive:  # distortion is not linear: it must see the summed chord
+            chord_fx = [pb.Distortion(drive_db=drive), pb.LowpassFilter(min(4200.0, cutoff))]
+        if fx.chorus:
+            chord_fx.append(pb.Chorus(rate_hz=0.6, depth=0.3, mix=fx.chorus))
+        if fx.crush:
+            chord_fx.append(pb.Bitcrush(bit_depth=8.0 - 3.0 * fx.crush))
         lead_fx: list[pb.Plugin] = []
-        if style.lead_delay:
+        if fx.delay:
             lead_fx = [
-                pb.Delay(delay_seconds=60.0 / plan.bpm * 0.75, feedback=0.3, mix=style.lead_delay)
+                pb.Delay(
+                    delay_seconds=60.0 / plan.bpm * fx.delay_beats,
+                    feedback=0.3 + 0.15 * (fx.name == "dub"),
+                    mix=fx.delay,
+                )
             ]
         self.buses = {
             "drums": Bus(
-                [pb.Compressor(threshold_db=-14, ratio=3.0, attack_ms=3, release_ms=80)], sr
+                [pb.Compressor(threshold_db=-14.0, ratio=3.0, attack_ms=3, release_ms=80)],
+                sr,
             ),
             "chords": Bus(chord_fx, sr),
             "lead": Bus(lead_fx, sr),
         }
-        self.reverb = DecimatedReverb(style.room, sr)
+        self.reverb_send = fx.reverb
+        self.reverb = DecimatedReverb(fx.room, sr)
         self.haas = {
             "chords": Haas(int(0.011 * sr)),
             "pad": Haas(int(0.017 * sr)),
             "reverb": Haas(int(0.013 * sr)),
             "arp": Haas(int(0.007 * sr)),
         }
+        # The master tilt: a high shelf that follows brightness (tape dulls it further).
+        tilt_db = 14.0 * (b - 0.5) - 5.0 * fx.tape
+        self.master = pb.Pedalboard(
+            [pb.HighShelfFilter(cutoff_frequency_hz=2500.0, gain_db=tilt_db)]
+        )
         self.limiter = Limiter(samplerate=sr)
         self.master_gain = 0.55 * style.level * self.energy_gain
 
@@ -227,7 +290,7 @@ class Renderer:
     def _mix(self, stems: dict[str, np.ndarray], pos: int, kicks: np.ndarray) -> np.ndarray:
         style = self.style
         n = len(stems["kick"])
-        drums = self.buses["drums"](stems["drums"])
+        drums = self.buses["drums"](stems["drums"] * self.drum_gain)
         chords = self.buses["chords"](stems["chords"])
         pad, arp, bass = stems["pad"], stems["arp"], stems["bass"]
         if style.sidechain > 0:
@@ -236,17 +299,23 @@ class Renderer:
             chords, pad, arp, bass = chords * duck, pad * duck, arp * duck, bass * duck
         lead = self.buses["lead"](stems["lead"])
         send = 0.6 * chords + 1.2 * pad + 0.7 * lead + 0.8 * arp + 0.18 * drums
-        rev = self.reverb(send * np.float32(style.reverb * 2.0))
-        centre = stems["kick"] + drums + bass + lead
+        rev = self.reverb(send * np.float32(self.reverb_send * 2.0))
+        # Energy drives the tonal bus into soft saturation (density of sound, not only
+        # level); the drums join after it, so their transients stay sharp and on top.
+        k = np.float32(self.saturation)
+        norm = np.float32(1.0 / k)  # unity gain for quiet signals: it squeezes peaks only
+        centre = np.tanh((bass + lead) * k) * norm
+        beat = stems["kick"] * self.kick_energy_gain + drums
         out = np.empty((n, 2), dtype=np.float32)
-        out[:, 0] = centre + chords + pad + 0.6 * arp + rev
-        out[:, 1] = (
-            centre
-            + 0.85 * self.haas["chords"](chords)
+        out[:, 0] = np.tanh((chords + pad + 0.6 * arp + rev) * k) * norm + centre + beat
+        right = (
+            0.85 * self.haas["chords"](chords)
             + self.haas["pad"](pad)
             + self.haas["arp"](arp)
             + self.haas["reverb"](rev)
         )
+        out[:, 1] = np.tanh(right * k) * norm + centre + beat
+        out = self.master.process(np.ascontiguousarray(out.T), self.sr, reset=False).T
         out *= np.float32(self.master_gain)
         if style.crackle:
             # Vinyl: a soft hiss and sparse pops, both dulled like an old record.

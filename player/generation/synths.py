@@ -113,6 +113,8 @@ class Instrument:
     gain: float = 1.0
     highpass: float | None = None
     lowpass: float | None = None
+    decay_scale: float = 1.0  # per-track patch variation: longer or shorter ring
+    attack_scale: float = 1.0  # and slower or faster swells
     _cache: dict[tuple[int, int, int], np.ndarray] = field(default_factory=dict, repr=False)
 
     def tail_samples(self) -> int:
@@ -140,6 +142,7 @@ class Instrument:
         n = gate + self.tail_samples()
         bright = self.brightness
         kind = self.kind
+        ds, at = self.decay_scale, self.attack_scale
         if kind == "sub":  # sine bass with a little drive: felt more than heard
             t = np.arange(n) / sr
             x = np.sin(2 * np.pi * f * t) + 0.15 * np.sin(4 * np.pi * f * t)
@@ -148,12 +151,14 @@ class Instrument:
             t = np.arange(n) / sr
             freq = f * (1.0 + 0.9 * np.exp(-t / 0.025))
             phase = np.cumsum(freq) / sr
-            x = np.tanh(2.2 * np.sin(2 * np.pi * phase)) * exp_decay(n, sr, 0.35 + gate / sr * 0.6)
+            x = np.tanh(2.2 * np.sin(2 * np.pi * phase)) * exp_decay(
+                n, sr, (0.35 + gate / sr * 0.6) * ds
+            )
             x *= adsr(n, gate, sr, 0.002, 0.05, 1.0, self.release)
         elif kind == "saw_bass":  # filtered saw: bright layer fades into a dark one
             bright_l = table_osc("saw", f, n, sr, limit=int(6 + 18 * bright))
             dark_l = table_osc("triangle", f, n, sr, limit=8)
-            fenv = exp_decay(n, sr, 0.08 + 0.1 * bright)
+            fenv = exp_decay(n, sr, (0.08 + 0.1 * bright) * ds)
             x = (fenv * bright_l + (1 - fenv) * dark_l) * adsr(
                 n, gate, sr, 0.004, 0.15, 0.7, self.release
             )
@@ -166,13 +171,13 @@ class Instrument:
             x *= adsr(n, gate, sr, 0.01, 0.2, 0.8, self.release)
         elif kind == "upright":  # plucked acoustic bass
             x = 0.7 * table_osc("sine", f, n, sr) + 0.3 * table_osc("triangle", f, n, sr, limit=9)
-            x *= exp_decay(n, sr, 0.45) * adsr(n, gate, sr, 0.003, 0.05, 1.0, self.release)
+            x *= exp_decay(n, sr, 0.45 * ds) * adsr(n, gate, sr, 0.003, 0.05, 1.0, self.release)
         elif kind == "epiano":  # two-operator FM with a decaying index: a Rhodes-like tine
             t = np.arange(n, dtype=np.float32) / sr
             index = (0.4 + 2.2 * bright * velocity) * exp_decay(n, sr, 0.35)
             x = np.sin(2 * np.pi * f * t + index * np.sin(2 * np.pi * f * t))
             x += 0.08 * velocity * np.sin(2 * np.pi * f * 14 * t) * exp_decay(n, sr, 0.02)
-            x *= exp_decay(n, sr, 1.6) * adsr(n, gate, sr, 0.002, 0.1, 1.0, self.release)
+            x *= exp_decay(n, sr, 1.6 * ds) * adsr(n, gate, sr, 0.002, 0.1, 1.0, self.release)
         elif kind == "piano":  # partials that die faster the higher they are
             t = np.arange(n, dtype=np.float32) / sr
             x = np.zeros(n, dtype=np.float32)
@@ -180,7 +185,11 @@ class Instrument:
                 fk = f * k * (1 + 0.0004 * k * k)
                 if fk > sr * 0.45:
                     break
-                x += (0.9 / k) * np.sin(2 * np.pi * fk * t) * exp_decay(n, sr, 1.4 / (1 + 0.6 * k))
+                x += (
+                    (0.9 / k)
+                    * np.sin(2 * np.pi * fk * t)
+                    * exp_decay(n, sr, 1.4 * ds / (1 + 0.6 * k))
+                )
             x *= adsr(n, gate, sr, 0.002, 0.05, 1.0, self.release)
         elif kind in ("pad", "strings"):  # three detuned saws, slow swell
             cents = self.detune_cents
@@ -189,7 +198,7 @@ class Instrument:
                 x += table_osc(
                     "saw", f * 2 ** (c / 1200), n, sr, limit=int(4 + 10 * bright), phase0=0.37 * i
                 )
-            attack = 0.6 if kind == "pad" else 0.25
+            attack = (0.6 if kind == "pad" else 0.25) * at
             x *= adsr(n, gate, sr, attack, 0.5, 0.8, self.release) / 3.0
         elif kind == "organ":
             x = table_osc("organ", f, n, sr, limit=8) * adsr(
@@ -205,29 +214,87 @@ class Instrument:
                 table_osc("saw", f, n, sr, limit=int(4 + 14 * bright))
                 + table_osc("square", f * 1.004, n, sr, limit=10)
             )
-            x *= exp_decay(n, sr, 0.12) * adsr(n, gate, sr, 0.002, 0.05, 1.0, self.release)
+            x *= exp_decay(n, sr, 0.12 * ds) * adsr(n, gate, sr, 0.002, 0.05, 1.0, self.release)
         elif kind == "pluck":  # arp pluck: bright attack, fast decay
             fenv = exp_decay(n, sr, 0.05)
             x = fenv * table_osc("saw", f, n, sr, limit=24) + (1 - fenv) * table_osc(
                 "triangle", f, n, sr, limit=6
             )
-            x *= exp_decay(n, sr, 0.25) * adsr(n, gate, sr, 0.002, 0.05, 1.0, self.release)
+            x *= exp_decay(n, sr, 0.25 * ds) * adsr(n, gate, sr, 0.002, 0.05, 1.0, self.release)
         elif kind == "bell":  # inharmonic FM ratio: glassy bell
             t = np.arange(n, dtype=np.float32) / sr
             x = np.sin(
                 2 * np.pi * f * t + 1.5 * exp_decay(n, sr, 0.4) * np.sin(2 * np.pi * f * 3.5 * t)
             )
-            x *= exp_decay(n, sr, 1.0) * adsr(n, gate, sr, 0.002, 0.05, 1.0, self.release)
-        elif kind in ("lead_square", "lead_saw", "flute"):  # monophonic leads with delayed vibrato
+            x *= exp_decay(n, sr, 1.0 * ds) * adsr(n, gate, sr, 0.002, 0.05, 1.0, self.release)
+        elif kind in (
+            "lead_square",
+            "lead_saw",
+            "flute",
+            "sine_lead",
+        ):  # monophonic leads with delayed vibrato
             t = np.arange(n) / sr
             depth = np.clip((t - 0.18) / 0.3, 0.0, 1.0) * (0.004 if kind != "flute" else 0.006)
             phase = f * t + depth * f / (2 * np.pi * 5.5) * (1 - np.cos(2 * np.pi * 5.5 * t))
-            shape = {"lead_square": "square", "lead_saw": "saw", "flute": "sine"}[kind]
+            shape = {
+                "lead_square": "square",
+                "lead_saw": "saw",
+                "flute": "sine",
+                "sine_lead": "triangle",
+            }[kind]
             x = table_osc_phase(shape, phase, f * 1.01, sr, limit=int(6 + 14 * bright))
             if kind == "flute":
                 x = x + 0.12 * table_osc_phase("sine", 2 * phase, 2 * f, sr)
             attack = 0.04 if kind == "flute" else 0.008
             x *= adsr(n, gate, sr, attack, 0.15, 0.75, self.release)
+        elif kind == "fm_bass":  # FM bass: a growl that closes into a round tone
+            t = np.arange(n, dtype=np.float32) / sr
+            index = (0.8 + 2.5 * bright) * exp_decay(n, sr, 0.12 * ds)
+            x = np.sin(2 * np.pi * f * t + index * np.sin(2 * np.pi * f * t))
+            x *= adsr(n, gate, sr, 0.003, 0.2, 0.7, self.release)
+        elif kind == "acid":  # squelchy square/saw whose upper partials snap shut
+            fenv = exp_decay(n, sr, 0.07 * ds)
+            hi = table_osc("saw", f, n, sr, limit=int(10 + 30 * bright))
+            lo = table_osc("square", f, n, sr, limit=3)
+            x = (fenv * hi * 1.2 + (1 - fenv) * lo * 0.8) * adsr(
+                n, gate, sr, 0.003, 0.1, 0.8, self.release
+            )
+        elif kind == "square_bass":
+            x = table_osc("square", f, n, sr, limit=int(5 + 10 * bright)) * adsr(
+                n, gate, sr, 0.004, 0.2, 0.75, self.release
+            )
+        elif kind in ("marimba", "vibes"):  # struck bars: a fundamental and a 4th partial
+            t = np.arange(n, dtype=np.float32) / sr
+            ring = 0.3 if kind == "marimba" else 1.3
+            x = np.sin(2 * np.pi * f * t) * exp_decay(n, sr, ring * ds)
+            x += (0.25 + 0.2 * bright) * np.sin(2 * np.pi * 4 * f * t) * exp_decay(n, sr, 0.06)
+            if kind == "vibes":
+                x *= 1.0 - 0.3 * (0.5 + 0.5 * np.sin(2 * np.pi * 5.0 * t))
+            x *= adsr(n, gate, sr, 0.001, 0.05, 1.0, self.release)
+        elif kind == "clav":  # bright, percussive keyboard
+            x = table_osc("square", f, n, sr, limit=int(8 + 24 * bright)) * 0.6
+            x += 0.4 * table_osc("saw", f * 2, n, sr, limit=int(4 + 12 * bright))
+            x *= exp_decay(n, sr, 0.18 * ds) * adsr(n, gate, sr, 0.001, 0.05, 1.0, self.release)
+        elif kind == "brass":  # saw that opens up as it swells
+            fenv = 1.0 - exp_decay(n, sr, 0.08 * at)
+            x = fenv * table_osc("saw", f, n, sr, limit=int(6 + 20 * bright)) + (
+                1 - fenv
+            ) * table_osc("triangle", f, n, sr, limit=5)
+            x *= adsr(n, gate, sr, 0.04 * at, 0.2, 0.8, self.release)
+        elif kind in ("glass", "choir"):  # soft stacked sines / detuned triangles
+            t = np.arange(n, dtype=np.float32) / sr
+            if kind == "glass":
+                x = np.sin(2 * np.pi * f * t) + 0.5 * bright * np.sin(2 * np.pi * 2 * f * t)
+                x += 0.3 * bright * np.sin(2 * np.pi * 3.01 * f * t)
+                attack = 0.3 * at
+            else:
+                cents = self.detune_cents
+                x = np.zeros(n, dtype=np.float32)
+                for i, c in enumerate((-cents, 0.0, cents)):
+                    x += table_osc("triangle", f * 2 ** (c / 1200), n, sr, limit=9, phase0=0.29 * i)
+                x = x / 2.0
+                attack = 0.45 * at
+            x *= adsr(n, gate, sr, attack, 0.4, 0.8, self.release) / 1.5
         else:
             raise ValueError(f"unknown instrument kind {kind!r}")
         x = np.asarray(x, dtype=np.float32)

@@ -1,0 +1,177 @@
+"""Sound palettes: the kits, patches and effect chains a genre can sound like.
+
+A genre with one sound is heard as one track played again and again. Each genre
+therefore has several palettes — a drum kit family, the bass, chord, lead, pad and arp
+patches, and an effect chain — and a track draws one (or is asked for one by the
+listener model through ``GenerationRequest.palette``). Palette 0 is the genre's own
+classic sound from :mod:`player.generation.genres`; the others are alternatives that a
+listener still hears as that genre. Within a palette the renderer varies each patch a
+little per track (envelope, filter, detune, drive), so two tracks sharing a palette are
+still not clones. Data only: no DSP is imported here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from player.errors import UserFacingError
+from player.generation.genres import STYLES, GenreStyle
+from player.generation.kits import KITS, Kit
+
+
+@dataclass(frozen=True)
+class FxChain:
+    """Send levels and bus effects. ``drive`` ``None`` keeps the genre's chord drive."""
+
+    name: str
+    reverb: float
+    room: float
+    delay: float = 0.0  # lead delay mix
+    delay_beats: float = 0.75
+    chorus: float = 0.0  # chord-bus chorus mix
+    crush: float = 0.0  # chord-bus bit reduction (0 off, 1 strongest)
+    tape: float = 0.0  # master tape saturation and dulling
+    drive: float | None = None
+
+
+FX: dict[str, FxChain] = {
+    f.name: f
+    for f in (
+        FxChain("room", reverb=0.14, room=0.35),
+        FxChain("plate", reverb=0.26, room=0.55, delay=0.2),
+        FxChain("hall", reverb=0.45, room=0.92, delay=0.3),
+        FxChain("dub", reverb=0.3, room=0.7, delay=0.45, delay_beats=0.75),
+        FxChain("tape", reverb=0.2, room=0.5, delay=0.15, delay_beats=0.5, tape=1.0),
+        FxChain("chorus", reverb=0.25, room=0.6, delay=0.2, chorus=0.5),
+        FxChain("crush", reverb=0.2, room=0.5, delay=0.25, delay_beats=0.5, crush=1.0),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Palette:
+    """One way a genre can sound. Instrument names are ``synths.Instrument`` kinds."""
+
+    name: str
+    kit: Kit
+    bass: str
+    chords: str
+    lead: str
+    pad: str | None
+    arp: str
+    fx: FxChain
+
+
+def _classic(style: GenreStyle) -> Palette:
+    return Palette(
+        "classic",
+        style.kit,
+        style.bass_kind,
+        style.chord_kind,
+        style.lead_kind,
+        style.pad_kind,
+        "pluck",
+        FxChain("genre", style.reverb, style.room, delay=style.lead_delay),
+    )
+
+
+# name, kit family, bass, chords, lead, pad, arp, effect chain (drive for rock)
+_Alt = tuple[str, str, str, str, str, str | None, str, str]
+_ALTERNATES: dict[str, tuple[_Alt, ...]] = {
+    "pop": (
+        ("glass", "punchy", "fm_bass", "epiano", "sine_lead", "glass", "marimba", "chorus"),
+        ("band", "acoustic", "square_bass", "organ", "lead_square", "strings", "pluck", "room"),
+        ("synth", "electro", "saw_bass", "stab", "brass", "pad", "pluck", "plate"),
+        ("mallet", "punchy", "sub", "vibes", "flute", "choir", "marimba", "hall"),
+    ),
+    "hip-hop": (
+        ("jazzy", "dusty", "upright", "piano", "vibes", None, "pluck", "tape"),
+        ("dark", "boom", "808", "strings", "bell", "choir", "pluck", "hall"),
+        ("g-funk", "punchy", "fm_bass", "clav", "sine_lead", "pad", "pluck", "chorus"),
+        ("soul", "acoustic", "sub", "organ", "brass", None, "marimba", "room"),
+    ),
+    "house": (
+        ("deep", "punchy", "fm_bass", "epiano", "pluck", "pad", "pluck", "hall"),
+        ("organ", "punchy", "square_bass", "organ", "sine_lead", "glass", "pluck", "room"),
+        ("acid", "hard", "acid", "stab", "lead_square", "pad", "pluck", "dub"),
+        ("piano", "electro", "saw_bass", "piano", "vibes", "strings", "marimba", "plate"),
+    ),
+    "techno": (
+        ("acid", "hard", "acid", "stab", "pluck", "pad", "pluck", "dub"),
+        ("dub", "boom", "sub", "pad", "bell", "glass", "pluck", "dub"),
+        ("industrial", "hard", "reese", "power", "lead_square", "pad", "pluck", "crush"),
+        ("minimal", "electro", "fm_bass", "marimba", "bell", None, "marimba", "room"),
+    ),
+    "lo-fi": (
+        ("piano", "dusty", "upright", "piano", "vibes", None, "pluck", "tape"),
+        ("keys", "brush", "sub", "clav", "flute", "glass", "marimba", "tape"),
+        ("synth", "dusty", "fm_bass", "epiano", "sine_lead", "pad", "pluck", "chorus"),
+        ("organ", "soft", "upright", "organ", "bell", None, "marimba", "room"),
+    ),
+    "ambient": (
+        ("glass", "soft", "sub", "glass", "bell", "choir", "marimba", "hall"),
+        ("strings", "soft", "sub", "strings", "flute", "pad", "pluck", "hall"),
+        ("choir", "brush", "fm_bass", "choir", "vibes", "glass", "marimba", "dub"),
+        ("piano", "soft", "sub", "piano", "sine_lead", "strings", "marimba", "plate"),
+    ),
+    "rock": (
+        ("organ", "acoustic", "square_bass", "organ", "lead_square", None, "pluck", "room"),
+        ("heavy", "hard", "reese", "power", "lead_saw", None, "pluck", "room"),
+        ("indie", "gated", "fm_bass", "power", "sine_lead", "strings", "pluck", "plate"),
+        ("garage", "acoustic", "square_bass", "power", "lead_square", None, "pluck", "tape"),
+    ),
+    "jazz": (
+        ("piano trio", "brush", "upright", "piano", "vibes", None, "pluck", "room"),
+        ("organ trio", "brush", "upright", "organ", "sine_lead", None, "pluck", "room"),
+        ("vibes", "acoustic", "upright", "vibes", "flute", None, "marimba", "plate"),
+        ("fusion", "acoustic", "fm_bass", "epiano", "brass", "pad", "pluck", "chorus"),
+    ),
+    "r&b": (
+        ("neo-soul", "dusty", "upright", "piano", "vibes", None, "pluck", "tape"),
+        ("slow jam", "boom", "808", "strings", "sine_lead", "choir", "pluck", "hall"),
+        ("funk", "punchy", "fm_bass", "clav", "brass", None, "pluck", "room"),
+        ("glass", "electro", "sub", "glass", "bell", "pad", "marimba", "chorus"),
+    ),
+    "drum-and-bass": (
+        ("liquid", "punchy", "sub", "epiano", "flute", "strings", "pluck", "hall"),
+        ("neuro", "hard", "reese", "stab", "lead_square", "pad", "pluck", "crush"),
+        ("jungle", "acoustic", "sub", "pad", "bell", "choir", "pluck", "dub"),
+        ("roller", "electro", "fm_bass", "glass", "sine_lead", "pad", "pluck", "plate"),
+    ),
+    "trap": (
+        ("dark", "boom", "808", "choir", "bell", "pad", "pluck", "hall"),
+        ("melodic", "boom", "808", "piano", "flute", "strings", "pluck", "plate"),
+        ("hard", "hard", "808", "brass", "lead_square", None, "pluck", "room"),
+        ("cloud", "soft", "808", "glass", "sine_lead", "choir", "marimba", "dub"),
+    ),
+    "synthwave": (
+        ("outrun", "gated", "saw_bass", "strings", "lead_square", "pad", "pluck", "chorus"),
+        ("dark", "electro", "reese", "pad", "lead_saw", "choir", "pluck", "hall"),
+        ("dream", "gated", "fm_bass", "glass", "sine_lead", "strings", "marimba", "plate"),
+        ("brass", "punchy", "square_bass", "brass", "lead_saw", "pad", "pluck", "dub"),
+    ),
+}
+
+
+def _palettes(style: GenreStyle) -> tuple[Palette, ...]:
+    out = [_classic(style)]
+    for name, kit, bass, chords, lead, pad, arp, fx in _ALTERNATES.get(style.id, ()):
+        out.append(Palette(name, KITS[kit], bass, chords, lead, pad, arp, FX[fx]))
+    return tuple(out)
+
+
+PALETTES: dict[str, tuple[Palette, ...]] = {gid: _palettes(s) for gid, s in STYLES.items()}
+
+
+def palette_count(genre_id: str) -> int:
+    """How many palettes ``genre_id`` has: a request's ``palette`` is taken modulo this."""
+    try:
+        return len(PALETTES[genre_id])
+    except KeyError:
+        raise UserFacingError(f"Unknown genre {genre_id!r}.") from None
+
+
+def palette_for(genre_id: str, index: int) -> Palette:
+    """Palette ``index`` (modulo the count) of ``genre_id``."""
+    palettes = PALETTES[genre_id]
+    return palettes[index % len(palettes)]
