@@ -426,17 +426,17 @@ class RadioService:
         except Exception:  # the radio plays on; the next feedback saves again
             log.exception("could not store what the radio learned")
 
-    def forget(self) -> None:
-        """Reset what the radio learned, here and in the database."""
+    def forget(self, *, stored: bool = True) -> None:
+        """Reset what the radio learned: in memory, and (``stored``) in the database."""
         planner = self._ensure_planner()
-        if self.planner_kind == "listener":
+        if self.planner_kind != "listener":
+            return
+        if stored:
             from player.taste import store
 
             store.reset_state(self.database, self.user_id)
-            with self._lock:
-                planner.model.observations.clear()
-                planner.model.embedding.rows.clear()
-                planner.model.set_prior(planner.model.prior)
+        with self._lock:
+            planner.model.forget()
 
     def weights(self) -> dict[str, float]:
         """The legacy planner's genre weights (empty for the listener model)."""

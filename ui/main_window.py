@@ -141,6 +141,7 @@ class MainWindow(QMainWindow):
         self.library_view = LibraryView(ctx, self.radio)
         self.bands_view = BandsView(ctx, self.radio)
         self.settings_view = SettingsView(ctx)
+        self.settings_view.radio_memory.learned_reset.connect(self.radio.forget_learned)
         self.stack.removeWidget(self.loading)
         self.loading.deleteLater()
         for view in (self.radio_view, self.library_view, self.bands_view, self.settings_view):

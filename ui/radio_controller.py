@@ -134,6 +134,17 @@ class RadioController(QObject):
             on_done=lambda liked: self.like_changed.emit(str(track_id), bool(liked)),
         )
 
+    def forget_learned(self) -> None:
+        """Settings reset the stored listener model: drop the copy this radio holds too,
+        or its next save would bring the old model back."""
+        service = self.service
+        if service is not None:
+            self.ctx.tasks.run(
+                lambda _ctx: service.forget(stored=False),
+                description="Forgetting what the radio learned",
+                visible=False,
+            )
+
     def refresh_quota(self) -> None:
         generation, user_id = self.ctx.generation, self.ctx.user_id
         if generation is None:

@@ -47,7 +47,7 @@ MAX_OBSERVATIONS = 200
 NOISE = 0.35
 #: Scale of the Thompson draw around the posterior mean: below 1 exploits sooner, which
 #: a listener judging 30 tracks notices more than a slightly narrower search.
-EXPLORE = 0.6
+EXPLORE = 0.5
 #: These matrices are small (~160²): BLAS threads cost far more than they save, and on a
 #: busy machine a threaded solve took 150 ms where one thread takes 1 ms.
 _BLAS = ThreadpoolController()
@@ -479,6 +479,12 @@ class ListenerModel:
         del self.observations[:-MAX_OBSERVATIONS]
         self._posterior = None
 
+    def forget(self) -> None:
+        """Everything learned, gone; the prior (onboarding, history) stays."""
+        self.observations.clear()
+        self.embedding = EmbeddingModel()
+        self._posterior = None
+
     def set_prior(self, prior: Prior) -> None:
         self.prior = prior
         self._posterior = None
@@ -487,23 +493,24 @@ class ListenerModel:
         """(mean, Cholesky factor of the precision) of the weights, cached until the next
         observation."""
         if self._posterior is None:
-            precision0 = 1.0 / FEATURES.prior_variance
-            m0 = self.prior.mean()
-            a = np.diag(precision0)
-            b = precision0 * m0
-            if self.observations:
-                phi = FEATURES([o.controls for o in self.observations])
-                n = len(self.observations)
-                fade = FORGET ** np.arange(n - 1, -1, -1)
-                w = fade * np.array([o.weight for o in self.observations]) / NOISE
-                r = np.array([o.reward for o in self.observations])
-                a = a + (phi * w[:, None]).T @ phi
-                b = b + phi.T @ (w * r)
             with _BLAS.limit(limits=1, user_api="blas"):
-                chol = np.linalg.cholesky(a)
-                mean = _chol_solve(chol, b)
-            self._posterior = (mean, chol)
+                self._posterior = self._solve()
         return self._posterior
+
+    def _solve(self) -> tuple[np.ndarray, np.ndarray]:
+        precision0 = 1.0 / FEATURES.prior_variance
+        a = np.diag(precision0)
+        b = precision0 * self.prior.mean()
+        if self.observations:
+            phi = FEATURES([o.controls for o in self.observations])
+            n = len(self.observations)
+            fade = FORGET ** np.arange(n - 1, -1, -1)
+            w = fade * np.array([o.weight for o in self.observations]) / NOISE
+            r = np.array([o.reward for o in self.observations])
+            a = a + (phi * w[:, None]).T @ phi
+            b = b + phi.T @ (w * r)
+        chol = np.linalg.cholesky(a)
+        return _chol_solve(chol, b), chol
 
     def expected(self, controls: Sequence[Controls]) -> np.ndarray:
         mean, _ = self.posterior()
@@ -521,7 +528,15 @@ class ListenerModel:
     ) -> Choice:
         """Thompson sampling: draw one plausible taste from the posterior and ask for the
         best request under it, among random requests and variations of liked ones."""
-        mean, chol = self.posterior()
+        with _BLAS.limit(limits=1, user_api="blas"):
+            return self._choose(bounds, rng, n_random, n_local)
+
+    def _choose(
+        self, bounds: Bounds, rng: np.random.Generator, n_random: int, n_local: int
+    ) -> Choice:
+        if self._posterior is None:
+            self._posterior = self._solve()
+        mean, chol = self._posterior
         parts = [bounds.sample_arrays(rng, n_random)]
         local = self._local(bounds, rng, n_local)
         if local is not None:
@@ -529,8 +544,7 @@ class ListenerModel:
         candidates = Candidates.concat(parts)
         phi = FEATURES.arrays(candidates)
         z = rng.standard_normal(FEATURES.dim)
-        with _BLAS.limit(limits=1, user_api="blas"):
-            draw = mean + EXPLORE * solve_triangular(chol.T, z, lower=False)
+        draw = mean + EXPLORE * solve_triangular(chol.T, z, lower=False)
         sampled = phi @ draw
         best = int(np.argmax(sampled))
         return Choice(

@@ -33,6 +33,11 @@ def _open_confirmation(qtbot, box):
 def test_the_settings_view_resets_what_the_radio_learned(qtbot, session):
     window, ctx = session.window, session.ctx
     save_state(ctx.database, ctx.user_id, LEARNED, "descriptor-v1")
+    from player.taste.listener import Controls
+
+    # the running radio holds a model in memory too: it must forget it, or save it back
+    model = window.radio.service._ensure_planner().model
+    model.observe(Controls("house", 124.0, "minor", 0.7, 0.6, 0.8, 0.1, "medium", 0), 1.0)
     window.show_view("settings")
     box = window.settings_view.radio_memory
     assert box.isVisibleTo(window.settings_view)
@@ -42,6 +47,7 @@ def test_the_settings_view_resets_what_the_radio_learned(qtbot, session):
     assert load_state(ctx.database, ctx.user_id) is None
     assert box.message.text().startswith("Done")
     assert box.reset_button.isEnabled()
+    qtbot.waitUntil(lambda: window.radio.service.planner.model.observations == [], timeout=10000)
 
 
 def test_cancel_keeps_the_model(qtbot, database, make_user, tasks):
