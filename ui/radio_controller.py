@@ -46,6 +46,8 @@ class RadioController(QObject):
         self.remaining = -1
         self.limit = -1
         self.service: RadioService | None = None
+        self._playing: uuid.UUID | None = None  # the track playing, to tell a full listen
+        self._skipped: uuid.UUID | None = None  # the last track skipped
         if ctx.generation is not None:
             self.service = RadioService(
                 ctx.database,
@@ -99,6 +101,7 @@ class RadioController(QObject):
         """Next track; the radio (and the taste) learn that this one was not it."""
         playback = self.ctx.playback
         track_id, position = playback.current_track_id, playback.position
+        self._skipped = track_id
         playback.next()
         if track_id is None:
             return
@@ -198,9 +201,16 @@ class RadioController(QObject):
             return
         track_id = uuid.UUID(raw)
         service, library = self.service, self.ctx.library
+        # The radio track before this one ended on its own (a skip goes through skip()):
+        # a full listen, which the listener model counts as a quiet yes.
+        finished, self._playing = self._playing, track_id
+        if finished == self._skipped or finished == track_id:
+            finished = None
 
         def note(_ctx: Any) -> None:
             if service is not None and self.active:
+                if finished is not None:
+                    service.played(finished)
                 service.track_started(track_id)
             track = library.track(track_id)
             if track is not None:

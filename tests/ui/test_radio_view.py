@@ -54,3 +54,23 @@ def test_quota_reached_shows_what_happens_next(qtbot, session):
     qtbot.waitUntil(lambda: view.quota.text() == "0 of 1 left today", timeout=10000)
     # the one track made before the limit still plays
     qtbot.waitUntil(lambda: ctx.playback.state == "playing", timeout=30000)
+
+
+def test_a_track_heard_to_the_end_teaches_the_radio_and_a_skip_too(qtbot, session):
+    """The listener model hears the app: a natural end is a full listen (+0.5), the skip
+    button an early skip (−1)."""
+    window, ctx = session.window, session.ctx
+    window.show_view("radio")
+    view = window.radio_view
+    with qtbot.waitSignal(ctx.playback.track_changed, timeout=60000) as playing:
+        qtbot.mouseClick(view.start_taste, Qt.MouseButton.LeftButton)
+    first = playing.args[0]["track_id"]
+    # the first track plays to its end, then the next one starts by itself
+    with qtbot.waitSignal(ctx.playback.track_changed, timeout=60000) as nxt:
+        pass
+    second = nxt.args[0]["track_id"]
+    assert second != first
+    model = window.radio.service.planner.model
+    qtbot.waitUntil(lambda: [o.reward for o in model.observations] == [0.5], timeout=10000)
+    qtbot.mouseClick(view.skip, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: [o.reward for o in model.observations] == [0.5, -1.0], timeout=10000)
