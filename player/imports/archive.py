@@ -90,7 +90,8 @@ def history_files(path: Path, importer: Importer) -> Iterator[Export]:
         members = [_file_member(p) for p in found if importer.wants(p.name)]
         if not members:
             raise _nothing_found(path, importer)
-        yield Export(members, [_file_member(p) for p in found if importer.is_sibling(p.name)])
+        siblings = [p for p in found if importer.is_sibling(p.name) and not importer.wants(p.name)]
+        yield Export(members, [_file_member(p) for p in siblings])
         return
     if not path.is_file():
         raise UserFacingError(f"{path} is not a file or folder")
@@ -145,7 +146,11 @@ def _zip_export(archive: zipfile.ZipFile, label: str, importer: Importer) -> Exp
     def member(info: zipfile.ZipInfo) -> Member:
         return Member(f"{label}/{info.filename}", _zip_opener(archive, info), info.file_size)
 
-    siblings = [member(i) for i in infos if importer.is_sibling(i.filename)]
+    siblings = [
+        member(i)
+        for i in infos
+        if importer.is_sibling(i.filename) and not importer.wants(i.filename)
+    ]
     return Export([member(i) for i in members], siblings)
 
 
