@@ -14,7 +14,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QProgressBar, QPushButton, QW
 from ui.tasks import Task
 
 
-class ImportProgress(QWidget):
+class ImportProgressBar(QWidget):
     """A bar (busy while the size is unknown), the file being read, and Cancel."""
 
     def __init__(self, parent: Any = None) -> None:

@@ -38,7 +38,7 @@ from player.library import (
     ensure_user,
 )
 from ui.tasks import TaskRunner
-from ui.views.import_progress import ImportProgress
+from ui.views.import_progress import ImportProgressBar
 
 IMPORT_KINDS = {
     "spotify-export": "Spotify account data (StreamingHistory_music_*.json)",
@@ -148,7 +148,7 @@ class OnboardingView(QWidget):
         self.import_status = QLabel("Optional: your history makes the first tracks fit better.")
         self.import_status.setObjectName("Hint")
         self.import_status.setWordWrap(True)
-        self.import_progress = ImportProgress()
+        self.import_progress = ImportProgressBar()
         import_row = QHBoxLayout()
         import_row.addWidget(self.import_kind, 1)
         import_row.addWidget(self.import_button)
@@ -323,14 +323,17 @@ class OnboardingView(QWidget):
         database = self.database
 
         def work(ctx: Any) -> tuple[Any, list[str]]:
-            from player.imports import ImportCancelled
-            from player.imports import ImportProgress as Progress
+            from player.imports import ImportCancelled, ImportProgress
             from player.imports.history import import_history, top_artists
 
             user_id = ensure_user(database, answers.email)
             try:
                 result = import_history(
-                    database, user_id, kind, path, progress=Progress(ctx.progress, ctx.cancel_event)
+                    database,
+                    user_id,
+                    kind,
+                    path,
+                    progress=ImportProgress(ctx.progress, ctx.cancel_event),
                 )
             except ImportCancelled as cancelled:
                 return cancelled, []
