@@ -62,10 +62,10 @@ METHODS = ("copy", "unnest")
 
 #: How each skip reason reads in a sentence after its count.
 _REASON_WORDS = {
-    SHORT_PLAY: "were shorter than 30 seconds",
-    NOT_MUSIC: "were not music (podcasts, audiobooks, videos, ads)",
+    SHORT_PLAY: "{were} shorter than 30 seconds",
+    NOT_MUSIC: "{were} not music (podcasts, audiobooks, videos, ads)",
     NO_METADATA: "had no track name or time",
-    NOT_A_PLAY: "were not plays (starts, searches, lyrics views)",
+    NOT_A_PLAY: "{were} not plays (starts, searches, lyrics views)",
     NO_ARTIST: "had no artist in the export",
 }
 
@@ -91,7 +91,10 @@ class ImportResult:
             lines.append(f"{_plays(self.duplicates, capital=True)} were already in your history.")
         if self.skipped:
             reasons = [
-                f"{count} {_REASON_WORDS.get(reason, f'were skipped ({reason})')}"
+                f"{count:,} "
+                + _REASON_WORDS.get(reason, f"{{were}} skipped ({reason})").format(
+                    were="was" if count == 1 else "were"
+                )
                 for reason, count in sorted(self.skipped_reasons.items(), key=lambda i: -i[1])
             ]
             lines.append(f"Skipped {_plays(self.skipped)}: " + "; ".join(reasons) + ".")
