@@ -145,3 +145,20 @@ def test_cli_prints_the_plain_words_too(database, database_url, make_user, monke
     out = json.loads(capsys.readouterr().out)
     assert out["imported"] == 6 and out["skipped_reasons"] == {"not music": 3, "short play": 1}
     assert "3 plays were episodes of podcasts" in out["summary"]
+
+
+def test_copy_path_inserts_through_row_level_security(database, make_user):
+    """The staging table is the user's, and the final insert is checked by RLS like any."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import ProgrammingError
+
+    from player.imports import Play
+    from player.imports.history import ImportResult, _copy_plays
+
+    me, someone_else = make_user(), make_user()
+    play = Play("spotify", "T", "A", datetime(2024, 1, 1, tzinfo=UTC))
+    with pytest.raises(ProgrammingError, match="row-level security"):  # noqa: SIM117
+        with database.user_session(me) as session:
+            _copy_plays(session, someone_else, iter([play]), ImportResult(), None)
+    assert history_count(database, someone_else) == 0
