@@ -1,7 +1,10 @@
 """`infinite-player import KIND PATH --user EMAIL` and `connect|disconnect spotify`.
 
-Each prints one JSON line (``read``, ``imported``, ``skipped``, ``duplicates`` and the
-skip reasons) so scripts can check what happened; bad input exits 2 with a message.
+Each prints one JSON line (``read``, ``imported``, ``skipped``, ``duplicates``, the skip
+reasons, what was recovered, notes and a plain-words ``summary``) so scripts can check
+what happened; the summary also goes to stderr for the person at the terminal, with a
+progress line while the import runs when stderr is a terminal. Ctrl-C cancels: the
+import's transaction is rolled back. Bad input exits 2 with a message.
 """
 
 from __future__ import annotations
@@ -74,15 +77,27 @@ def _user(database: Database, email: str) -> uuid.UUID:
 
 def _import(args: argparse.Namespace) -> int:
     from db.database import Database
+    from player.imports import ImportProgress
     from player.imports.history import import_history
 
+    progress = ImportProgress(_terminal_progress) if sys.stderr.isatty() else None
     database = Database.open_default()
     try:
-        result = import_history(database, _user(database, args.user), args.kind, args.path)
+        result = import_history(
+            database, _user(database, args.user), args.kind, args.path, progress=progress
+        )
     finally:
+        if progress is not None:
+            print(file=sys.stderr)
         database.close()
+    print(result.summary(), file=sys.stderr)
     print(result.to_json())
     return 0
+
+
+def _terminal_progress(fraction: float | None, text: str) -> None:
+    shown = "" if fraction is None else f"{fraction:4.0%} "
+    print(f"\r{shown}{text[:70]:<70}", end="", file=sys.stderr, flush=True)
 
 
 def _connect(args: argparse.Namespace) -> int:

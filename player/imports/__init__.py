@@ -9,8 +9,6 @@ makes a second import of the same data a no-op.
 
 from __future__ import annotations
 
-import zipfile
-import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,6 +18,7 @@ from player.imports.archive import history_files
 from player.imports.base import FormatError, Importer, Play, Record, Skip
 from player.imports.lastfm import LastFmImporter
 from player.imports.listenbrainz import ListenBrainzImporter
+from player.imports.progress import ImportCancelled, ImportProgress
 from player.imports.spotify_export import SpotifyExportImporter
 from player.imports.spotify_extended import SpotifyExtendedImporter
 from player.imports.youtube_export import YouTubeExportImporter
@@ -39,6 +38,8 @@ IMPORTERS: dict[str, type[Importer]] = {
 __all__ = [
     "IMPORTERS",
     "FormatError",
+    "ImportCancelled",
+    "ImportProgress",
     "Importer",
     "Play",
     "Record",
@@ -57,18 +58,17 @@ def importer_for(kind: str) -> Importer:
         raise UserFacingError(f"unknown import kind {kind!r}; use one of: {known}") from None
 
 
-def read_records(importer: Importer, path: Path) -> Iterator[Record]:
+def read_records(
+    importer: Importer, path: Path, progress: ImportProgress | None = None
+) -> Iterator[Record]:
     """Every record of every history file in ``path`` (zip, folder or single file).
 
-    Damage found while decompressing (bad CRC, truncated deflate stream) surfaces as a
-    :class:`FormatError` like any other malformed input, so callers handle one type.
+    Damage found while decompressing surfaces as a :class:`FormatError` like any other
+    malformed input, so callers handle one type. With ``progress``, every read is counted
+    against the export's size and a cancel request stops the reading.
     """
-    with history_files(path, importer) as members:
-        for member in members:
-            try:
-                with member.open() as stream:
-                    yield from importer.parse(stream, member.name)
-            except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
-                raise FormatError(f"{member.name} is damaged and cannot be read ({exc})") from None
-            except OSError as exc:
-                raise UserFacingError(f"cannot read {member.name}: {exc.strerror or exc}") from None
+    with history_files(path, importer) as export:
+        if progress is not None:
+            progress.start(export.size)
+            export = progress.watch(export)
+        yield from importer.read(export.members, export.siblings)

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
@@ -35,6 +36,32 @@ class Member:
 
     name: str
     open: Callable[[], IO[bytes]]
+    #: uncompressed bytes, for progress
+    size: int = 0
+
+    @contextmanager
+    def reading(self) -> Iterator[IO[bytes]]:
+        """The member open for reading; damage found while decompressing (bad CRC, cut
+        deflate stream) surfaces as a :class:`FormatError` like any malformed input."""
+        try:
+            with self.open() as stream:
+                yield stream
+        except (zipfile.BadZipFile, zlib.error, EOFError) as exc:
+            raise FormatError(f"{self.name} is damaged and cannot be read ({exc})") from None
+        except OSError as exc:
+            raise UserFacingError(f"cannot read {self.name}: {exc.strerror or exc}") from None
+
+
+@dataclass(frozen=True)
+class Export:
+    """What one import reads: the history files, and the sibling files that explain them."""
+
+    members: list[Member]
+    siblings: list[Member] = field(default_factory=list)
+
+    @property
+    def size(self) -> int:
+        return sum(m.size for m in self.members) + sum(m.size for m in self.siblings)
 
 
 def _natural_key(name: str) -> list[object]:
@@ -51,34 +78,40 @@ def _is_zip(path: Path) -> bool:
 
 
 @contextmanager
-def history_files(path: Path, importer: Importer) -> Iterator[list[Member]]:
+def history_files(path: Path, importer: Importer) -> Iterator[Export]:
     """The files in ``path`` that ``importer`` reads, in the service's order."""
     if not path.exists():
         raise UserFacingError(f"{path} does not exist")
     if path.is_dir():
         found = sorted(
-            (p for p in path.rglob("*") if p.is_file() and importer.wants(p.name)),
+            (p for p in path.rglob("*") if p.is_file() and _used(importer, p.name)),
             key=lambda p: _natural_key(str(p.relative_to(path))),
         )
-        if not found:
+        members = [_file_member(p) for p in found if importer.wants(p.name)]
+        if not members:
             raise _nothing_found(path, importer)
-        yield [Member(str(p), _file_opener(p)) for p in found]
+        siblings = [p for p in found if importer.is_sibling(p.name) and not importer.wants(p.name)]
+        yield Export(members, [_file_member(p) for p in siblings])
         return
     if not path.is_file():
         raise UserFacingError(f"{path} is not a file or folder")
     if not _is_zip(path) and path.suffix.lower() != ".zip":
-        yield [Member(path.name, _file_opener(path))]
+        # One file picked out of an unpacked export: its siblings are next to it.
+        siblings = sorted(
+            (p for p in path.parent.iterdir() if p.is_file() and importer.is_sibling(p.name)),
+            key=lambda p: _natural_key(p.name),
+        )
+        member = Member(path.name, _file_opener(path), path.stat().st_size)
+        yield Export([member], [_file_member(p) for p in siblings if p != path])
         return
     try:
         archive = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise FormatError(f"{path.name} is not a readable zip file ({exc})") from None
     with archive:
-        infos = _checked_members(archive, path.name, importer)
-        if infos:
-            yield [
-                Member(f"{path.name}/{info.filename}", _zip_opener(archive, info)) for info in infos
-            ]
+        export = _zip_export(archive, path.name, importer)
+        if export is not None:
+            yield export
             return
         # Apple's "Apple Media Services information.zip" holds the history in a zip inside
         # the zip; look one level down, read in place like any other member.
@@ -89,14 +122,36 @@ def history_files(path: Path, importer: Importer) -> Iterator[list[Member]]:
             except (zipfile.BadZipFile, OSError, ValueError) as exc:
                 raise FormatError(f"{label} is not a readable zip file ({exc})") from None
             with nested:
-                infos = _checked_members(nested, label, importer)
-                if infos:
-                    yield [
-                        Member(f"{label}/{info.filename}", _zip_opener(nested, info))
-                        for info in infos
-                    ]
+                export = _zip_export(nested, label, importer)
+                if export is not None:
+                    yield export
                     return
         raise _nothing_found(path, importer)
+
+
+def _used(importer: Importer, name: str) -> bool:
+    return importer.wants(name) or importer.is_sibling(name)
+
+
+def _file_member(path: Path) -> Member:
+    return Member(str(path), _file_opener(path), path.stat().st_size)
+
+
+def _zip_export(archive: zipfile.ZipFile, label: str, importer: Importer) -> Export | None:
+    infos = _checked_members(archive, label, importer)
+    members = [i for i in infos if importer.wants(i.filename)]
+    if not members:
+        return None
+
+    def member(info: zipfile.ZipInfo) -> Member:
+        return Member(f"{label}/{info.filename}", _zip_opener(archive, info), info.file_size)
+
+    siblings = [
+        member(i)
+        for i in infos
+        if importer.is_sibling(i.filename) and not importer.wants(i.filename)
+    ]
+    return Export([member(i) for i in members], siblings)
 
 
 def _inner_zips(archive: zipfile.ZipFile, label: str) -> list[zipfile.ZipInfo]:
@@ -118,7 +173,7 @@ def _checked_members(
         infos = archive.infolist()
     except (zipfile.BadZipFile, ValueError) as exc:
         raise FormatError(f"{label} is not a readable zip file ({exc})") from None
-    wanted = [i for i in infos if not i.is_dir() and importer.wants(i.filename)]
+    wanted = [i for i in infos if not i.is_dir() and _used(importer, i.filename)]
     if len(wanted) > MAX_MEMBERS:
         raise FormatError(f"{label} holds {len(wanted)} history files (at most {MAX_MEMBERS})")
     total = 0

@@ -17,12 +17,16 @@ from __future__ import annotations
 import fnmatch
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, ClassVar
+from typing import IO, TYPE_CHECKING, ClassVar
 
 from player.errors import UserFacingError
+
+if TYPE_CHECKING:
+    from player.imports.archive import Member
 
 #: Plays shorter than this are not a sign of taste (Spotify counts a stream from 30 s on).
 MIN_PLAY_MS = 30_000
@@ -37,6 +41,7 @@ SHORT_PLAY = "short play"
 NOT_MUSIC = "not music"
 NO_METADATA = "no track metadata"
 NOT_A_PLAY = "not a play"
+NO_ARTIST = "no artist in the export"
 
 
 class FormatError(UserFacingError):
@@ -71,6 +76,14 @@ class Importer(ABC):
     ``members`` are the file-name patterns (matched case-insensitively against the base
     name) that hold history inside the service's zip or extracted folder; a single file
     given directly is parsed whatever its name, because people rename downloads.
+    ``siblings`` are files of the same export that are not history but explain it (Apple's
+    Daily Tracks name the artists its Play Activity leaves out; Spotify's library lists
+    the podcast shows): they are handed to :meth:`read` too, and are also looked for next
+    to a single file given directly.
+
+    One instance serves one import: what a parser recovered from siblings and what it
+    wants the listener to know land in ``recovered`` and ``notes``, which the import's
+    result carries to the CLI and the app.
     """
 
     kind: ClassVar[str]
@@ -78,18 +91,38 @@ class Importer(ABC):
     members: ClassVar[tuple[str, ...]]
     #: Base-name patterns that match ``members`` but hold something else (video, podcasts).
     excluded: ClassVar[tuple[str, ...]] = ()
+    siblings: ClassVar[tuple[str, ...]] = ()
     #: Shown when a zip or folder holds no matching file.
     description: ClassVar[str]
 
+    def __init__(self) -> None:
+        #: what was filled in from another file of the export, by how, e.g. "artist from …"
+        self.recovered: Counter[str] = Counter()
+        #: sentences for the listener ("412 plays had no artist in the export")
+        self.notes: list[str] = []
+
     def wants(self, name: str) -> bool:
-        base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
-        if any(fnmatch.fnmatchcase(base, pattern.lower()) for pattern in self.excluded):
-            return False
-        return any(fnmatch.fnmatchcase(base, pattern.lower()) for pattern in self.members)
+        return _matches(name, self.members, self.excluded)
+
+    def is_sibling(self, name: str) -> bool:
+        return not self.wants(name) and _matches(name, self.siblings, ())
+
+    def read(self, members: Sequence[Member], siblings: Sequence[Member]) -> Iterator[Record]:
+        """Every record of the export; formats whose files depend on each other override it."""
+        for member in members:
+            with member.reading() as stream:
+                yield from self.parse(stream, member.name)
 
     @abstractmethod
     def parse(self, stream: IO[bytes], name: str) -> Iterator[Record]:
         """Yield one :class:`Play` or :class:`Skip` per record of ``stream``."""
+
+
+def _matches(name: str, patterns: tuple[str, ...], excluded: tuple[str, ...]) -> bool:
+    base = name.replace("\\", "/").rsplit("/", 1)[-1].lower()
+    if any(fnmatch.fnmatchcase(base, pattern.lower()) for pattern in excluded):
+        return False
+    return any(fnmatch.fnmatchcase(base, pattern.lower()) for pattern in patterns)
 
 
 class RecordReader:

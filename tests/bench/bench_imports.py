@@ -1,15 +1,19 @@
-"""Benchmark: importing a large Spotify extended streaming history.
+"""Benchmark: importing a large Spotify extended streaming history, old path against new.
 
 Builds an export shaped like Spotify's (a zip of ``Streaming_History_Audio_*.json`` files
-of ~16k records each, with podcasts and short plays mixed in), then measures
+of ~16k records each, with podcasts and short plays mixed in), then measures, in one run:
 
-1. parse only: rows/s of the streaming reader + parser straight out of the zip;
-2. import: rows/s into ``user_history`` (``store_plays``) on a real embedded PostgreSQL,
-   one transaction, as the user (RLS on), with the duplicate-check index in place;
-3. re-import of the same zip (everything a duplicate), then the taste rebuild that
-   ``import_history`` runs afterwards, timed on its own;
-4. peak resident memory of the process (ru_maxrss), to show it does not grow with the
-   export size.
+1. parse only: records/s of the streaming reader + parser straight out of the zip;
+2. full import (parse + write into ``user_history`` on a real embedded PostgreSQL, one
+   transaction, as the user with RLS on, duplicate-check index and sync trigger in
+   place) by the previous path (``method="unnest"``: one insert of 2000 rows' arrays at a
+   time) and by the new one (``method="copy"``: COPY into a staging table, then
+   ``INSERT … SELECT … ON CONFLICT DO NOTHING``), each into a fresh database, with the
+   ratio;
+3. re-import of the same zip by the new path (everything a duplicate), then the taste
+   rebuild that ``import_history`` runs afterwards, timed on its own;
+4. the peak resident memory (VmHWM) of each phase, reset between phases through
+   ``/proc/self/clear_refs``, to show memory stays flat whatever the export size.
 
     .venv/bin/python tests/bench/bench_imports.py [--rows 500000] [--no-sync-trigger]
 """
@@ -37,6 +41,23 @@ def rss_mb() -> float:
     with open("/proc/self/statm") as handle:
         pages = int(handle.read().split()[1])
     return pages * resource.getpagesize() / 1024**2
+
+
+def reset_peak() -> None:
+    """Start a new peak-RSS measurement (Linux: "5" resets VmHWM to the current RSS)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as handle:
+            handle.write("5")
+    except OSError:
+        pass  # not Linux, or not allowed: the peak then covers the whole run
+
+
+def peak_mb() -> float:
+    with open("/proc/self/status") as handle:
+        for line in handle:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def build_export(folder: Path, rows: int) -> Path:
@@ -96,7 +117,13 @@ def main() -> None:
         action="store_true",
         help="disable the sync outbox trigger on user_history (to see its share of the cost)",
     )
+    parser.add_argument(
+        "--methods",
+        default="unnest,copy",
+        help="write paths to compare, in order (default: unnest,copy)",
+    )
     args = parser.parse_args()
+    methods = [m.strip() for m in args.methods.split(",") if m.strip()]
 
     from tests import pgtools
 
@@ -108,10 +135,10 @@ def main() -> None:
         print(
             f"export: {args.rows} records in {len(zipfile.ZipFile(export).infolist())} files, "
             f"{export.stat().st_size / 1e6:.1f} MB zipped, {unpacked / 1e6:.1f} MB unpacked "
-            f"(built in {time.perf_counter() - t0:.1f} s)"
+            f"(built in {time.perf_counter() - t0:.1f} s); RSS {rss_mb():.0f} MB"
         )
-        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
+        reset_peak()
         t0 = time.perf_counter()
         plays = sum(
             isinstance(r, Play) for r in read_records(importer_for("spotify-extended"), export)
@@ -119,57 +146,71 @@ def main() -> None:
         parse_s = time.perf_counter() - t0
         print(
             f"parse only: {args.rows / parse_s:,.0f} records/s ({parse_s:.1f} s, {plays} plays); "
-            f"RSS {rss_mb():.0f} MB"
+            f"peak RSS {peak_mb():.0f} MB"
         )
 
         server, superuser = pgtools.start_server(folder / "pgdata")
+        speeds: dict[str, float] = {}
         try:
             pgtools.prepare_template(superuser)
-            url = pgtools.fresh_database(superuser)
             from db.database import Database
             from db.models import User
             from player.imports.history import rebuild_taste_if_available, store_plays
 
-            database = Database(url)
-            if args.no_sync_trigger:
-                with database.engine.begin() as conn:
-                    conn.exec_driver_sql("alter table public.user_history disable trigger user")
-                print("user triggers on user_history disabled (sync outbox not written)")
-            with database.service_session() as s:
-                user = User(email="bench@example.com")
-                s.add(user)
-                s.flush()
-                user_id = user.id
-            print(f"RSS with database libraries loaded: {rss_mb():.0f} MB")
-            importer = importer_for("spotify-extended")
-            t0 = time.perf_counter()
-            result = store_plays(database, user_id, read_records(importer, export))
-            import_s = time.perf_counter() - t0
-            print(
-                f"import: {args.rows / import_s:,.0f} records/s, "
-                f"{result.imported / import_s:,.0f} rows inserted/s ({import_s:.1f} s) "
-                f"-> {result.to_json()}; RSS {rss_mb():.0f} MB"
-            )
-            t0 = time.perf_counter()
-            again = store_plays(database, user_id, read_records(importer, export))
-            again_s = time.perf_counter() - t0
-            print(
-                f"re-import: {args.rows / again_s:,.0f} records/s ({again_s:.1f} s), "
-                f"imported {again.imported}, duplicates {again.duplicates}; RSS {rss_mb():.0f} MB"
-            )
-            t0 = time.perf_counter()
-            rebuilt = rebuild_taste_if_available(database, user_id)
-            print(
-                f"taste rebuild after import: {time.perf_counter() - t0:.1f} s "
-                f"({'ran' if rebuilt else 'player.taste missing'}); RSS {rss_mb():.0f} MB"
-            )
-            database.close()
+            for method in methods:
+                database = Database(pgtools.fresh_database(superuser))
+                if args.no_sync_trigger:
+                    with database.engine.begin() as conn:
+                        conn.exec_driver_sql("alter table public.user_history disable trigger user")
+                with database.service_session() as s:
+                    user = User(email="bench@example.com")
+                    s.add(user)
+                    s.flush()
+                    user_id = user.id
+                importer = importer_for("spotify-extended")
+                reset_peak()
+                t0 = time.perf_counter()
+                result = store_plays(
+                    database, user_id, read_records(importer, export), method=method
+                )
+                import_s = time.perf_counter() - t0
+                speeds[method] = args.rows / import_s
+                print(
+                    f"full import [{method}]: {args.rows / import_s:,.0f} records/s, "
+                    f"{result.imported / import_s:,.0f} rows inserted/s ({import_s:.1f} s), "
+                    f"imported {result.imported}, skipped {result.skipped}; "
+                    f"peak RSS {peak_mb():.0f} MB"
+                )
+                if method == methods[-1]:
+                    reset_peak()
+                    t0 = time.perf_counter()
+                    again = store_plays(
+                        database, user_id, read_records(importer, export), method=method
+                    )
+                    again_s = time.perf_counter() - t0
+                    print(
+                        f"re-import [{method}]: {args.rows / again_s:,.0f} records/s "
+                        f"({again_s:.1f} s), imported {again.imported}, duplicates "
+                        f"{again.duplicates}; peak RSS {peak_mb():.0f} MB"
+                    )
+                    t0 = time.perf_counter()
+                    rebuilt = rebuild_taste_if_available(database, user_id)
+                    print(
+                        f"taste rebuild after import: {time.perf_counter() - t0:.1f} s "
+                        f"({'ran' if rebuilt else 'player.taste missing'}); RSS {rss_mb():.0f} MB"
+                    )
+                database.close()
         finally:
             server.stop()
-        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        if "copy" in speeds and "unnest" in speeds:
+            print(
+                f"copy / unnest: {speeds['copy'] / speeds['unnest']:.2f}x "
+                f"({speeds['unnest']:,.0f} -> {speeds['copy']:,.0f} records/s; goal 10,000)"
+            )
         print(
-            f"peak RSS: {peak:.0f} MB (was {rss_before:.0f} MB before parsing; "
-            f"export {unpacked / 1e6:.0f} MB unpacked)"
+            f"process peak RSS over the run: "
+            f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB "
+            f"(export {unpacked / 1e6:.0f} MB unpacked)"
         )
 
 

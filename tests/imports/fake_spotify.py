@@ -5,6 +5,11 @@ with a code, ``/api/token`` checks the PKCE verifier against the challenge (S256
 that no client secret is sent, API endpoints require a live bearer token and page with
 ``next`` URLs. Tests can queue raw responses (429 with Retry-After, 500) and revoke
 tokens to force the client's recovery paths. No request ever leaves the machine.
+
+The catalogue endpoints the genre prior uses answer from ``catalogue_tracks`` and
+``catalogue_artists``: ``GET /v1/tracks?ids=`` and ``GET /v1/artists?ids=`` refuse more
+than 50 ids with a 400 as Spotify does, and ``GET /v1/search?type=artist`` finds artists
+by name (case-insensitive, the ``artist:"…"`` filter understood).
 """
 
 from __future__ import annotations
@@ -27,6 +32,17 @@ class Scripted:
     status: int
     headers: dict[str, str] = field(default_factory=dict)
     body: Any = None
+
+
+def artist(name: str, artist_id: str, genres: list[str]) -> dict[str, Any]:
+    """An artist object as the Web API returns it (the fields the genre prior reads)."""
+    return {
+        "id": artist_id,
+        "name": name,
+        "genres": genres,
+        "type": "artist",
+        "uri": f"spotify:artist:{artist_id}",
+    }
 
 
 def track(name: str, artist: str, album: str, track_id: str) -> dict[str, Any]:
@@ -63,6 +79,8 @@ class FakeSpotify:
         self.recently_played: list[dict[str, Any]] = []  # newest first, like Spotify
         self.saved: list[dict[str, Any]] = []  # newest first
         self.top_artists: list[str] = []
+        self.catalogue_tracks: dict[str, dict[str, Any]] = {}  # id -> track object
+        self.catalogue_artists: dict[str, dict[str, Any]] = {}  # id -> artist object
         self.script: dict[str, list[Scripted]] = {}
         self.log: list[tuple[str, str, dict[str, list[str]], str | None]] = []
         self.grants: list[dict[str, str]] = []
@@ -152,6 +170,22 @@ class FakeSpotify:
                 elif url.path == "/v1/me/top/artists":
                     items = [{"name": n, "type": "artist"} for n in fake.top_artists]
                     self._send(200, {"items": items, "next": None, "total": len(items)})
+                elif url.path.rstrip("/") in ("/v1/tracks", "/v1/artists"):
+                    kind = url.path.strip("/").split("/")[1]
+                    table = fake.catalogue_tracks if kind == "tracks" else fake.catalogue_artists
+                    ids = [i for i in query.get("ids", [""])[0].split(",") if i]
+                    if len(ids) > 50:
+                        self._send(400, {"error": {"status": 400, "message": "Too many ids"}})
+                        return
+                    self._send(200, {kind: [table.get(i) for i in ids]})
+                elif url.path.rstrip("/") == "/v1/search":
+                    wanted = query.get("q", [""])[0].removeprefix("artist:").strip('"').lower()
+                    items = [
+                        a for a in fake.catalogue_artists.values() if a["name"].lower() == wanted
+                    ]
+                    self._send(
+                        200, {"artists": {"items": items, "next": None, "total": len(items)}}
+                    )
                 else:
                     self._send(404, {"error": {"status": 404, "message": "Not found"}})
 

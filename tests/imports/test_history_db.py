@@ -59,6 +59,7 @@ def test_bad_record_after_many_good_ones_imports_nothing(
     database, make_user, tmp_path, monkeypatch
 ):
     monkeypatch.setattr(history, "BATCH_ROWS", 200)  # several batches are written before the error
+    monkeypatch.setattr(history, "COPY_BATCH_ROWS", 200)
     user = make_user()
     good = [
         {

@@ -38,6 +38,7 @@ from player.library import (
     ensure_user,
 )
 from ui.tasks import TaskRunner
+from ui.views.import_progress import ImportProgressBar
 
 IMPORT_KINDS = {
     "spotify-export": "Spotify account data (StreamingHistory_music_*.json)",
@@ -147,6 +148,7 @@ class OnboardingView(QWidget):
         self.import_status = QLabel("Optional: your history makes the first tracks fit better.")
         self.import_status.setObjectName("Hint")
         self.import_status.setWordWrap(True)
+        self.import_progress = ImportProgressBar()
         import_row = QHBoxLayout()
         import_row.addWidget(self.import_kind, 1)
         import_row.addWidget(self.import_button)
@@ -175,6 +177,7 @@ class OnboardingView(QWidget):
         form.addWidget(self.explicit)
         self._section(form, "Import your listening history", import_row, "import")
         form.addWidget(self.import_status)
+        form.addWidget(self.import_progress)
         form.addSpacing(16)
         form.addWidget(self.finish)
         form.addWidget(self.status)
@@ -320,21 +323,29 @@ class OnboardingView(QWidget):
         database = self.database
 
         def work(ctx: Any) -> tuple[Any, list[str]]:
+            from player.imports import ImportCancelled, ImportProgress
             from player.imports.history import import_history, top_artists
 
             user_id = ensure_user(database, answers.email)
-            ctx.progress(None, path.name)
-            result = import_history(database, user_id, kind, path)
+            try:
+                result = import_history(
+                    database,
+                    user_id,
+                    kind,
+                    path,
+                    progress=ImportProgress(ctx.progress, ctx.cancel_event),
+                )
+            except ImportCancelled as cancelled:
+                return cancelled, []
             return result, top_artists(database, user_id, 10)
 
         def done(result: tuple[Any, list[str]]) -> None:
             outcome, artists = result
-            imported = getattr(outcome, "imported", None)
             self.import_button.setEnabled(True)
+            # ImportResult.summary(): imported, skipped and recovered, in plain words.
+            summary = getattr(outcome, "summary", None)
             self.import_status.setText(
-                f"Imported {imported} plays from {path.name}."
-                if imported is not None
-                else f"Imported {path.name}."
+                f"{path.name}:\n{summary()}" if callable(summary) else str(outcome)
             )
             self.set_suggestions(artists)
 
@@ -344,7 +355,11 @@ class OnboardingView(QWidget):
             self.errors["import"].show()
 
         self.import_button.setEnabled(False)
-        self.tasks.run(work, description=f"Importing {path.name}", on_done=done, on_error=failed)
+        self.errors["import"].hide()
+        task = self.tasks.run(
+            work, description=f"Importing {path.name}", on_done=done, on_error=failed
+        )
+        self.import_progress.follow(task)
 
     def set_suggestions(self, artists: list[str]) -> None:
         if not artists:
