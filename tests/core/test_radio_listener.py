@@ -177,3 +177,27 @@ def test_what_the_radio_learned_survives_a_restart_and_resets(database, make_use
         assert third._ensure_planner().model.observations == []
     finally:
         third.close()
+
+
+def test_imported_history_shapes_the_first_session(database, make_user, prefs):
+    """Plays of artists the catalogue files under techno make the radio start there."""
+    from tests.imports.test_genre_prior import add_catalogue, add_history
+
+    def first_genres(user: uuid.UUID) -> list[str]:
+        radio = RadioService(
+            database, user, GenerationService(database), preferences=prefs, rng_seed=3,
+            score=False, learn_taste=False, remember=False,
+        )  # fmt: skip
+        try:
+            planner = radio._ensure_planner()
+            station = radio._station_for(RadioSeed("taste"))
+            return [planner.plan(station, SECONDS).genre for _ in range(40)]
+        finally:
+            radio.close()
+
+    add_catalogue(database, [("Kessler Loop", ["minimal techno"]), ("Tresor Ghost", ["techno"])])
+    listener = make_user(preferences_profile=prefs)
+    add_history(database, listener, [("Kessler Loop", 30, None), ("Tresor Ghost", 12, None)])
+    without = first_genres(make_user(preferences_profile=prefs))
+    with_history = first_genres(listener)
+    assert with_history.count("techno") > without.count("techno") + 5, (with_history, without)

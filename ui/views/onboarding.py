@@ -145,7 +145,10 @@ class OnboardingView(QWidget):
             self.import_kind.addItem(label, kind)
         self.import_button = QPushButton("Import listening history…")
         self.import_button.clicked.connect(self.ask_import)
-        self.import_status = QLabel("Optional: your history makes the first tracks fit better.")
+        self.import_status = QLabel(
+            "Optional: the radio starts from the genres of the artists you play most, "
+            "where your connected Spotify account or the music catalogue knows them."
+        )
         self.import_status.setObjectName("Hint")
         self.import_status.setWordWrap(True)
         self.import_progress = ImportProgressBar()
