@@ -40,13 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
-        try:
-            module = importlib.import_module(f"player.cli.{name}")
-        except ModuleNotFoundError as exc:
-            if exc.name == f"player.cli.{name}":
-                continue  # that area has not landed yet
-            raise
-        module.register(sub)
+        importlib.import_module(f"player.cli.{name}").register(sub)
     return parser
 
 

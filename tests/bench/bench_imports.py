@@ -109,6 +109,16 @@ def build_export(folder: Path, rows: int) -> Path:
     return target
 
 
+#: The sync outbox's insert trigger on user_history as it was before migration
+#: 20261129120000: once per row.
+ROW_TRIGGER = """
+drop trigger if exists user_history_sync_inserts on public.user_history;
+drop trigger if exists user_history_sync on public.user_history;
+create trigger user_history_sync after insert or update or delete on public.user_history
+  for each row execute function public.sync_record_change('id');
+"""
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=500_000)
@@ -119,8 +129,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--methods",
-        default="unnest,copy",
-        help="write paths to compare, in order (default: unnest,copy)",
+        default="unnest-rowtrigger,copy-rowtrigger,copy",
+        help="write paths to compare, in order; a '-rowtrigger' suffix puts back the sync "
+        "outbox's per-row insert trigger on user_history (before migration "
+        "20261129120000) (default: unnest-rowtrigger,copy-rowtrigger,copy)",
     )
     args = parser.parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -157,8 +169,12 @@ def main() -> None:
             from db.models import User
             from player.imports.history import rebuild_taste_if_available, store_plays
 
-            for method in methods:
+            for label in methods:
+                method, _, old_trigger = label.partition("-")
                 database = Database(pgtools.fresh_database(superuser))
+                if old_trigger == "rowtrigger":
+                    with database.engine.begin() as conn:
+                        conn.exec_driver_sql(ROW_TRIGGER)
                 if args.no_sync_trigger:
                     with database.engine.begin() as conn:
                         conn.exec_driver_sql("alter table public.user_history disable trigger user")
@@ -174,14 +190,14 @@ def main() -> None:
                     database, user_id, read_records(importer, export), method=method
                 )
                 import_s = time.perf_counter() - t0
-                speeds[method] = args.rows / import_s
+                speeds[label] = args.rows / import_s
                 print(
-                    f"full import [{method}]: {args.rows / import_s:,.0f} records/s, "
+                    f"full import [{label}]: {args.rows / import_s:,.0f} records/s, "
                     f"{result.imported / import_s:,.0f} rows inserted/s ({import_s:.1f} s), "
                     f"imported {result.imported}, skipped {result.skipped}; "
                     f"peak RSS {peak_mb():.0f} MB"
                 )
-                if method == methods[-1]:
+                if label == methods[-1]:
                     reset_peak()
                     t0 = time.perf_counter()
                     again = store_plays(
@@ -202,10 +218,11 @@ def main() -> None:
                 database.close()
         finally:
             server.stop()
-        if "copy" in speeds and "unnest" in speeds:
+        base = methods[0]
+        for label in methods[1:]:
             print(
-                f"copy / unnest: {speeds['copy'] / speeds['unnest']:.2f}x "
-                f"({speeds['unnest']:,.0f} -> {speeds['copy']:,.0f} records/s; goal 10,000)"
+                f"{label} / {base}: {speeds[label] / speeds[base]:.2f}x "
+                f"({speeds[base]:,.0f} -> {speeds[label]:,.0f} records/s; goal 10,000)"
             )
         print(
             f"process peak RSS over the run: "
