@@ -45,8 +45,10 @@ def get_embedder(name: str = "auto", checkpoint: str | Path | None = None) -> Em
             if name == "auto":  # decided without importing torch
                 return get_embedder("descriptor")
             raise UserFacingError(
-                "no MERT checkpoint found: put m-a-p/MERT-v1-95M in the Hugging Face cache "
-                "or point INFINITE_PLAYER_MERT at its folder, or use --embedder descriptor"
+                "no MERT checkpoint found: download one with `infinite-player models get "
+                "mert-v1-95m` (or Settings > Models), put m-a-p/MERT-v1-95M in the Hugging "
+                "Face cache or point INFINITE_PLAYER_MERT at its folder, or use --embedder "
+                "descriptor"
             )
         from player.embedding.mert import MertEmbedder
 

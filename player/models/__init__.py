@@ -9,7 +9,7 @@ client and torch are imported only by the functions that need them.
 from __future__ import annotations
 
 from player.models.catalogue import ModelEntry, by_family, catalogue, find
-from player.models.download import (
+from player.models.downloader import (
     DownloadCancelled,
     DownloadReport,
     LicenceNotAccepted,

@@ -135,7 +135,8 @@ class _Handler(BaseHTTPRequestHandler):
         repo, _, _rev = rest.partition("/revision/")
         files = self.server.state.repos.get(repo)
         if files is None:
-            return self._send(404, b'{"error":"Repository not found"}', {"X-Error-Code": "RepoNotFound"})
+            missing = b'{"error":"Repository not found"}'
+            return self._send(404, missing, {"X-Error-Code": "RepoNotFound"})
         siblings = []
         for f in files.values():
             sib: dict[str, object] = {"rfilename": f.name, "size": len(f.data), "blobId": f.blob_id}

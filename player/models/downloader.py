@@ -42,6 +42,9 @@ from player.models.verify import ChecksumMismatch, check_file
 
 #: Kept free beyond the model itself, so a download never fills the disk to the last byte.
 SPARE_BYTES = 64 * 1024 * 1024
+#: Bytes per read from the connection. The hub client's default (10 MB) would leave a
+#: listener on a slow line staring at a frozen bar, and waiting that long for Cancel.
+READ_CHUNK = 64 * 1024
 
 
 class LicenceNotAccepted(UserFacingError):
@@ -141,7 +144,7 @@ class _Meter:
 
         meter = self
 
-        class Bar(tqdm):  # type: ignore[misc]
+        class Bar(tqdm):
             def __init__(self, *args: Any, **kwargs: Any) -> None:
                 kwargs["disable"] = True
                 super().__init__(*args, **kwargs)
@@ -201,16 +204,20 @@ def _download_locked(
     cancel: threading.Event | None,
     on_files: Callable[[list[RemoteFile]], None] | None,
 ) -> DownloadReport:
+    from huggingface_hub import constants as hub_constants
     from huggingface_hub import hf_hub_url
     from huggingface_hub.file_download import get_hf_file_metadata, http_get
     from huggingface_hub.utils import build_hf_headers
+
+    hub_constants.DOWNLOAD_CHUNK_SIZE = READ_CHUNK  # process-wide; only this app downloads
 
     folder = model_dir(entry)
     commit, files = remote_files(entry, str(folder))
     if on_files is not None:
         on_files(files)
     manifest = read_manifest(folder)
-    if manifest is not None and manifest.get("commit") == commit and not (folder / PARTIAL).exists():
+    complete = manifest is not None and not (folder / PARTIAL).exists()
+    if manifest is not None and complete and manifest.get("commit") == commit:
         recorded = manifest.get("files", {})
         if all(
             (folder / f.name).is_file() and recorded.get(f.name, {}).get("size") == f.size
