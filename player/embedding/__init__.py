@@ -17,7 +17,14 @@ from player.errors import UserFacingError
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["EMBEDDING_DIM", "Embedder", "active_embedder", "available_spaces", "get_embedder"]
+__all__ = [
+    "EMBEDDING_DIM",
+    "Embedder",
+    "active_embedder",
+    "available_spaces",
+    "forget_loaded",
+    "get_embedder",
+]
 
 _CACHE: dict[tuple[str, str | None], Embedder] = {}
 
@@ -57,6 +64,12 @@ def get_embedder(name: str = "auto", checkpoint: str | Path | None = None) -> Em
         raise UserFacingError(f"unknown embedder {name!r}: choose auto, descriptor or mert")
     _CACHE[key] = embedder
     return embedder
+
+
+def forget_loaded() -> None:
+    """Drop cached embedders, so ``auto`` looks again (a MERT model was just installed
+    or removed)."""
+    _CACHE.clear()
 
 
 def active_embedder() -> Embedder:

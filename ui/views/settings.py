@@ -28,6 +28,7 @@ from player.errors import UserFacingError
 from player.paths import data_dir
 from player.settings import OPTIONS
 from ui.context import AppContext
+from ui.views.settings_models import ModelsPanel
 
 
 def _folder_row(edit: QLineEdit, parent: QWidget) -> QHBoxLayout:
@@ -192,6 +193,8 @@ class SettingsView(QWidget):
         body.addWidget(title)
         for box in (profile_box, audio_box, gen_box, db_box):
             body.addWidget(box)
+        self.models_panel = ModelsPanel(ctx)
+        body.addWidget(self.models_panel)
         body.addLayout(save_row)
         body.addStretch(1)
         content = QWidget()

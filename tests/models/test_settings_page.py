@@ -1,0 +1,85 @@
+"""Settings > Models against the loopback hub: licence shown and accepted once, progress,
+cancel then resume, remove; all on worker threads (the panel only paints)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from player import models
+from player.settings import Settings
+from tests.models.hub_server import LoopbackHub
+
+pytest.importorskip("pytestqt")
+
+
+@pytest.fixture
+def panel(qtbot: Any, tmp_path: Path) -> Any:
+    from PySide6.QtWidgets import QApplication
+
+    from ui.tasks import TaskRunner
+    from ui.views.settings_models import ModelsPanel
+
+    tasks = TaskRunner(QApplication.instance())
+    # The panel needs the settings and the task runner; no database or engine here.
+    ctx = SimpleNamespace(
+        settings=Settings(tmp_path / "settings.json"), tasks=tasks, database=None, generation=None
+    )
+    widget = ModelsPanel(ctx)
+    qtbot.addWidget(widget)
+    qtbot.waitUntil(lambda: widget.engine_reason.text() != "", timeout=20_000)
+    yield widget
+    tasks.shutdown()
+
+
+def test_the_page_lists_the_catalogue_and_why_the_engine_is_what_it_is(panel: Any) -> None:
+    assert set(panel.rows) == {e.name for e in models.catalogue()}
+    small = panel.rows["musicgen-small"]
+    assert small.status.text() == "Not downloaded." and small.action.text() == "Download"
+    assert "Procedural engine" in panel.engine_reason.text()
+    assert "Not used yet" in panel.rows["musicgen-melody"].status.text()
+
+
+def test_licence_then_download_with_progress(qtbot: Any, panel: Any, hub: LoopbackHub) -> None:
+    row = panel.rows["musicgen-small"]
+    row.action.click()
+    assert row.licence_box.isVisibleTo(panel)
+    assert "creativecommons.org/licenses/by-nc/4.0" in row.licence.text()
+    assert hub.state.requests() == []  # nothing before the licence is accepted
+    hub.state.throttle = 0.002
+    row.accept_button.click()
+    assert Settings.load(panel.ctx.settings.path).get("accepted_model_licences") == {
+        "musicgen-small": "CC-BY-NC-4.0"
+    }
+    assert row.action.text() == "Cancel" and row.progress.isVisibleTo(panel)
+    qtbot.waitUntil(lambda: "/s" in row.status.text(), timeout=20_000)  # bytes, rate, time left
+    qtbot.waitUntil(lambda: row.status.text().startswith("Downloaded and verified"), timeout=60_000)
+    assert models.local_state(row.entry).state == "installed"
+    assert not row.action.isVisibleTo(panel) and row.remove_button.isVisibleTo(panel)
+
+    row.remove_button.click()
+    qtbot.waitUntil(lambda: row.status.text().startswith("Removed"), timeout=20_000)
+    assert models.local_state(row.entry).state == "absent"
+
+
+def test_cancel_keeps_the_bytes_and_resume_finishes(
+    qtbot: Any, panel: Any, hub: LoopbackHub
+) -> None:
+    row = panel.rows["musicgen-small"]
+    models.accept_licence(row.entry, panel.ctx.settings)  # accepted once: not asked again
+    hub.state.throttle = 0.02
+    row.action.click()
+    assert not row.licence_box.isVisibleTo(panel)
+    qtbot.waitUntil(lambda: row.progress.value() > 50, timeout=30_000)  # into the weights
+    row.action.click()  # Cancel
+    qtbot.waitUntil(lambda: row.action.text() == "Resume", timeout=30_000)
+    assert "cancelled" in row.status.text().lower()
+    assert models.local_state(row.entry).state == "partial"
+
+    hub.state.throttle = 0.0
+    row.action.click()
+    qtbot.waitUntil(lambda: row.status.text().startswith("Downloaded and verified"), timeout=60_000)
+    assert any(r[2].startswith("bytes=") for r in hub.state.requests("/cdn/"))
