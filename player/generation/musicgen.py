@@ -153,6 +153,9 @@ class MusicGenGenerator:
         if model is not None:
             self.device = str(model.device.type)
         self._lock = threading.Lock()
+        #: extra ``model.generate`` arguments, e.g. ``{"cache_implementation": "static"}``
+        #: (``tests/bench/bench_gpu.py`` measures which ones pay on a GPU).
+        self.generate_options: dict[str, Any] = {}
 
     # -- loading ----------------------------------------------------------------------------
     def load(self) -> None:
@@ -304,6 +307,7 @@ class MusicGenGenerator:
                 out = model.generate(
                     **inputs,
                     **kwargs,
+                    **self.generate_options,
                     do_sample=True,
                     guidance_scale=self.guidance_scale,
                     max_new_tokens=frames + n_codebooks - 1,
