@@ -16,7 +16,8 @@ architectures with random weights) the way the Hub serves a model repository, as
 Knobs for failure cases: ``throttle`` (seconds slept per 4 KiB sent), ``drop_after``
 (close the connection once after N bytes of a file), ``corrupt`` (serve a file with one
 byte flipped while the metadata keeps the true checksum), and ``offline`` (refuse with
-503). Every request is logged (method, path, Range) for the tests to assert on.
+503). It also answers as a plain HTTP proxy (absolute URLs in the request line), to show
+that ``HTTP_PROXY`` from the environment is used. Every request is logged (method, path, Range) for the tests to assert on.
 """
 
 from __future__ import annotations
@@ -59,6 +60,7 @@ class HubState:
     drop_after: dict[str, int] = field(default_factory=dict)
     corrupt: set[str] = field(default_factory=set)
     offline: bool = False
+    proxied: list[str] = field(default_factory=list)  # absolute URLs: asked as a proxy
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def add_repo(self, repo: str, folder: Path) -> None:
@@ -99,6 +101,8 @@ class _Handler(BaseHTTPRequestHandler):
         path = unquote(urlsplit(self.path).path)
         with state.lock:
             state.log.append((self.command, path, self.headers.get("Range", "")))
+            if self.path.startswith("http://"):
+                state.proxied.append(self.path)
         if state.offline:
             return self._send(503, b"offline", {})
         if path.startswith("/api/models/"):

@@ -340,3 +340,30 @@ def test_catalogue_lists_the_five_models_with_licences_and_sizes() -> None:
     for entry in models.catalogue():
         assert entry.licence.id == "CC-BY-NC-4.0" and entry.licence.url.startswith("https://")
         assert entry.size_bytes > 0 and entry.min_vram_gb > 0 and entry.repo.count("/") == 1
+
+
+def test_a_proxy_from_the_environment_is_used(hub: LoopbackHub) -> None:
+    """The hub is reachable only through the proxy: HF_ENDPOINT names a host that does not
+    resolve, and HTTP_PROXY points at the loopback server (which also answers as a proxy,
+    taking absolute URLs). A fresh process, as the hub client reads proxies when it starts."""
+    _accepted()
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(ROOT),
+        "HF_ENDPOINT": "http://hub.models.invalid",
+        "HTTP_PROXY": hub.url,
+        "NO_PROXY": "",
+    }
+    env.pop("TRANSFORMERS_OFFLINE", None)
+    done = subprocess.run(
+        [sys.executable, "-c", CLI, "models", "get", MUSICGEN],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert models.verify(models.find(MUSICGEN)).passed
+    assert hub.state.proxied and all(
+        url.startswith("http://hub.models.invalid/") for url in hub.state.proxied
+    )
