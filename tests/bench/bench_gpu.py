@@ -42,11 +42,11 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-import numpy as np  # noqa: E402
-import torch  # noqa: E402
+import numpy as np
+import torch
 
-from player.generation import GenerationRequest  # noqa: E402
-from player.generation.musicgen import MusicGenGenerator  # noqa: E402
+from player.generation import GenerationRequest
+from player.generation.musicgen import MusicGenGenerator
 
 VARIANTS = ("baseline", "no-cfg", "static", "compile")
 
@@ -74,7 +74,9 @@ def musicgen_model(size: str, device: str, dtype: torch.dtype) -> Any:
             pad_mode="constant",
             normalize=False,
         )
-        t5 = T5Config(vocab_size=32128, d_model=768, d_kv=64, d_ff=3072, num_layers=12, num_heads=12)
+        t5 = T5Config(
+            vocab_size=32128, d_model=768, d_kv=64, d_ff=3072, num_layers=12, num_heads=12
+        )
         dec = MusicgenDecoderConfig(
             vocab_size=2048,
             hidden_size=1024,

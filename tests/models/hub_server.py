@@ -17,7 +17,8 @@ Knobs for failure cases: ``throttle`` (seconds slept per 4 KiB sent), ``drop_aft
 (close the connection once after N bytes of a file), ``corrupt`` (serve a file with one
 byte flipped while the metadata keeps the true checksum), and ``offline`` (refuse with
 503). It also answers as a plain HTTP proxy (absolute URLs in the request line), to show
-that ``HTTP_PROXY`` from the environment is used. Every request is logged (method, path, Range) for the tests to assert on.
+that ``HTTP_PROXY`` from the environment is used. Every request is logged (method, path,
+Range) for the tests to assert on.
 """
 
 from __future__ import annotations
