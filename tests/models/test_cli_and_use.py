@@ -106,3 +106,20 @@ def test_the_melody_model_is_never_picked_by_the_plain_musicgen_engine(
     (folder / "config.json").write_text("{}")
     assert models.local_state(entry).state == "manual"
     assert musicgen_checkpoint() is None
+
+
+def test_the_engine_process_chooses_again_before_the_next_track() -> None:
+    from player.generation.isolated import IsolatedGenerator
+
+    generator = IsolatedGenerator("procedural")
+    try:
+        request = GenerationRequest(genres=["house"], duration_seconds=1.0, seed=3)
+        generator.generate(request).render()
+        first = generator.pid
+        generator.generate(request).render()
+        assert generator.pid == first  # the same child while nothing changed
+        generator.choose_again()  # e.g. Settings > Models just installed MusicGen
+        generator.generate(request).render()
+        assert generator.pid is not None and generator.pid != first
+    finally:
+        generator.close()

@@ -83,3 +83,55 @@ def test_cancel_keeps_the_bytes_and_resume_finishes(
     row.action.click()
     qtbot.waitUntil(lambda: row.status.text().startswith("Downloaded and verified"), timeout=60_000)
     assert any(r[2].startswith("bytes=") for r in hub.state.requests("/cdn/"))
+
+
+def test_a_new_mert_model_re_embeds_the_library_in_the_background(
+    qtbot: Any,
+    hub: LoopbackHub,
+    database: Any,
+    make_user: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import soundfile as sf
+    from PySide6.QtWidgets import QApplication
+
+    import player.embedding as embedding
+    from db.models import Embedding, GeneratedTrack
+    from player.embedding.descriptor import DescriptorEmbedder
+    from player.embedding.store import store_track_vector
+    from tests.embedding.conftest import clicks
+    from ui.tasks import TaskRunner
+    from ui.views.settings_models import ModelsPanel
+
+    monkeypatch.delenv("INFINITE_PLAYER_MERT", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(embedding, "_CACHE", {})
+    uid = make_user()
+    audio = tmp_path / "track.wav"
+    sf.write(audio, clicks(120.0, seconds=3.0, rate=44_100), 44_100)
+    descriptor = DescriptorEmbedder()
+    with database.service_session() as s:
+        track = GeneratedTrack(user_id=uid, url=audio.resolve().as_uri(), duration=3, mode="new")
+        s.add(track)
+        s.flush()
+        track_id = track.id
+        store_track_vector(s, track_id, descriptor.embed_file(audio), descriptor.space)
+
+    tasks = TaskRunner(QApplication.instance())
+    settings = Settings(tmp_path / "settings.json")  # embedder "auto"
+    panel = ModelsPanel(
+        SimpleNamespace(settings=settings, tasks=tasks, database=database, generation=None)
+    )
+    qtbot.addWidget(panel)
+    try:
+        models.accept_licence(models.find("mert-v1-95m"), settings)
+        panel.download("mert-v1-95m")
+        qtbot.waitUntil(lambda: panel.reembedding is not None, timeout=60_000)
+        qtbot.waitUntil(lambda: panel.reembedding.done, timeout=120_000)
+        assert "re-embedded" in panel.rows["mert-v1-95m"].status.text()
+        with database.service_session() as s:
+            row = s.query(Embedding).filter_by(track_id=str(track_id)).one()
+            assert row.embedding_space == "mert-32x2"  # the tiny MERT's space, not mixed
+    finally:
+        tasks.shutdown()
