@@ -30,6 +30,8 @@ def panel(qtbot: Any, tmp_path: Path) -> Any:
     )
     widget = ModelsPanel(ctx)
     qtbot.addWidget(widget)
+    assert widget.engine_reason.text() == ""  # nothing is read before the page is shown
+    widget.show()
     qtbot.waitUntil(lambda: widget.engine_reason.text() != "", timeout=20_000)
     yield widget
     tasks.shutdown()
@@ -124,6 +126,7 @@ def test_a_new_mert_model_re_embeds_the_library_in_the_background(
         SimpleNamespace(settings=settings, tasks=tasks, database=database, generation=None)
     )
     qtbot.addWidget(panel)
+    panel.show()
     try:
         models.accept_licence(models.find("mert-v1-95m"), settings)
         panel.download("mert-v1-95m")
@@ -135,3 +138,36 @@ def test_a_new_mert_model_re_embeds_the_library_in_the_background(
             assert row.embedding_space == "mert-32x2"  # the tiny MERT's space, not mixed
     finally:
         tasks.shutdown()
+
+
+def test_the_engine_reason_never_imports_torch_into_the_gui_process(
+    tiny_musicgen_repo: Path,
+) -> None:
+    """With a MusicGen model on disk the answer needs torch; a child process gives it."""
+    import os
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    code = (
+        "import sys; from ui.views.settings_models import engine_reason; r = engine_reason(); "
+        "print('torch' in sys.modules); print(r)"
+    )
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(root),
+        "INFINITE_PLAYER_MUSICGEN": str(tiny_musicgen_repo),
+        "QT_QPA_PLATFORM": "offscreen",
+    }
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=180
+    )
+    assert done.returncode == 0, done.stderr
+    imported, reason = done.stdout.strip().splitlines()[-2:]
+    assert imported == "False"
+    import torch
+
+    if not torch.cuda.is_available():
+        assert "no GPU" in reason and tiny_musicgen_repo.name in reason
+    else:
+        assert reason.startswith(("MusicGen", "Procedural engine"))

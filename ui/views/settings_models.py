@@ -11,6 +11,8 @@ embedder setting is ``auto`` or ``mert``, so old and new vectors never mix.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from typing import Any
 
 import shiboken6
@@ -28,6 +30,36 @@ from PySide6.QtWidgets import (
 
 from player import models
 from player.models.downloader import human_bytes
+
+
+def engine_reason() -> str:
+    """Why ``auto`` generates with the engine it does. With a MusicGen model on disk the
+    answer needs torch (is there a GPU, how much memory); importing torch here would hold
+    the GUI's interpreter lock for seconds, so a short child process answers instead."""
+    from player.generation.engines import choose_engine, musicgen_checkpoint
+
+    if musicgen_checkpoint() is None or "torch" in sys.modules:
+        return choose_engine().reason
+    code = "from player.generation.engines import choose_engine; print(choose_engine().reason)"
+    import os
+    from pathlib import Path
+
+    import player
+
+    root = str(Path(player.__file__).resolve().parents[1])  # this very code, not another copy
+    path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={**os.environ, "PYTHONPATH": path},
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return f"Could not check the GPU ({exc})."
+    lines = done.stdout.strip().splitlines()
+    return lines[-1] if done.returncode == 0 and lines else "Could not check the GPU."
 
 
 class _ModelRow(QWidget):
@@ -116,17 +148,22 @@ class ModelsPanel(QGroupBox):
             )
             self.rows[entry.name] = row
             layout.addWidget(row)
-        self.refresh()
+        self._shown = False
+
+    def showEvent(self, event: Any) -> None:
+        """First read when the page is first shown, not while the window starts."""
+        super().showEvent(event)
+        if not self._shown:
+            self._shown = True
+            self.refresh()
 
     # -- state --------------------------------------------------------------------------------
     def refresh(self) -> None:
         """Read what is on disk and why the engine is what it is, off the GUI thread."""
 
         def read(_task: Any) -> tuple[dict[str, models.LocalState], str]:
-            from player.generation.engines import choose_engine
-
             states = {e.name: models.local_state(e) for e in models.catalogue()}
-            return states, choose_engine().reason
+            return states, engine_reason()
 
         self.ctx.tasks.run(read, description="Reading models", on_done=self._show, visible=False)
 
