@@ -266,6 +266,7 @@ def _download_locked(
         if finished(f):
             continue
         meter.file = f.name
+        meter.add(0)  # reports the file starting, and honours a cancel between files
         part = partial / f"{f.key}.part"
         resume = _part_size(part, f.size)
         url = hf_hub_url(entry.repo, f.name, revision=commit, endpoint=hub)
