@@ -51,8 +51,12 @@ def offline_help(entry: ModelEntry, folder: str, cause: object) -> str:
     )
 
 
-def remote_files(entry: ModelEntry, folder: str) -> tuple[str, list[RemoteFile]]:
-    """The commit ``entry.revision`` resolves to now, and the files the catalogue wants."""
+def remote_files(
+    entry: ModelEntry, folder: str, revision: str | None = None
+) -> tuple[str, list[RemoteFile]]:
+    """The commit ``revision`` (default: the catalogue's) resolves to now, and the files
+    the catalogue wants at it."""
+    revision = revision or entry.revision
     from huggingface_hub import HfApi
     from huggingface_hub.errors import (
         GatedRepoError,
@@ -64,14 +68,14 @@ def remote_files(entry: ModelEntry, folder: str) -> tuple[str, list[RemoteFile]]
 
     api = HfApi(endpoint=endpoint())
     try:
-        info = api.model_info(entry.repo, revision=entry.revision, files_metadata=True)
+        info = api.model_info(entry.repo, revision=revision, files_metadata=True)
     except GatedRepoError as exc:
         raise UserFacingError(
             f"{entry.repo} asks for an access request on the Hub; accept its terms there "
             f"and set HF_TOKEN ({exc})."
         ) from exc
     except RevisionNotFoundError as exc:
-        raise UserFacingError(f"{entry.repo} has no revision {entry.revision!r}.") from exc
+        raise UserFacingError(f"{entry.repo} has no revision {revision!r}.") from exc
     except RepositoryNotFoundError as exc:
         raise UserFacingError(f"{entry.repo} was not found at {endpoint()}.") from exc
     except HfHubHTTPError as exc:
@@ -93,4 +97,4 @@ def remote_files(entry: ModelEntry, folder: str) -> tuple[str, list[RemoteFile]]
         for s in info.siblings or []
     }
     wanted = entry.wanted(list(files))
-    return str(info.sha or entry.revision), [files[name] for name in wanted]
+    return str(info.sha or revision), [files[name] for name in wanted]

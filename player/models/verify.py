@@ -94,7 +94,9 @@ def verify(entry: ModelEntry, use_hub: bool = False) -> VerifyReport:
         from player.models.hub import remote_files
 
         report.against = "hub"
-        _commit, files = remote_files(entry, str(state.folder))
+        # The commit that was downloaded, when known: the catalogue's branch may have moved.
+        commit = str(manifest.get("commit") or "") if manifest is not None else ""
+        _commit, files = remote_files(entry, str(state.folder), revision=commit or None)
         expected = {f.name: f for f in files}
     for name, remote in sorted(expected.items()):
         path = state.folder / name

@@ -90,6 +90,10 @@ def test_full_download_installs_every_file_verified_with_progress(
     assert any(r[1].startswith("/cdn/") for r in _file_gets(hub))
     check = models.verify(entry)
     assert check.passed and check.against == "manifest" and WEIGHTS in check.ok
+    # Against the Hub: at the commit that was downloaded, not wherever "main" is now.
+    online = models.verify(entry, use_hub=True)
+    assert online.passed and online.against == "hub"
+    assert hub.state.requests("/api/")[-1][1].endswith(f"/revision/{COMMIT}")
     # Asking again downloads nothing.
     before = len(_file_gets(hub))
     again = models.download(entry)
