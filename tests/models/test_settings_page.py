@@ -171,3 +171,66 @@ def test_the_engine_reason_never_imports_torch_into_the_gui_process(
         assert "no GPU" in reason and tiny_musicgen_repo.name in reason
     else:
         assert reason.startswith(("MusicGen", "Procedural engine"))
+
+
+def test_switching_the_embedder_in_settings_re_embeds_in_the_background(
+    qtbot: Any,
+    hub: LoopbackHub,
+    database: Any,
+    make_user: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import soundfile as sf
+    from PySide6.QtCore import QObject, Signal
+    from PySide6.QtWidgets import QApplication
+
+    import player.embedding as embedding
+    from db.models import Embedding, GeneratedTrack
+    from player.embedding.descriptor import DescriptorEmbedder
+    from player.embedding.store import store_track_vector
+    from tests.embedding.conftest import clicks
+    from ui.tasks import TaskRunner
+    from ui.views.settings_models import ModelsPanel
+
+    class SettingsForm(QObject):  # the Settings view's "saved" signal, nothing else
+        saved = Signal()
+
+    monkeypatch.delenv("INFINITE_PLAYER_MERT", raising=False)
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    monkeypatch.setattr(embedding, "_CACHE", {})
+    settings = Settings(tmp_path / "settings.json", {"embedder": "descriptor"})
+    mert = models.find("mert-v1-95m")
+    models.accept_licence(mert, settings)
+    models.download(mert, settings=settings)  # while the descriptor embedder stays chosen
+    uid = make_user()
+    audio = tmp_path / "track.wav"
+    sf.write(audio, clicks(100.0, seconds=3.0, rate=44_100), 44_100)
+    descriptor = DescriptorEmbedder()
+    with database.service_session() as s:
+        track = GeneratedTrack(user_id=uid, url=audio.resolve().as_uri(), duration=3, mode="new")
+        s.add(track)
+        s.flush()
+        track_id = track.id
+        store_track_vector(s, track_id, descriptor.embed_file(audio), descriptor.space)
+
+    form = SettingsForm()
+    tasks = TaskRunner(QApplication.instance())
+    panel = ModelsPanel(
+        SimpleNamespace(settings=settings, tasks=tasks, database=database, generation=None),
+        saved=form.saved,
+    )
+    qtbot.addWidget(panel)
+    try:
+        form.saved.emit()  # saved without changing the embedder: nothing to do
+        assert panel.reembedding is None
+        settings.set("embedder", "mert")
+        form.saved.emit()
+        assert panel.reembedding is not None
+        qtbot.waitUntil(lambda: panel.reembedding.done, timeout=120_000)
+        assert panel.reembedding.error is None
+        with database.service_session() as s:
+            row = s.query(Embedding).filter_by(track_id=str(track_id)).one()
+            assert row.embedding_space == "mert-32x2"
+    finally:
+        tasks.shutdown()

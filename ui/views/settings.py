@@ -193,8 +193,7 @@ class SettingsView(QWidget):
         body.addWidget(title)
         for box in (profile_box, audio_box, gen_box, db_box):
             body.addWidget(box)
-        self.models_panel = ModelsPanel(ctx)
-        body.addWidget(self.models_panel)
+        body.addWidget(ModelsPanel(ctx, saved=self.saved))
         body.addLayout(save_row)
         body.addStretch(1)
         content = QWidget()

@@ -117,10 +117,15 @@ class ModelsPanel(QGroupBox):
     #: the rows were re-read from disk (after start-up, a download, a removal)
     changed = Signal()
 
-    def __init__(self, ctx: Any, parent: QWidget | None = None) -> None:
+    def __init__(self, ctx: Any, saved: Any = None, parent: QWidget | None = None) -> None:
+        """``saved`` is the Settings view's signal: when the embedder choice changed with
+        it, the library is re-embedded in the new space in the background."""
         super().__init__("Models", parent)
         self.setObjectName("ModelsPanel")
         self.ctx = ctx
+        self._embedder_choice = self._current_embedder_choice()
+        if saved is not None:
+            saved.connect(self._settings_saved)
         self.tasks: dict[str, Any] = {}
         self._messages: dict[str, str] = {}
         self.reembedding: Any = None
@@ -274,21 +279,42 @@ class ModelsPanel(QGroupBox):
         service = getattr(self.ctx, "generation", None)
         return getattr(service, "generator", None) if service is not None else None
 
-    def _reembed(self) -> str:
-        """Bring stored vectors into the new space in the background (as ReembedJob does),
-        when the settings let the new MERT model become the active embedder."""
+    def _current_embedder_choice(self) -> tuple[str, str]:
         settings = self.ctx.settings
-        database = getattr(self.ctx, "database", None)
-        if settings.embedder == "descriptor" or settings.mert_model_dir or database is None:
+        return str(settings.embedder), str(settings.mert_model_dir or "")
+
+    def _settings_saved(self) -> None:
+        choice = self._current_embedder_choice()
+        if choice != self._embedder_choice:
+            self._embedder_choice = choice
+            self.start_reembed()
+
+    def _reembed(self) -> str:
+        """After a MERT download: re-embed when the settings let it become the active
+        embedder (``auto``, or ``mert`` without a folder of its own)."""
+        settings = self.ctx.settings
+        if settings.embedder == "descriptor" or settings.mert_model_dir:
             return " Choose the MERT embedder in Generation to use it."
-        from player.embedding import active_embedder, forget_loaded
+        if self.start_reembed() is None:
+            return ""
+        return " Your library is being re-embedded in MERT's space in the background."
+
+    def start_reembed(self) -> Any:
+        """Bring stored vectors into the space of the embedder the settings choose, in the
+        background (what ``ReembedJob`` does, on the task runner for progress and cancel).
+        Rows stay in their old space until re-embedded, so spaces never mix."""
+        database = getattr(self.ctx, "database", None)
+        if database is None:
+            return None
+        from player.embedding import forget_loaded, get_embedder
 
         forget_loaded()
+        name, folder = self._current_embedder_choice()
 
         def work(task: Any) -> Any:
             from player.embedding.reembed import reembed_all
 
-            embedder = active_embedder()
+            embedder = get_embedder(name, checkpoint=folder or None)
 
             def progress(done: int, total: int, text: str) -> None:
                 task.progress(done / total if total else None, f"Re-embedding: {text}")
@@ -296,7 +322,7 @@ class ModelsPanel(QGroupBox):
             return reembed_all(database, embedder, progress, task.cancel_event.is_set)
 
         self.reembedding = self.ctx.tasks.run(work, description="Re-embedding your library")
-        return " Your library is being re-embedded in MERT's space in the background."
+        return self.reembedding
 
     def remove(self, name: str) -> None:
         entry = self.rows[name].entry
