@@ -13,7 +13,8 @@ from typing import Any
 from player.hf_cache import hf_cache_folder
 from player.paths import data_dir
 
-#: Checkpoints the app can use when present locally (never downloaded by the app).
+#: Hugging Face cache repos the app can use when present (the app downloads only on the
+#: listener's request, into its data folder: ``infinite-player models get``).
 KNOWN_CHECKPOINTS = {
     "mert": ("m-a-p/MERT-v1-95M", "m-a-p/MERT-v1-330M"),
     "musicgen": ("facebook/musicgen-small", "facebook/musicgen-medium", "facebook/musicgen-melody"),
@@ -41,6 +42,7 @@ def run(check_database: bool = True) -> Report:
     report.audio = probe_audio()
     report.gpu = probe_gpu()
     report.checkpoints = probe_checkpoints()
+    report.gpu["generation"] = engine_reason(report.gpu)
     return report
 
 
@@ -98,25 +100,44 @@ def probe_gpu() -> dict[str, Any]:
     info: dict[str, Any] = {"torch": torch.__version__, "cuda": torch.cuda.is_available()}
     if info["cuda"]:
         info["devices"] = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())]
+        info["vram_gb"] = round(torch.cuda.get_device_properties(0).total_memory / 2**30, 1)
     mps = getattr(torch.backends, "mps", None)
     info["mps"] = bool(mps and mps.is_available())
     return info
 
 
 def probe_checkpoints() -> dict[str, list[str]]:
-    """Checkpoints in the data folder's ``models/`` or the Hugging Face cache."""
+    """Models downloaded from the catalogue (or half-downloaded: said so), folders put in
+    the data folder's ``models/`` by hand, and the Hugging Face cache."""
+    from player.models import by_family, local_state
+
     found: dict[str, list[str]] = {}
-    local = data_dir() / "models"
     for family, repos in KNOWN_CHECKPOINTS.items():
         hits = []
+        for entry in by_family(family):
+            state = local_state(entry)
+            if state.state == "installed":
+                hits.append(f"{entry.name} ({state.folder}, verified)")
+            elif state.state == "manual":
+                hits.append(f"{entry.name} ({state.folder})")
+            elif state.state == "partial":
+                hits.append(
+                    f"{entry.name} only partly downloaded: finish it with "
+                    f"`infinite-player models get {entry.name}`"
+                )
         for repo in repos:
-            local_dir = local / repo.split("/")[-1]
             if hf_cache_folder(repo) is not None:
                 hits.append(f"{repo} (Hugging Face cache)")
-            elif (local_dir / "config.json").is_file():
-                hits.append(f"{repo} ({local_dir})")
         found[family] = hits
     return found
+
+
+def engine_reason(gpu: dict[str, Any]) -> str:
+    """Why ``auto`` generates with the engine it does, from what :func:`probe_gpu` saw."""
+    from player.generation.engines import choose_engine
+
+    kind = "cuda" if gpu.get("cuda") else "mps" if gpu.get("mps") else None
+    return choose_engine(gpu=(kind, gpu.get("vram_gb"))).reason
 
 
 def format_report(report: Report) -> str:
@@ -152,5 +173,11 @@ def format_report(report: Report) -> str:
         )
     for family, hits in report.checkpoints.items():
         label = f"{CHECKPOINT_LABELS[family]}:".ljust(13)
-        lines.append(f"{label}{', '.join(hits) if hits else 'no checkpoint found locally'}")
+        none = (
+            "no checkpoint found locally (get one: Settings > Models, or `infinite-player "
+            "models list`)"
+        )
+        lines.append(f"{label}{', '.join(hits) if hits else none}")
+    if report.gpu.get("generation"):
+        lines.append(f"Generation:  {report.gpu['generation']}")
     return "\n".join(lines)

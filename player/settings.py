@@ -104,6 +104,12 @@ OPTIONS: dict[str, Option] = {
         ),
         Option("mert_model_dir", str, "", "Folder of a local MERT checkpoint."),
         Option(
+            "accepted_model_licences",
+            dict,
+            {},
+            "Model name -> licence id the listener accepted before downloading it.",
+        ),
+        Option(
             "daily_limit",
             int,
             20,

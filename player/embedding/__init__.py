@@ -17,7 +17,14 @@ from player.errors import UserFacingError
 if TYPE_CHECKING:
     from pathlib import Path
 
-__all__ = ["EMBEDDING_DIM", "Embedder", "active_embedder", "available_spaces", "get_embedder"]
+__all__ = [
+    "EMBEDDING_DIM",
+    "Embedder",
+    "active_embedder",
+    "available_spaces",
+    "forget_loaded",
+    "get_embedder",
+]
 
 _CACHE: dict[tuple[str, str | None], Embedder] = {}
 
@@ -45,8 +52,10 @@ def get_embedder(name: str = "auto", checkpoint: str | Path | None = None) -> Em
             if name == "auto":  # decided without importing torch
                 return get_embedder("descriptor")
             raise UserFacingError(
-                "no MERT checkpoint found: put m-a-p/MERT-v1-95M in the Hugging Face cache "
-                "or point INFINITE_PLAYER_MERT at its folder, or use --embedder descriptor"
+                "no MERT checkpoint found: download one with `infinite-player models get "
+                "mert-v1-95m` (or Settings > Models), put m-a-p/MERT-v1-95M in the Hugging "
+                "Face cache or point INFINITE_PLAYER_MERT at its folder, or use --embedder "
+                "descriptor"
             )
         from player.embedding.mert import MertEmbedder
 
@@ -55,6 +64,12 @@ def get_embedder(name: str = "auto", checkpoint: str | Path | None = None) -> Em
         raise UserFacingError(f"unknown embedder {name!r}: choose auto, descriptor or mert")
     _CACHE[key] = embedder
     return embedder
+
+
+def forget_loaded() -> None:
+    """Drop cached embedders, so ``auto`` looks again (a MERT model was just installed
+    or removed)."""
+    _CACHE.clear()
 
 
 def active_embedder() -> Embedder:

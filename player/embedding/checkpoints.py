@@ -18,10 +18,17 @@ KNOWN_REPOS = {"m-a-p/MERT-v1-95M": "mert-v1-95m", "m-a-p/MERT-v1-330M": "mert-v
 
 
 def find_checkpoint() -> Path | None:
-    """A locally available MERT folder: ``$INFINITE_PLAYER_MERT`` or the HF cache (95M first)."""
+    """A locally available MERT folder: ``$INFINITE_PLAYER_MERT``, a model downloaded
+    from the catalogue (never a half-downloaded one), or the HF cache (95M first)."""
     env = os.environ.get("INFINITE_PLAYER_MERT")
     if env:
         return Path(env).expanduser()
+    from player.models import by_family, usable_folder
+
+    for entry in by_family("mert"):
+        installed = usable_folder(entry)
+        if installed is not None:
+            return installed
     for repo in KNOWN_REPOS:
         folder = hf_cache_folder(repo)
         if folder is not None:

@@ -127,6 +127,7 @@ class IsolatedGenerator:
         self._conn: Connection | None = None
         self._name: str | None = None
         self._busy: _RemoteStream | None = None
+        self._stale = False
 
     # -- lifetime ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -172,6 +173,12 @@ class IsolatedGenerator:
             # right after it opened should not wait for numpy and scipy to load.
             self._discard(wait=self._name is not None)
 
+    def choose_again(self) -> None:
+        """A model was installed or removed: the next track starts a child that chooses
+        its engine afresh; the track being made now finishes on the current one."""
+        with self._lock:
+            self._stale = True
+
     @property
     def pid(self) -> int | None:
         return None if self._process is None else int(self._process.pid)
@@ -215,6 +222,9 @@ class IsolatedGenerator:
                 self._lock.wait()
             if self._busy is not None:  # this thread dropped its last stream unread
                 self._busy.abandon()
+            if self._stale:  # a model was installed or removed: let "auto" choose again
+                self._stale = False
+                self._discard()
             conn = self._ready()
             conn.send(("generate", request))
             kind, payload = self._recv(conn)

@@ -1,7 +1,8 @@
 """MusicGen backend (transformers ``MusicgenForConditionalGeneration``).
 
 Loaded lazily from a local folder or the Hugging Face cache, never downloaded
-(``local_files_only``). A text prompt is built from the request; long tracks are made
+(``local_files_only``; ``infinite-player models get`` fetches one on request). A text
+prompt is built from the request (:func:`build_prompt`); long tracks are made
 in segments, each continuing the last seconds of the previous one as an audio prompt,
 and each segment is yielded as soon as it is decoded. ``extend`` is the same audio-
 prompt continuation starting from the source track's audio.
@@ -37,16 +38,84 @@ def accelerator() -> str | None:
     return None
 
 
+#: Scales (``request.scale`` or the key's mode) as the mood words of MusicGen's captions.
+SCALE_MOODS = {
+    "major": "bright uplifting",
+    "minor": "dark moody",
+    "dorian": "soulful",
+    "phrygian": "dark exotic",
+    "lydian": "dreamy",
+    "mixolydian": "bluesy",
+    "harmonic minor": "dramatic",
+    "pentatonic": "simple",
+}
+
+
+def _control(request: GenerationRequest, name: str) -> float | None:
+    """A 0..1 request control (``energy``, ``density``, ``brightness``, ``swing``) when the
+    request carries it; requests from before those controls existed have none."""
+    value = getattr(request, name, None)
+    return None if value is None else float(value)
+
+
+def _scale(request: GenerationRequest) -> str | None:
+    scale = getattr(request, "scale", None)
+    if scale:
+        return str(scale).strip().lower()
+    key = (request.key or "").lower()
+    for name in sorted(SCALE_MOODS, key=len, reverse=True):
+        if key.endswith(name):
+            return name
+    return None
+
+
+def _tempo_words(bpm: float) -> str:
+    if bpm < 80:
+        return "slow"
+    if bpm < 105:
+        return "mid-tempo"
+    if bpm < 130:
+        return "upbeat"
+    return "fast"
+
+
+def _graded(value: float | None, low: str, high: str) -> str | None:
+    if value is None:
+        return None
+    if value <= 0.35:
+        return low
+    if value >= 0.65:
+        return high
+    return None
+
+
 def build_prompt(request: GenerationRequest, genre: str, bpm: float) -> str:
-    """A MusicGen text prompt in the style of its training captions."""
+    """A MusicGen text prompt in the style of its training captions, from everything the
+    request says: genre and its instruments, mood (vibe and scale), tempo in words and
+    BPM, energy, density, brightness, swing, key and bass. The radio's listener model
+    steers MusicGen through exactly this text, as it steers the procedural engine
+    through the same request fields."""
     style = STYLES[genre]
     vibe = resolve_vibe(request.vibe).id
     parts = [f"{GENRE_NAMES[genre].lower()} track", style.description]
-    if vibe != "balanced":
-        parts.append(f"{vibe} mood")
-    parts.append(f"{round(bpm)} bpm")
+    moods = [f"{vibe} mood"] if vibe != "balanced" else []
+    scale = _scale(request)
+    if scale in SCALE_MOODS:
+        moods.append(SCALE_MOODS[scale])
+    parts.extend(moods)
+    parts.append(f"{_tempo_words(bpm)} {round(bpm)} bpm")
+    for words in (
+        _graded(_control(request, "energy"), "calm low energy", "high energy powerful"),
+        _graded(_control(request, "density"), "sparse minimal arrangement", "busy dense layers"),
+        _graded(_control(request, "brightness"), "dark warm mellow tone", "bright crisp tone"),
+        _graded(_control(request, "swing"), "straight rhythm", "swung shuffle groove"),
+    ):
+        if words:
+            parts.append(words)
     if request.key:
         parts.append(f"in {request.key}")
+    elif scale:
+        parts.append(f"{scale} scale")
     parts.append(
         {"low": "light bass", "medium": "warm bass", "high": "heavy deep bass"}[request.bass_level]
     )
@@ -84,6 +153,9 @@ class MusicGenGenerator:
         if model is not None:
             self.device = str(model.device.type)
         self._lock = threading.Lock()
+        #: extra ``model.generate`` arguments, e.g. ``{"cache_implementation": "static"}``
+        #: (``tests/bench/bench_gpu.py`` measures which ones pay on a GPU).
+        self.generate_options: dict[str, Any] = {}
 
     # -- loading ----------------------------------------------------------------------------
     def load(self) -> None:
@@ -154,6 +226,11 @@ class MusicGenGenerator:
             "bass_level": request.bass_level,
             "bpm": bpm,
             "key": request.key or "",
+            **{
+                name: _control(request, name)
+                for name in ("energy", "density", "brightness", "swing")
+                if _control(request, name) is not None
+            },
             "seed": seed,
             "seconds": total / sr,
             "guidance_scale": self.guidance_scale,
@@ -230,6 +307,7 @@ class MusicGenGenerator:
                 out = model.generate(
                     **inputs,
                     **kwargs,
+                    **self.generate_options,
                     do_sample=True,
                     guidance_scale=self.guidance_scale,
                     max_new_tokens=frames + n_codebooks - 1,

@@ -64,6 +64,11 @@ _UNIT_WIDTH = 0.17
 _SWING_CENTERS = np.array([0.0, 0.5, 1.0])
 PALETTE_SLOTS = 8
 UNITS = ("energy", "density", "brightness")
+#: Recent requests that also serve as kernel anchors: "near what was liked" is an
+#: interaction of several controls (slow *and* bright *and* major) that the additive
+#: features cannot express; a kernel around each recent request can.
+ANCHORS = 24
+ANCHOR_VARIANCE = 0.15
 EMBED_DIMS = 16
 
 # Rewards and weights per kind of feedback: a like is the clearest word, an early skip the
@@ -260,6 +265,20 @@ def _rbf(values: np.ndarray, centers: np.ndarray, width: float) -> np.ndarray:
 
 
 FEATURES = FeatureMap()
+
+
+def anchor_kernel(c: Candidates, anchors: Candidates) -> np.ndarray:
+    """Similarity of each candidate to each anchor: same genre, then Gaussian in tempo
+    (12 BPM), brightness, density (0.2) and energy (0.25), halved across the minor/major
+    divide. ``(len(c), len(anchors))``."""
+    if len(anchors) == 0:
+        return np.zeros((len(c), 0))
+    same_genre = c.genre[:, None] == anchors.genre[None, :]
+    d2 = ((c.bpm[:, None] - anchors.bpm[None, :]) / 12.0) ** 2
+    for name, width in (("brightness", 0.2), ("density", 0.2), ("energy", 0.25)):
+        d2 = d2 + ((getattr(c, name)[:, None] - getattr(anchors, name)[None, :]) / width) ** 2
+    same_third = _MINOR_INDEX[c.scale][:, None] == _MINOR_INDEX[anchors.scale][None, :]
+    return same_genre * np.exp(-0.5 * d2) * np.where(same_third, 1.0, 0.5)
 
 
 # -- priors -------------------------------------------------------------------------------------
@@ -497,12 +516,22 @@ class ListenerModel:
                 self._posterior = self._solve()
         return self._posterior
 
+    def _anchors(self) -> Candidates:
+        recent = self.observations[len(self.observations) - min(len(self.observations), ANCHORS) :]
+        return Candidates.of([o.controls for o in recent])
+
+    def features(self, c: Candidates) -> np.ndarray:
+        """The fixed features, then the kernel to the recent requests."""
+        return np.hstack([FEATURES.arrays(c), anchor_kernel(c, self._anchors())])
+
     def _solve(self) -> tuple[np.ndarray, np.ndarray]:
-        precision0 = 1.0 / FEATURES.prior_variance
+        n_anchors = min(len(self.observations), ANCHORS)
+        variance = np.concatenate([FEATURES.prior_variance, np.full(n_anchors, ANCHOR_VARIANCE)])
+        precision0 = 1.0 / variance
         a = np.diag(precision0)
-        b = precision0 * self.prior.mean()
+        b = precision0 * np.concatenate([self.prior.mean(), np.zeros(n_anchors)])
         if self.observations:
-            phi = FEATURES([o.controls for o in self.observations])
+            phi = self.features(Candidates.of([o.controls for o in self.observations]))
             n = len(self.observations)
             fade = FORGET ** np.arange(n - 1, -1, -1)
             w = fade * np.array([o.weight for o in self.observations]) / NOISE
@@ -514,7 +543,7 @@ class ListenerModel:
 
     def expected(self, controls: Sequence[Controls]) -> np.ndarray:
         mean, _ = self.posterior()
-        return FEATURES(controls) @ mean
+        return self.features(Candidates.of(controls)) @ mean
 
     # -- choosing --------------------------------------------------------------------------
 
@@ -542,8 +571,8 @@ class ListenerModel:
         if local is not None:
             parts.append(local)
         candidates = Candidates.concat(parts)
-        phi = FEATURES.arrays(candidates)
-        z = rng.standard_normal(FEATURES.dim)
+        phi = self.features(candidates)
+        z = rng.standard_normal(len(mean))
         draw = mean + EXPLORE * solve_triangular(chol.T, z, lower=False)
         sampled = phi @ draw
         best = int(np.argmax(sampled))

@@ -134,6 +134,8 @@ def main() -> None:
                         "plan_ms": one.plan_ms + two.plan_ms,
                         "liked": [one.liked, two.liked],
                         "explanations": [e for e in one.explanations if e][-3:],
+                        "requests": [one.requests, two.requests],
+                        "features": [one.features, two.features],
                         "seconds": one.seconds + two.seconds,
                     }
                     results.append(row)

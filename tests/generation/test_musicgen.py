@@ -3,6 +3,7 @@ transformers classes (no download, no network), and the engine selection rules."
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from player.errors import UserFacingError
 from player.generation import GenerationRequest, SourceTrack, get_generator
 from player.generation.engines import CHECKPOINT_ENV, musicgen_checkpoint
 from player.generation.mixing import CEILING
+from player.generation.musicgen import build_prompt
 from player.generation.procedural import ProceduralGenerator
 
 torch = pytest.importorskip("torch")
@@ -87,6 +89,19 @@ def build_tiny_checkpoint(folder: Path) -> Path:
         "in",
         "minor",
         "major",
+        "high",
+        "energy",
+        "powerful",
+        "calm",
+        "low",
+        "sparse",
+        "busy",
+        "dense",
+        "bright",
+        "dark",
+        "fast",
+        "slow",
+        "upbeat",
     ]:
         vocab.setdefault(word, len(vocab))
     tokenizer = word_tokenizer(vocab)
@@ -181,3 +196,111 @@ def test_without_a_checkpoint_auto_is_procedural_and_musicgen_explains(
         get_generator("musicgen")
     with pytest.raises(UserFacingError, match="tape"):
         get_generator("tape")
+
+
+@dataclass(frozen=True)
+class SteeredRequest(GenerationRequest):
+    """The request controls the listener model sets (issue 13); declared here too so the
+    test runs before and after ``GenerationRequest`` gains them."""
+
+    energy: float | None = None
+    density: float | None = None
+    brightness: float | None = None
+    swing: float | None = None
+    scale: str | None = None
+
+
+def test_the_prompt_says_what_the_request_asks_for() -> None:
+    calm = build_prompt(
+        SteeredRequest(
+            genres=["lo-fi"], vibe="chill", energy=0.1, density=0.2, brightness=0.2, scale="minor"
+        ),
+        "lo-fi",
+        72,
+    )
+    loud = build_prompt(
+        SteeredRequest(genres=["techno"], energy=0.95, density=0.9, brightness=0.9, swing=0.8),
+        "techno",
+        138,
+    )
+    assert "lo-fi" in calm and "chill mood" in calm and "dark moody" in calm
+    assert "slow 72 bpm" in calm and "calm low energy" in calm and "sparse" in calm
+    assert "mellow" in calm and "rhodes" in calm.lower()  # the genre's instruments
+    assert "techno" in loud and "fast 138 bpm" in loud and "high energy" in loud
+    assert "busy dense" in loud and "bright crisp" in loud and "swung" in loud
+    # A request without the new controls still gets a full prompt (older callers).
+    plain = build_prompt(GenerationRequest(genres=["house"], key="A minor"), "house", 124)
+    assert "upbeat 124 bpm" in plain and "in A minor" in plain and "dark moody" in plain
+    assert "energy" not in plain
+
+
+def test_the_prompt_reaches_the_tokenizer_and_its_tokens_reach_generate(musicgen) -> None:  # type: ignore[no-untyped-def]
+    musicgen.load()
+    tokenizer, model = musicgen._tokenizer, musicgen._model
+    real_generate = model.generate
+    texts: list[Any] = []
+    token_ids: list[Any] = []
+
+    def recording_tokenizer(batch: Any, **kwargs: Any) -> Any:
+        texts.append(batch)
+        return tokenizer(batch, **kwargs)
+
+    def recording_generate(*args: Any, **kwargs: Any) -> Any:
+        token_ids.append(kwargs["input_ids"].tolist())
+        return real_generate(*args, **kwargs)
+
+    musicgen._tokenizer = recording_tokenizer
+    model.generate = recording_generate
+    try:
+        base = dict(genres=["techno"], tempo_bpm=130, duration_seconds=1.0, seed=7)
+        soft_result = musicgen.generate(SteeredRequest(**base, energy=0.1, density=0.1))
+        soft_result.render()
+        hard_result = musicgen.generate(SteeredRequest(**base, energy=0.9, density=0.9))
+        hard_result.render()
+    finally:
+        del model.generate
+    assert texts == [[soft_result.params["prompt"]], [hard_result.params["prompt"]]]
+    assert "calm low energy" in texts[0][0] and "high energy" in texts[1][0]
+    assert hard_result.params["energy"] == 0.9
+    # The words became tokens the text encoder sees: different requests, different ids.
+    assert token_ids[0] == tokenizer(texts[0])["input_ids"]
+    assert token_ids[0] != token_ids[-1]
+
+
+def test_extend_hands_the_source_audio_to_generate_as_its_audio_prompt(musicgen) -> None:  # type: ignore[no-untyped-def]
+    musicgen.load()
+    model = musicgen._model
+    real_generate = model.generate
+    prompts: list[Any] = []
+
+    def recording(*args: Any, **kwargs: Any) -> Any:
+        prompts.append(kwargs.get("input_values"))
+        return real_generate(*args, **kwargs)
+
+    model.generate = recording
+    try:
+        sr = 16000
+        t = np.arange(sr * 2) / sr
+        source = (0.3 * np.sin(2 * np.pi * 330 * t)).astype(np.float32)
+        request = GenerationRequest(
+            mode="extend",
+            duration_seconds=1.0,
+            seed=2,
+            source=SourceTrack(
+                params={"genre": "house", "bpm": 120.0},
+                audio=np.stack([source, source], axis=1),
+                samplerate=sr,
+            ),
+        )
+        musicgen.generate(request).render()
+    finally:
+        del model.generate
+    first = prompts[0]
+    assert first is not None and first.shape[:2] == (1, 1)
+    hop = int(np.prod(model.config.audio_encoder.upsampling_ratios))
+    context = first[0, 0].numpy()
+    assert len(context) == int(musicgen.context_seconds * sr) // hop * hop
+    # The prompt is the end of the source track, sample for sample.
+    np.testing.assert_allclose(context, source[-len(context) :], atol=1e-6)
+    # Each later segment continues from audio too (the previous segment's end).
+    assert all(p is not None for p in prompts)

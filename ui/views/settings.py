@@ -29,6 +29,7 @@ from player.paths import data_dir
 from player.settings import OPTIONS
 from ui.context import AppContext
 from ui.views.settings_radio import RadioMemoryBox
+from ui.views.settings_models import ModelsPanel
 
 
 def _folder_row(edit: QLineEdit, parent: QWidget) -> QHBoxLayout:
@@ -195,6 +196,7 @@ class SettingsView(QWidget):
             body.addWidget(box)
         self.radio_memory = RadioMemoryBox(ctx.database, ctx.user_id, ctx.tasks)
         body.addWidget(self.radio_memory)
+        body.addWidget(ModelsPanel(ctx, saved=self.saved))
         body.addLayout(save_row)
         body.addStretch(1)
         content = QWidget()
