@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from player.cli.radio_cmd import parse_station
-from player.generation.genres import GENRES
 from player.errors import UserFacingError
+from player.generation.genres import GENRES
 
 ROOT = Path(__file__).resolve().parents[2]
 

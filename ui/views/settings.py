@@ -28,8 +28,8 @@ from player.errors import UserFacingError
 from player.paths import data_dir
 from player.settings import OPTIONS
 from ui.context import AppContext
-from ui.views.settings_radio import RadioMemoryBox
 from ui.views.settings_models import ModelsPanel
+from ui.views.settings_radio import RadioMemoryBox
 
 
 def _folder_row(edit: QLineEdit, parent: QWidget) -> QHBoxLayout:
