@@ -73,14 +73,18 @@ def parse_station(text: str) -> Any:
     value = value.strip()
     if kind == "taste" and not value:
         return RadioSeed("taste")
-    if kind in ("genre", "vibe") and value:
-        return RadioSeed(kind, **{kind: value})
+    if kind == "genre" and value:
+        return RadioSeed("genre", genre=value)
+    if kind == "vibe" and value:
+        return RadioSeed("vibe", vibe=value)
     if kind in ("band", "track") and value:
         try:
             ident = uuid.UUID(value)
         except ValueError:
             raise UserFacingError(f"--from {text!r}: {value!r} is not a {kind} id.") from None
-        return RadioSeed(kind, **{f"{kind}_id": ident})
+        if kind == "band":
+            return RadioSeed("band", band_id=ident)
+        return RadioSeed("track", track_id=ident)
     raise UserFacingError(
         f"--from {text!r} is not one of taste, genre:NAME, vibe:NAME, band:ID, track:ID."
     )
@@ -248,23 +252,29 @@ class Session:
         try:
             data = json.loads(line)
         except json.JSONDecodeError as exc:
-            return self._bad(f"not JSON ({exc.msg})")
+            self._bad(f"not JSON ({exc.msg})")
+            return None
         if not isinstance(data, dict):
-            return self._bad('expected an object like {"like": ID}')
+            self._bad('expected an object like {"like": ID}')
+            return None
         kinds = [k for k in FEEDBACK if k in data]
         if len(kinds) != 1:
-            return self._bad(f"expected exactly one of {', '.join(FEEDBACK)}")
+            self._bad(f"expected exactly one of {', '.join(FEEDBACK)}")
+            return None
         kind = kinds[0]
         try:
             track_id = uuid.UUID(str(data[kind]))
         except ValueError:
-            return self._bad(f"{data[kind]!r} is not a track id")
+            self._bad(f"{data[kind]!r} is not a track id")
+            return None
         if track_id not in self.known:
-            return self._bad(f"unknown track id {track_id}: it was not played in this session")
+            self._bad(f"unknown track id {track_id}: it was not played in this session")
+            return None
         at = data.get("at")
         if kind == "skip" and at is not None:
             if isinstance(at, bool) or not isinstance(at, int | float) or at < 0:
-                return self._bad(f'"at" must be the seconds heard before the skip, not {at!r}')
+                self._bad(f'"at" must be the seconds heard before the skip, not {at!r}')
+                return None
             at = float(at)
         return kind, track_id, at if kind == "skip" else None
 

@@ -629,8 +629,8 @@ class ListenerModel:
         said: list[tuple[float, str, str]] = []
         for name, span, (up, down), (hi_adj, lo_adj) in _DIMENSIONS:
             value = _dimension(controls, name)
-            mean_l = np.mean([_dimension(c, name) for c in liked]) if liked else None
-            mean_s = np.mean([_dimension(c, name) for c in skipped]) if skipped else None
+            mean_l = float(np.mean([_dimension(c, name) for c in liked])) if liked else None
+            mean_s = float(np.mean([_dimension(c, name) for c in skipped])) if skipped else None
             if mean_s is not None:
                 gap = (value - mean_s) / span
                 if abs(gap) < 0.15 or (
