@@ -280,7 +280,6 @@ class Session:
 
     def _bad(self, why: str) -> None:
         self._error(f"line {self.line_no}: {why}; ignored")
-        return None
 
     def _error(self, text: str) -> None:
         self.stderr.write(f"infinite-player radio: {text}\n")
