@@ -105,7 +105,7 @@ def novelty(frames: np.ndarray) -> float:
     kernel = np.outer(g, g) * np.outer(sign, sign)
     kernel /= np.abs(kernel).sum()
     n = len(ssm)
-    curve = [float(-(kernel * ssm[i - k : i + k, i - k : i + k]).sum()) for i in range(k, n - k)]
+    curve = [float((kernel * ssm[i - k : i + k, i - k : i + k]).sum()) for i in range(k, n - k)]
     return float(np.mean(curve)) if curve else 0.0
 
 
@@ -202,7 +202,7 @@ def real_features(corpus: Path, cache: Path) -> dict[str, object]:
     if not tracks:
         raise SystemExit(f"no soundtrack found under {corpus}: see this file's docstring")
     digest = hashlib.sha1("\n".join(str(t[0]) for t in tracks).encode()).hexdigest()[:10]
-    path = cache / f"real_v2_{digest}.npz"
+    path = cache / f"real_v3_{digest}.npz"
     if path.is_file():
         with np.load(path) as d:
             return {
