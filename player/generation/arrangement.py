@@ -14,40 +14,117 @@ import numpy as np
 
 from player.generation.controls import Controls
 from player.generation.genres import GenreStyle, Vibe
+from player.generation.grooves import groove_family
 from player.generation.theory import Key, voice_lead
 
 STEPS = 16  # sixteenth notes per 4/4 bar
 
-# (name, relative length in bars, energy)
-_FORMS: dict[str, list[tuple[str, int, float]]] = {
-    "song": [
-        ("intro", 4, 0.35),
-        ("verse", 8, 0.6),
-        ("chorus", 8, 0.9),
-        ("verse", 8, 0.65),
-        ("chorus", 8, 0.95),
-        ("breakdown", 8, 0.4),
-        ("chorus", 8, 1.0),
-        ("outro", 4, 0.3),
-    ],
-    "edm": [
-        ("intro", 8, 0.5),
-        ("build", 4, 0.7),
-        ("drop", 16, 1.0),
-        ("breakdown", 8, 0.35),
-        ("build", 4, 0.75),
-        ("drop", 16, 1.0),
-        ("outro", 8, 0.45),
-    ],
-    "ambient": [
-        ("intro", 4, 0.25),
-        ("verse", 8, 0.45),
-        ("chorus", 8, 0.6),
-        ("breakdown", 8, 0.4),
-        ("chorus", 8, 0.55),
-        ("outro", 4, 0.25),
-    ],
+# (name, relative length in bars, energy). Each form kind has several song forms; a
+# track draws one and stretches its sections by seeded factors, so two tracks of a genre
+# neither share a layout nor their section lengths.
+_Form = list[tuple[str, int, float]]
+_FORM_VARIANTS: dict[str, tuple[_Form, ...]] = {
+    "song": (
+        [
+            ("intro", 4, 0.35),
+            ("verse", 8, 0.6),
+            ("chorus", 8, 0.9),
+            ("verse", 8, 0.65),
+            ("chorus", 8, 0.95),
+            ("breakdown", 8, 0.4),
+            ("chorus", 8, 1.0),
+            ("outro", 4, 0.3),
+        ],
+        [
+            ("intro", 4, 0.3),
+            ("verse", 8, 0.55),
+            ("build", 4, 0.7),
+            ("chorus", 8, 0.9),
+            ("verse", 8, 0.6),
+            ("build", 4, 0.75),
+            ("chorus", 8, 0.95),
+            ("breakdown", 8, 0.35),
+            ("chorus", 8, 1.0),
+            ("outro", 4, 0.3),
+        ],
+        [
+            ("intro", 2, 0.4),
+            ("chorus", 8, 0.85),
+            ("verse", 8, 0.55),
+            ("chorus", 8, 0.9),
+            ("breakdown", 8, 0.4),
+            ("verse", 4, 0.6),
+            ("chorus", 12, 1.0),
+            ("outro", 4, 0.3),
+        ],
+        [
+            ("intro", 8, 0.3),
+            ("verse", 12, 0.55),
+            ("chorus", 8, 0.85),
+            ("breakdown", 4, 0.35),
+            ("verse", 8, 0.65),
+            ("chorus", 16, 1.0),
+            ("outro", 8, 0.3),
+        ],
+    ),
+    "edm": (
+        [
+            ("intro", 8, 0.5),
+            ("build", 4, 0.7),
+            ("drop", 16, 1.0),
+            ("breakdown", 8, 0.35),
+            ("build", 4, 0.75),
+            ("drop", 16, 1.0),
+            ("outro", 8, 0.45),
+        ],
+        [
+            ("intro", 16, 0.55),
+            ("verse", 8, 0.7),
+            ("build", 8, 0.75),
+            ("drop", 16, 1.0),
+            ("breakdown", 16, 0.3),
+            ("drop", 16, 0.95),
+            ("outro", 8, 0.4),
+        ],
+        [
+            ("intro", 4, 0.45),
+            ("drop", 8, 0.9),
+            ("breakdown", 8, 0.3),
+            ("build", 4, 0.7),
+            ("drop", 16, 1.0),
+            ("verse", 8, 0.6),
+            ("build", 4, 0.8),
+            ("drop", 8, 1.0),
+            ("outro", 4, 0.4),
+        ],
+    ),
+    "ambient": (
+        [
+            ("intro", 4, 0.25),
+            ("verse", 8, 0.45),
+            ("chorus", 8, 0.6),
+            ("breakdown", 8, 0.4),
+            ("chorus", 8, 0.55),
+            ("outro", 4, 0.25),
+        ],
+        [
+            ("intro", 8, 0.2),
+            ("verse", 8, 0.4),
+            ("verse", 8, 0.5),
+            ("chorus", 12, 0.65),
+            ("outro", 8, 0.25),
+        ],
+        [
+            ("intro", 4, 0.3),
+            ("chorus", 8, 0.55),
+            ("breakdown", 8, 0.3),
+            ("verse", 8, 0.45),
+            ("chorus", 8, 0.65),
+            ("outro", 4, 0.2),
+        ],
+    ),
 }
+_FORMS: dict[str, _Form] = {k: v[0] for k, v in _FORM_VARIANTS.items()}
 # An extension continues a playing track, so it starts in the thick of it: no intro.
 _EXTEND_FORMS: dict[str, list[tuple[str, int, float]]] = {
     "song": [
@@ -123,6 +200,11 @@ _LAYERS: dict[str, set[str]] = {
 
 
 _HAT_FAMILY = ("hat", "shaker", "ride")
+# Progressions any song-form genre may also draw (scale degrees, 0 = tonic).
+_EXTRA_MAJOR = ((0, 3, 4, 4), (5, 3, 0, 4), (0, 2, 3, 4), (3, 4, 2, 5), (0, 4, 3, 3))
+_EXTRA_MINOR = ((0, 3, 4, 0), (0, 5, 6, 0), (0, 2, 5, 6), (5, 6, 0, 0), (0, 6, 3, 4))
+# Keys a section may move to: (semitones up, mode) per home mode family.
+_LIFT_GENRES = ("pop", "rock", "r&b", "synthwave", "jazz")
 _ACCENT_DRUMS = ("clap", "open_hat", "rim")
 
 
@@ -144,6 +226,8 @@ def _density_pattern(pattern: str, density: float, rng: np.random.Generator) -> 
                 out[s] = "."
             elif ch == "." and density >= 0.45:
                 out[s] = "g"
+            elif ch == "o":
+                out[s] = "g"  # off-beat eighths stay lighter than the beat: the pulse reads
         elif density < 0.45:
             out[s] = "."
         elif density < 0.75:
@@ -190,6 +274,7 @@ class Plan:
     sections: list[SectionPlan]
     notes: dict[str, list[Note]] = field(default_factory=dict)
     hits: list[Hit] = field(default_factory=list)
+    fade_samples: int = 0  # an ending that fades out over this many final samples
 
     @property
     def bar_samples(self) -> float:
@@ -208,6 +293,7 @@ class Plan:
                 for k, v in self.notes.items()
             },
             [Hit(h.start + offset, h.name, h.velocity) for h in self.hits],
+            self.fade_samples,
         )
 
 
@@ -215,9 +301,26 @@ def bars_for(seconds: float, bpm: float) -> int:
     return max(1, round(seconds * bpm / 240.0))
 
 
-def layout_sections(form: str, bars: int, extend: bool = False) -> list[SectionPlan]:
-    """Stretch or shrink the form's template to exactly ``bars`` bars."""
-    template = list((_EXTEND_FORMS if extend else _FORMS)[form])
+def layout_sections(
+    form: str, bars: int, extend: bool = False, rng: np.random.Generator | None = None
+) -> list[SectionPlan]:
+    """Stretch or shrink a form's template to exactly ``bars`` bars.
+
+    With ``rng`` the template is drawn from the form kind's variants and each section's
+    length is scaled by a seeded factor first (so a verse is 4, 8 or 12 bars)."""
+    if extend:
+        template = list(_EXTEND_FORMS[form])
+    elif rng is None:
+        template = list(_FORMS[form])
+    else:
+        variants = _FORM_VARIANTS[form]
+        template = list(variants[int(rng.integers(len(variants)))])
+    if rng is not None and not extend:
+        factors = rng.choice([0.5, 1.0, 1.0, 1.5], len(template))
+        template = [
+            (name, max(2, round(float(n * f) / 2) * 2) if name not in ("intro", "outro") else n, e)
+            for (name, n, e), f in zip(template, factors, strict=True)
+        ]
     main = _MAIN[form]
     if bars < 3:
         template = [(main, 1, 0.9)]
@@ -233,13 +336,16 @@ def layout_sections(form: str, bars: int, extend: bool = False) -> list[SectionP
         lengths.append(max(1, length))
     # Fix rounding drift on the longest sections, keeping every section at least one bar.
     order = sorted(range(len(lengths)), key=lambda i: -lengths[i])
+    # Whole pairs of bars while the gap allows, so phrases stay even.
     i = 0
     while sum(lengths) != bars:
         j = order[i % len(order)]
-        if sum(lengths) < bars:
-            lengths[j] += 1
-        elif lengths[j] > 1:
-            lengths[j] -= 1
+        gap = bars - sum(lengths)
+        step = 2 if abs(gap) >= 2 else 1
+        if gap > 0:
+            lengths[j] += step
+        elif lengths[j] > step:
+            lengths[j] -= step
         i += 1
     sections, start = [], 0
     for (name, _, energy), n in zip(template, lengths, strict=True):
@@ -268,21 +374,60 @@ class _Composer:
             rng,
         )
         self.ctl = controls
-        self.swing = controls.swing_steps
+        # Players straighten their swing as the tempo rises (a triplet feel at 170 BPM
+        # reads as a different metre to the ear and to a beat tracker).
+        self.swing = controls.swing_steps * float(np.clip((165.0 - bpm) / 40.0, 0.2, 1.0))
         self.step = sr * 60.0 / bpm / 4.0
         self.notes: dict[str, list[Note]] = {
             k: [] for k in ("bass", "chords", "pad", "lead", "arp")
         }
         self.hits: list[Hit] = []
-        prog_pool = style.progressions_minor if key.intervals[2] == 3 else style.progressions_major
+        minor = key.intervals[2] == 3
+        prog_pool = style.progressions_minor if minor else style.progressions_major
+        if style.form == "song" and style.id != "jazz":
+            prog_pool = prog_pool + (_EXTRA_MINOR if minor else _EXTRA_MAJOR)
         picks = rng.permutation(len(prog_pool))
         self.progs = {
             "verse": prog_pool[picks[0]],
             "chorus": prog_pool[picks[min(1, len(picks) - 1)]],
+            "bridge": prog_pool[picks[min(2, len(picks) - 1)]],
         }
-        self.motifs: dict[str, list[tuple[int, int, int]]] = {}
+        # Harmonic rhythm: a chord per bar, or (slower songs) one per two bars.
+        self.chord_bars = 2 if style.form != "edm" and rng.random() < 0.3 else 1
+        grooves = groove_family(style.id)
+        order = rng.permutation(len(grooves))
+        self.main_groove = grooves[order[0]]
+        self.alt_groove = grooves[order[1 % len(order)]] if rng.random() < 0.6 else None
+        self.groove_variation = int(rng.integers(3))
+        self.home_key = key
+        self.theme: list[tuple[int, int, int]] | None = None
+        self.seen: dict[str, int] = {}
+        self.occurrence = 0
+        self.layers: set[str] = set()
         self.prev_voicing: list[int] | None = None
         self.lead_pitches = key.scale_pitches(62, 86)
+        self.final_cut = False
+
+    # -- form -------------------------------------------------------------------------
+    def enter(self, sec: SectionPlan, key: Key, first_verse: bool) -> None:
+        """Set up a section: its key, the layers that play and which time it occurs."""
+        rng = self.rng
+        self.key = key
+        self.lead_pitches = key.scale_pitches(62, 86)
+        self.occurrence = self.seen.get(sec.name, 0)
+        self.seen[sec.name] = self.occurrence + 1
+        layers = set(_LAYERS[sec.name])
+        if sec.name in ("chorus", "drop") and rng.random() < 0.5:
+            layers.discard(str(rng.choice(["arp", "pad", "open_hat", "shaker", "rim"])))
+        if sec.name == "verse":
+            if rng.random() < 0.35:
+                layers.add(str(rng.choice(["pad", "arp"])))
+            if self.occurrence > 0 and rng.random() < 0.4:
+                layers.add("lead")  # the second verse answers with the full tune
+        if sec.name == "breakdown" and rng.random() < 0.4:
+            layers.add("bass")
+        self.layers = layers
+        self.hats_late = first_verse and rng.random() < 0.5
 
     # -- time -------------------------------------------------------------------------
     def at(self, bar: int, step: float, jitter: bool = True) -> int:
@@ -298,12 +443,30 @@ class _Composer:
 
     # -- harmony ------------------------------------------------------------------------
     def chord_degree(self, section: str, bar_in_section: int) -> int:
-        prog = self.progs["chorus" if section in ("chorus", "drop") else "verse"]
-        return prog[bar_in_section % len(prog)]
+        name = {"chorus": "chorus", "drop": "chorus", "breakdown": "bridge"}.get(section, "verse")
+        prog = self.progs[name]
+        return prog[(bar_in_section // self.chord_bars) % len(prog)]
 
     def groove_for(self, sec: SectionPlan, b: int) -> dict[str, str]:
-        """The drum patterns of this bar."""
-        return self.style.groove
+        """The drum patterns of this bar: the main or the main sections' groove, with a
+        variation closing every fourth or eighth bar (a moved kick, an extra backbeat)."""
+        main = sec.name in ("chorus", "drop") and self.alt_groove is not None
+        groove = dict(self.alt_groove if main and self.alt_groove else self.main_groove)
+        if b % 8 == 7 or (self.groove_variation == 2 and b % 4 == 3):
+            kick = list(groove.get("kick", "." * STEPS))
+            kind = self.groove_variation
+            if kind == 0:
+                kick[10], kick[11] = ".", "o"
+            elif kind == 1:
+                kick[6] = "o"
+                kick[15] = "g"
+            else:
+                kick[13] = "o"
+            groove["kick"] = "".join(kick)
+        if self.hats_late and sec.name == "verse" and self.occurrence == 0 and b < sec.bars // 2:
+            for drum in _HAT_FAMILY:
+                groove.pop(drum, None)
+        return groove
 
     def bass_root(self, degree: int) -> int:
         pitch = self.key.degree_pitch(degree, 1)
@@ -316,12 +479,16 @@ class _Composer:
 
     # -- parts --------------------------------------------------------------------------
     def drums(self, sec: SectionPlan, bar: int, b: int, next_name: str | None) -> None:
-        layers = _LAYERS[sec.name]
+        layers = self.layers
         rng = self.rng
         energy = sec.energy * (0.55 + 0.45 * self.ctl.energy)
         e, density = self.ctl.energy, self.ctl.density
         last_bar = b == sec.bars - 1
         fill = last_bar and next_name is not None and sec.bars >= 2 and sec.name not in ("build",)
+        if self.final_cut:  # the band stops together on the downbeat
+            self.hits.append(Hit(self.at(bar, 0, jitter=False), "kick", 1.0))
+            self.hits.append(Hit(self.at(bar, 0, jitter=False), "crash", 0.8))
+            return
         for drum, pattern in self.groove_for(sec, b).items():
             name = drum
             if drum == "kick" and "kick" not in layers:
@@ -343,8 +510,8 @@ class _Composer:
                 if fill and s >= 8 and drum not in ("kick", "hat", "ride"):
                     continue
                 vel = {"x": 1.0, "o": 0.75, "g": 0.4, "r": 0.45}[ch]
-                if ch == "g" and density < 0.4 and drum == "rim":
-                    continue
+                if ch == "g" and density < 0.4 and drum not in _HAT_FAMILY:
+                    continue  # a sparse track drops its ghost notes
                 if drum in ("hat", "shaker") and energy < 0.3 and s % 2 == 1:
                     continue
                 vel *= float(np.clip(1.0 + rng.normal(0, 0.07), 0.7, 1.15)) * (0.5 + 0.5 * energy)
@@ -394,7 +561,7 @@ class _Composer:
             self.hits.append(Hit(self.at(bar, s, jitter=False), "snare", vel))
 
     def chords(self, sec: SectionPlan, bar: int, degree: int) -> None:
-        layers = _LAYERS[sec.name]
+        layers = self.layers
         style, rng = self.style, self.rng
         chord = self.key.chord(degree, style.chord_size, 3)
         voicing = voice_lead(chord, self.prev_voicing)
@@ -402,7 +569,7 @@ class _Composer:
         if style.chord_kind == "power":
             root = self.key.degree_pitch(degree, 3)
             voicing = [root, root + 7, root + 12]
-        rhythm = self._chord_rhythm(sec)
+        rhythm = [(0.0, 3.0, 0.9)] if self.final_cut else self._chord_rhythm(sec)
         if "chords" in layers:
             for s, gate, vel in rhythm:
                 v = (
@@ -457,26 +624,33 @@ class _Composer:
             choices = [3, 6, 7, 10, 11, 14]
             return [
                 (float(s), 1.0, 0.6)
-                for s in sorted(
-                    rng.choice(choices, 2 + int(rng.random() < self.ctl.density), replace=False)
-                )
+                for s in sorted(rng.choice(choices, 1 + round(3 * self.ctl.density), replace=False))
             ]
         if kind == "comp":
-            choices = [0, 3, 6, 7, 10, 11, 14]
+            # On-beat stabs first, then the anticipations: comping that keeps the pulse.
+            choices = [0, 4, 8, 12, 6, 14, 10, 3]
+            weights = np.array([4, 3, 3, 3, 2, 2, 1, 1], dtype=float)
             picks = sorted(
-                rng.choice(choices, 2 + int(rng.random() < self.ctl.density), replace=False)
+                rng.choice(
+                    choices,
+                    1 + round(4 * self.ctl.density),
+                    replace=False,
+                    p=weights / weights.sum(),
+                )
             )
             return [(float(s), float(rng.choice([2, 3, 4])), 0.65) for s in picks]
         if kind == "strum8":
             return [(float(s), 1.8, 0.9 if s % 4 == 0 else 0.65) for s in range(0, STEPS, 2)]
         if kind == "lofi":
+            if self.bpm > 130:  # a lazy push at 80 BPM is a limp at 150: play the halves
+                return [(0, 7.5, 0.75), (8, 7.5, 0.6)]
             return [(0, 9.5, 0.75), (10, 5.5, 0.6)]
         if kind == "rnb":
             return [(0, 5.5, 0.75), (6, 2.0, 0.55), (10, 5.5, 0.65)]
         return [(0, STEPS, 0.7)]
 
     def bass(self, sec: SectionPlan, bar: int, degree: int, next_degree: int) -> None:
-        if "bass" not in _LAYERS[sec.name] and not (
+        if "bass" not in self.layers and not (
             sec.name == "intro" and self.style.form == "edm" and sec.energy >= 0.5
         ):
             return
@@ -533,6 +707,8 @@ class _Composer:
                 (8, 3.6, fifth, 0.8),
                 (12, 3.6, approach, 0.75),
             ]
+        elif pattern == "half" and self.bpm > 130:
+            ev = [(0, 7, root, 0.9), (8, 7, fifth if rng.random() < 0.6 else root, 0.75)]
         elif pattern == "half":
             ev = [
                 (0, 6, root, 0.9),
@@ -561,17 +737,15 @@ class _Composer:
             )
 
     def lead(self, sec: SectionPlan, bar: int, b: int, degree: int) -> None:
-        layers = _LAYERS[sec.name]
+        layers = self.layers
         if "lead" not in layers and "lead_sparse" not in layers:
             return
         sparse = "lead" not in layers
         if sparse and self.style.lead_density < 0.5:
             return
-        motif_name = f"{sec.name}{'-sparse' if sparse else ''}"
-        motif = self.motifs.get(motif_name)
-        if motif is None:
-            motif = self._motif(sparse)
-            self.motifs[motif_name] = motif
+        if self.theme is None:
+            self.theme = self._motif(False)
+        motif = self._developed(sec.name, sparse, (b // 2) % 2 == 1)
         chord_pcs = {p % 12 for p in self.key.chord(degree, 3, 4)}
         half = b % 2
         last_phrase = b >= sec.bars - 2
@@ -590,6 +764,33 @@ class _Composer:
             self.notes["lead"].append(
                 Note(self.at(bar, step % STEPS), pitch, self.steps(gate), vel)
             )
+
+    def _developed(self, section: str, sparse: bool, answer: bool) -> list[tuple[int, int, int]]:
+        """The track's one theme as this section states it.
+
+        Choruses state it, later choruses sequence it a step higher per repeat; verses
+        take its rhythm a third lower and thinned to eighths; breakdowns invert it on
+        quarters; a sparse verse keeps every other note; the second phrase of each pair
+        answers by mirroring its last notes, so a section is never one loop unchanged.
+        """
+        assert self.theme is not None
+        theme = list(self.theme)
+        top = len(self.lead_pitches) - 3
+        centre = theme[0][2]
+        if section in ("chorus", "drop"):
+            shift = min(self.occurrence, 2)
+            motif = [(s, g, i + shift) for s, g, i in theme]
+        elif section == "breakdown":
+            motif = [(s, max(g, 3), 2 * centre - i) for s, g, i in theme if s % 4 == 0]
+        else:
+            motif = [(s, g, i - 2) for s, g, i in theme if s % 2 == 0]
+        if sparse:
+            motif = motif[::2]
+        if answer and len(motif) > 2:
+            cut = len(motif) // 2
+            pivot = motif[cut][2]
+            motif = motif[:cut] + [(s, g, 2 * pivot - i) for s, g, i in motif[cut:]]
+        return [(s, g, int(np.clip(i, 2, top))) for s, g, i in motif] or [(0, 4, centre)]
 
     def _motif(self, sparse: bool) -> list[tuple[int, int, int]]:
         rng = self.rng
@@ -625,11 +826,19 @@ def compose(
     controls: Controls,
     extend: bool = False,
 ) -> Plan:
-    """Write the whole track as events. ``extend`` uses the intro-less continuation form."""
-    sections = layout_sections(style.form, bars, extend=extend)
+    """Write the whole track as events. ``extend`` uses the intro-less continuation form.
+
+    The form, section lengths, grooves, progressions, which layers play where, a key
+    lift or modal shift and the ending are all drawn from ``rng`` (the track's seed).
+    """
+    sections = layout_sections(style.form, bars, extend=extend, rng=rng)
     c = _Composer(style, vibe, key, bpm, samplerate, rng, controls)
+    keys = _key_plan(style, key, sections, rng)
+    ending = "ring" if extend else str(rng.choice(["ring", "ring", "fade", "cut"]))
+    first_verse = next((i for i, s in enumerate(sections) if s.name == "verse"), -1)
     for si, sec in enumerate(sections):
         next_name = sections[si + 1].name if si + 1 < len(sections) else None
+        c.enter(sec, keys[si], si == first_verse)
         for b in range(sec.bars):
             bar = sec.start_bar + b
             degree = c.chord_degree(sec.name, b)
@@ -637,11 +846,43 @@ def compose(
             next_degree = c.chord_degree(sec.name, b + 1) if not final else 0
             if final:  # the last bar resolves on the tonic and lets it ring
                 degree = 0
+                c.final_cut = ending == "cut" and bars > 4
             c.drums(sec, bar, b, next_name)
             c.chords(sec, bar, degree)
             c.bass(sec, bar, degree, next_degree)
             if not final:
                 c.lead(sec, bar, b, degree)
     bar_samples = samplerate * 240.0 / bpm
-    plan = Plan(samplerate, bpm, bars, round(bars * bar_samples), sections, c.notes, c.hits)
-    return plan
+    fade = round(min(4, sections[-1].bars) * bar_samples) if ending == "fade" and bars > 8 else 0
+    total = round(bars * bar_samples)
+    return Plan(samplerate, bpm, bars, total, sections, c.notes, c.hits, fade)
+
+
+def _key_plan(
+    style: GenreStyle, key: Key, sections: list[SectionPlan], rng: np.random.Generator
+) -> list[Key]:
+    """The key of each section: home, a lift for the last choruses (a song genre's
+    truck-driver modulation), or a modal shift for the breakdown (same tonic, a
+    neighbouring mode), each only some of the time."""
+    keys = [key] * len(sections)
+    names = [s.name for s in sections]
+    roll = rng.random()
+    if style.id in _LIFT_GENRES and "breakdown" in names and roll < 0.35:
+        lift = int(rng.choice([1, 2]))
+        after = names.index("breakdown")
+        for i in range(after + 1, len(sections)):
+            keys[i] = Key((key.tonic + lift) % 12, key.mode)
+    elif "breakdown" in names and roll < 0.7:
+        shifts = {
+            "major": "mixolydian",
+            "lydian": "major",
+            "mixolydian": "major",
+            "minor": "dorian",
+            "dorian": "minor",
+            "phrygian": "minor",
+            "harmonic minor": "minor",
+        }
+        for i, name in enumerate(names):
+            if name == "breakdown":
+                keys[i] = Key(key.tonic, shifts.get(key.mode, key.mode))
+    return keys

@@ -291,5 +291,6 @@ class ProceduralGenerator:
             plan.sections,
             notes,
             hits + list(plan.hits),
+            plan.fade_samples,
         )
         return joined, -preroll

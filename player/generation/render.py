@@ -17,7 +17,15 @@ from player.generation.arrangement import Plan
 from player.generation.controls import Controls
 from player.generation.drums import render_kit, vary_kit
 from player.generation.genres import GenreStyle
-from player.generation.mixing import Bus, DecimatedReverb, Haas, Limiter, duck_curve
+from player.generation.mixing import (
+    Bus,
+    DecimatedReverb,
+    Haas,
+    Limiter,
+    Tilt,
+    duck_curve,
+    soft_clip,
+)
 from player.generation.palettes import Palette
 from player.generation.synths import Instrument
 
@@ -188,10 +196,7 @@ class Renderer:
             "arp": Haas(int(0.007 * sr)),
         }
         # The master tilt: a high shelf that follows brightness (tape dulls it further).
-        tilt_db = 14.0 * (b - 0.5) - 5.0 * fx.tape
-        self.master = pb.Pedalboard(
-            [pb.HighShelfFilter(cutoff_frequency_hz=2500.0, gain_db=tilt_db)]
-        )
+        self.tilt = Tilt(14.0 * (b - 0.5) - 5.0 * fx.tape, 2500.0, sr)
         self.limiter = Limiter(samplerate=sr)
         self.master_gain = 0.55 * style.level * self.energy_gain
 
@@ -271,6 +276,11 @@ class Renderer:
                 faded_in = True
             if emitted + len(out) > total:
                 out = out[: total - emitted]
+            fade_from = total - plan.fade_samples
+            if plan.fade_samples and emitted + len(out) > fade_from:
+                where = np.arange(emitted, emitted + len(out), dtype=np.float32)
+                gain = np.clip((total - where) / np.float32(plan.fade_samples), 0.0, 1.0)
+                out = out * gain[:, None]
             if emitted + len(out) >= total:
                 k = min(len(out), int(FADE_OUT_S * self.sr))
                 out[len(out) - k :] *= np.linspace(1.0, 0.0, k, dtype=np.float32)[:, None]
@@ -303,19 +313,18 @@ class Renderer:
         # Energy drives the tonal bus into soft saturation (density of sound, not only
         # level); the drums join after it, so their transients stay sharp and on top.
         k = np.float32(self.saturation)
-        norm = np.float32(1.0 / k)  # unity gain for quiet signals: it squeezes peaks only
-        centre = np.tanh((bass + lead) * k) * norm
+        centre = soft_clip(bass + lead, k)
         beat = stems["kick"] * self.kick_energy_gain + drums
         out = np.empty((n, 2), dtype=np.float32)
-        out[:, 0] = np.tanh((chords + pad + 0.6 * arp + rev) * k) * norm + centre + beat
+        out[:, 0] = soft_clip(chords + pad + 0.6 * arp + rev, k) + centre + beat
         right = (
             0.85 * self.haas["chords"](chords)
             + self.haas["pad"](pad)
             + self.haas["arp"](arp)
             + self.haas["reverb"](rev)
         )
-        out[:, 1] = np.tanh(right * k) * norm + centre + beat
-        out = self.master.process(np.ascontiguousarray(out.T), self.sr, reset=False).T
+        out[:, 1] = soft_clip(right, k) + centre + beat
+        out = self.tilt(out)
         out *= np.float32(self.master_gain)
         if style.crackle:
             # Vinyl: a soft hiss and sparse pops, both dulled like an old record.
