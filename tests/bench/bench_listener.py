@@ -27,6 +27,7 @@ import statistics
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -92,6 +93,8 @@ def main() -> None:
     parser.add_argument("--planners", default="listener,legacy")
     parser.add_argument("--calibrate", type=int, default=0, metavar="N")
     parser.add_argument("--out", default="", help="also write the raw results as JSON here")
+    parser.add_argument("--jobs", type=int, default=2, help="listeners at once")
+    parser.add_argument("--baseline-runs", type=int, default=2, help="runs of the old planner")
     args = parser.parse_args()
     if args.calibrate:
         calibrate(args.calibrate, args.seconds)
@@ -112,43 +115,52 @@ def main() -> None:
     results: list[dict] = []
     started = time.perf_counter()
     try:
-        for taste in tastes:
-            for planner in planners:
-                for run in range(args.runs):
-                    email = f"{taste.name}-{planner}-{run}@bench.example"
-                    complete_onboarding(
-                        database, OnboardingAnswers(email=email, genres=BROAD, vibe="balanced")
-                    )
-                    seed = 1000 * run + 17
-                    one = listen(taste, radio_command(email, args.tracks, args.seconds,
-                                 planner=planner, rng_seed=seed), env)  # fmt: skip
-                    two = listen(taste, radio_command(email, args.second, args.seconds,
-                                 planner=planner, rng_seed=seed + 1), env)  # fmt: skip
-                    n = args.tracks
-                    row = {
-                        "taste": taste.name,
-                        "planner": planner,
-                        "run": run,
-                        "thirds": [one.rate(i * n // 3, (i + 1) * n // 3) for i in range(3)],
-                        "second_first_third": two.rate(0, max(1, args.second // 3)),
-                        "plan_ms": one.plan_ms + two.plan_ms,
-                        "liked": [one.liked, two.liked],
-                        "explanations": [e for e in one.explanations if e][-3:],
-                        "requests": [one.requests, two.requests],
-                        "features": [one.features, two.features],
-                        "seconds": one.seconds + two.seconds,
-                    }
-                    results.append(row)
-                    print(
-                        f"{taste.name:18s} {planner:8s} run {run}: thirds "
-                        + " ".join(f"{t:.2f}" for t in row["thirds"])
-                        + f" | session 2: {row['second_first_third']:.2f} "
-                        f"| {row['seconds']:.0f}s",
-                        file=sys.stderr,
-                        flush=True,
-                    )
-                    if len(one.liked) < n or one.stderr.strip():
-                        print(one.stderr[-2000:], file=sys.stderr)
+        runs = {p: args.runs if p == "listener" else args.baseline_runs for p in planners}
+        jobs = [(t, p, r) for t in tastes for p in planners for r in range(runs[p])]
+        for taste, planner, run in jobs:  # the accounts first: onboarding is not thread-safe
+            email = f"{taste.name}-{planner}-{run}@bench.example"
+            complete_onboarding(
+                database, OnboardingAnswers(email=email, genres=BROAD, vibe="balanced")
+            )
+
+        def one_listener(job: tuple) -> dict:
+            taste, planner, run = job
+            email = f"{taste.name}-{planner}-{run}@bench.example"
+            seed = 1000 * run + 17
+            one = listen(taste, radio_command(email, args.tracks, args.seconds,
+                         planner=planner, rng_seed=seed), env)  # fmt: skip
+            two = listen(taste, radio_command(email, args.second, args.seconds,
+                         planner=planner, rng_seed=seed + 1), env)  # fmt: skip
+            n = args.tracks
+            row = {
+                "taste": taste.name,
+                "planner": planner,
+                "run": run,
+                "thirds": [one.rate(i * n // 3, (i + 1) * n // 3) for i in range(3)],
+                "second_first_third": two.rate(0, max(1, args.second // 3)),
+                "plan_ms": one.plan_ms + two.plan_ms,
+                "liked": [one.liked, two.liked],
+                "explanations": [e for e in one.explanations if e][-3:],
+                "requests": [one.requests, two.requests],
+                "features": [one.features, two.features],
+                "seconds": one.seconds + two.seconds,
+            }
+            print(
+                f"{taste.name:18s} {planner:8s} run {run}: thirds "
+                + " ".join(f"{t:.2f}" for t in row["thirds"])
+                + f" | session 2: {row['second_first_third']:.2f} "
+                f"| {row['seconds']:.0f}s",
+                file=sys.stderr,
+                flush=True,
+            )
+            if len(one.liked) < n or one.stderr.strip():
+                print(one.stderr[-2000:], file=sys.stderr)
+            return row
+
+        # Listeners are independent (each its own account): --jobs of them at once keep
+        # both cores busy, one rendering while the other is analysed.
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            results.extend(pool.map(one_listener, jobs))
     finally:
         database.close()
     report(results, tastes, planners, time.perf_counter() - started)
