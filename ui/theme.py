@@ -30,6 +30,13 @@ def app_icon() -> QIcon:
     return result
 
 
+def style_sheet() -> str:
+    """``theme.qss`` with its icon paths made absolute (QSS resolves relative ones
+    against the working directory, which is anything at all for an installed app)."""
+    text = (RESOURCES / "theme.qss").read_text(encoding="utf-8")
+    return text.replace("@ICONS@", (RESOURCES / "icons").as_posix())
+
+
 def apply_theme(app: QApplication) -> None:
     """Fusion style, a dark palette (for what QSS does not reach) and the QSS sheet."""
     app.setStyle("Fusion")
@@ -46,11 +53,11 @@ def apply_theme(app: QApplication) -> None:
         QPalette.ColorRole.HighlightedText: "#ffffff",
         QPalette.ColorRole.ToolTipBase: "#22222e",
         QPalette.ColorRole.ToolTipText: "#e8e6f0",
-        QPalette.ColorRole.PlaceholderText: "#6f6c82",
+        QPalette.ColorRole.PlaceholderText: "#9a97ad",
         QPalette.ColorRole.Link: "#1fd1b2",
     }
     for role, value in colors.items():
         palette.setColor(role, QColor(value))
     app.setPalette(palette)
-    app.setStyleSheet((RESOURCES / "theme.qss").read_text(encoding="utf-8"))
+    app.setStyleSheet(style_sheet())
     app.setWindowIcon(app_icon())

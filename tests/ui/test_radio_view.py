@@ -48,7 +48,7 @@ def test_quota_reached_shows_what_happens_next(qtbot, session):
     with qtbot.waitSignal(window.radio.quota_reached, timeout=60000):
         qtbot.mouseClick(view.start_genre, Qt.MouseButton.LeftButton)
     assert view.banner.isVisible()
-    text = view.banner.text()
+    text = view.banner_text.text()
     assert "today's free generations" in text and "midnight UTC" in text
     assert "library keeps playing" in text
     qtbot.waitUntil(lambda: view.quota.text() == "0 of 1 left today", timeout=10000)
