@@ -261,6 +261,8 @@ class MainWindow(QMainWindow):
             "quit": make("quit", "Quit", "Ctrl+Q", self.quit),
         }
         actions["shortcuts"].setShortcuts([QKeySequence("F1"), QKeySequence("?")])
+        actions["play_pause"].setProperty("lasting_name", "Play or pause")
+        actions["like"].setProperty("lasting_name", "Like or unlike")
         actions["like"].setCheckable(True)
         return actions
 

@@ -184,7 +184,6 @@ def take_screenshots(out_dir: Path, size: tuple[int, int] = DEFAULT_SIZE) -> lis
 
 def _dialogs(window: Any, out_dir: Path, screen: Any) -> list[Path]:
     """The dialogs a newcomer meets, sized as the app sizes them."""
-    from PySide6.QtCore import QSize
 
     from ui.fit import clamp_window, fit_window
     from ui.shortcuts import ShortcutsDialog
@@ -197,7 +196,7 @@ def _dialogs(window: Any, out_dir: Path, screen: Any) -> list[Path]:
         ("new-playlist", NameDialog("New playlist", "", window)),
         ("shortcuts", ShortcutsDialog(window.actions_, window)),
     ):
-        fit_window(dialog, dialog.sizeHint().expandedTo(QSize(360, 120)), screen)
+        fit_window(dialog, dialog.size().expandedTo(dialog.sizeHint()), screen)
         dialog.show()
         clamp_window(dialog, screen)
         _pump(300)

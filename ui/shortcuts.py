@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QSize, Qt
-from PySide6.QtGui import QAction, QKeyEvent, QKeySequence
+from PySide6.QtGui import QAction, QIcon, QKeyEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QAbstractSlider,
@@ -85,7 +85,10 @@ def shortcut_rows(actions: dict[str, QAction]) -> list[tuple[str, str]]:
         keys = [k.toString(QKeySequence.SequenceFormat.NativeText) for k in action.shortcuts()]
         keys = [k for k in keys if k]
         if keys:
-            rows.append((" or ".join(keys), action.text().replace("&", "")))
+            # "lasting_name": what the action always does ("Play or pause"); its text()
+            # follows the state. (Not statusTip: Qt would show that over the status bar.)
+            what = str(action.property("lasting_name") or action.text())
+            rows.append((" or ".join(keys), what.replace("&", "")))
     return rows + list(EXTRA_KEYS)
 
 
@@ -111,11 +114,14 @@ class ShortcutsDialog(QDialog):
             self.table.setItem(n, 0, QTableWidgetItem(keys))
             self.table.setItem(n, 1, QTableWidgetItem(what))
         header = self.table.horizontalHeader()
+        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close)
         buttons.rejected.connect(self.reject)
-        buttons.button(QDialogButtonBox.StandardButton.Close).setObjectName("Primary")
+        close = buttons.button(QDialogButtonBox.StandardButton.Close)
+        close.setObjectName("Primary")
+        close.setIcon(QIcon())
         layout = QVBoxLayout(self)
         layout.addWidget(title)
         layout.addWidget(self.table, 1)

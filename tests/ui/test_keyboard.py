@@ -120,7 +120,7 @@ def test_shortcuts_sheet_opens_on_f1_and_question_mark(qtbot, session):
         for r in range(sheet.table.rowCount())
     }
     assert rows["Back 5 seconds"] == "Left" and rows["Volume up"] == "Up"
-    assert rows["Play"] == "Space" and rows["Keyboard shortcuts"] == "F1 or ?"
+    assert rows["Play or pause"] == "Space" and rows["Keyboard shortcuts"] == "F1 or ?"
     sheet.close()
     qtbot.waitUntil(lambda: not sheet.isVisible())
     window.activateWindow()
