@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
     QMimeData,
@@ -224,8 +225,8 @@ class PagedTableModel(RowsTableModel):
     # -- results --------------------------------------------------------------------------
 
     def _append(self, generation: int, rows: Sequence[Any]) -> None:
-        if generation != self._generation:
-            return  # a reset happened while this page was loading
+        if not shiboken6.isValid(self) or generation != self._generation:
+            return  # the view closed, or a reset happened while this page was loading
         if len(rows) < self._page_size:
             self._exhausted = True
         if rows:
@@ -239,7 +240,7 @@ class PagedTableModel(RowsTableModel):
         self.page_loaded.emit(len(self._rows))
 
     def _failed(self, generation: int, exc: BaseException) -> None:
-        if generation == self._generation:
+        if shiboken6.isValid(self) and generation == self._generation:
             self._loading = False
             self._exhausted = True
             self.page_loaded.emit(len(self._rows))
