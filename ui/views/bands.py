@@ -301,6 +301,10 @@ class BandPage(QWidget):
         self.radio_button = QPushButton("Band radio")
         self.radio_button.setObjectName("Primary")
         self.radio_button.clicked.connect(self.start_radio)
+        self.notice = QLabel("")
+        self.notice.setObjectName("Hint")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(self.radio_button)
         buttons.addWidget(self.follow_button)
@@ -311,6 +315,7 @@ class BandPage(QWidget):
         info.addWidget(self.bio)
         info.addStretch(1)
         info.addLayout(buttons)
+        info.addWidget(self.notice)
         top = QHBoxLayout()
         top.setSpacing(24)
         top.addWidget(self.cover, 0, Qt.AlignmentFlag.AlignTop)
@@ -404,6 +409,14 @@ class BandPage(QWidget):
             self.show_band(updated, self.following)
 
     def start_radio(self) -> None:
+        from ui.views.radio import new_station_refusal
+
+        refusal = new_station_refusal(self.radio)
+        if refusal:
+            self.notice.setText(refusal)
+            self.notice.show()
+            return
+        self.notice.hide()
         if self.band is not None:
             self.radio.start(
                 RadioSeed("band", band_id=self.band.id, label=f"{self.band.name} radio")

@@ -54,6 +54,19 @@ STATUS_TEXT = {
 }
 
 
+def new_station_refusal(controller: RadioController) -> str:
+    """Why a new station would do harm now ("" when it would not): with today's free
+    generations used up it can make nothing, and tuning in drops what is queued."""
+    if not (controller.active and controller.remaining == 0):
+        return ""
+    ready = [i for i in controller.items() if i.status == "ready"]
+    made = f" and the {len(ready)} track{'s' if len(ready) != 1 else ''} already made"
+    return (
+        "Today's free generations are used up, so a new station could not make anything. "
+        f"Keeping this one{made if ready else ''}."
+    )
+
+
 def item_title(item: RadioItem) -> str:
     if item.track_id is not None:
         return track_title(item.track_id)
@@ -282,14 +295,9 @@ class RadioView(QWidget):
             self.empty.setText("Music generation is not available in this installation.")
 
     def _start(self, seed: RadioSeed) -> None:
-        ready = [i for i in self.model.items() if i.status == "ready"]
-        if self.controller.remaining == 0 and self.controller.active:
-            # A new station can make nothing today, and tuning in drops what is queued.
-            made = f"the {len(ready)} track{'s' if len(ready) != 1 else ''} already made"
-            self.station_note.setText(
-                "Today's free generations are used up, so a new station could not make "
-                f"anything. Keeping this one{' and ' + made if ready else ''}."
-            )
+        refusal = new_station_refusal(self.controller)
+        if refusal:
+            self.station_note.setText(refusal)
             self.station_note.show()
             return
         self.station_note.hide()
