@@ -29,7 +29,7 @@ SAMPLES = {
     "Played": "Yesterday 23:59",
     "Source": "listenbrainz",
 }
-GIVE_WAY = ("Added", "Played", "Source", "Album", "Length", "Match")
+GIVE_WAY = ("Added", "Source", "Album", "Played", "Length", "Match")
 
 
 class TableFitter(QObject):

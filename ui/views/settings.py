@@ -189,12 +189,13 @@ class SettingsView(QWidget):
         self.audio_status = QLabel(ctx.playback.device_problem or "")
         self.audio_status.setObjectName("Hint")
         self.audio_status.setWordWrap(True)
+        self.audio_status.setVisible(bool(self.audio_status.text()))
         # A bound slot, not a lambda: Qt drops the connection when this view is destroyed.
         ctx.playback.device_message.connect(self._show_device_message)
         audio_box = QGroupBox("Audio")
         audio_form = QFormLayout(audio_box)
         audio_form.addRow("Output device", self.device)
-        audio_form.addRow("Crossfade", self.crossfade)
+        audio_form.addRow("Crossfade (seconds)", self.crossfade)
         audio_form.addRow("Loudness", self.loudness)
         audio_form.addRow(self.errors["crossfade_seconds"])
         audio_form.addRow(self.audio_status)
@@ -226,7 +227,7 @@ class SettingsView(QWidget):
         gen_form.addRow("Sound analysis", self.embedder)
         gen_form.addRow(self.embedder_error)
         gen_form.addRow("Analysis model folder", _folder_row(self.mert_dir, self))
-        gen_form.addRow("Radio track length", self.track_seconds)
+        gen_form.addRow("Radio track length (seconds)", self.track_seconds)
         gen_form.addRow(self.errors["track_seconds"])
         gen_form.addRow("Daily free limit", self.daily_limit)
         gen_form.addRow(self.errors["daily_limit"])
@@ -352,6 +353,7 @@ class SettingsView(QWidget):
 
     def _show_device_message(self, message: str, _problem: bool) -> None:
         self.audio_status.setText(message)
+        self.audio_status.setVisible(bool(message))
 
     def _show_sync_status(self, text: str) -> None:
         if shiboken6.isValid(self.sync_status):  # the view may be gone by the time it reads
