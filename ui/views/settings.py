@@ -219,6 +219,12 @@ class SettingsView(QWidget):
         self._show_account()
         self.engine_error = self._error_label()
         self.embedder_error = self._error_label()
+        if s.generation_engine == "musicgen":
+            # Chosen before (or the model was deleted since): say what plays instead.
+            reason = musicgen_refusal(s.musicgen_model_dir)
+            if reason:
+                self.engine_error.setText(f"{reason} Until then the built-in synthesizer plays.")
+                self.engine_error.show()
         gen_box = QGroupBox("Generation")
         gen_form = QFormLayout(gen_box)
         gen_form.addRow("Music made by", self.engine)
