@@ -136,6 +136,8 @@ def _escape_like(text: str) -> str:
 
 
 def _search_filter(search: str) -> ColumnElement[bool] | None:
+    """Every word in the title or the band: what the listener sees in the list, never
+    hidden text such as the explanation (a match there looked like a wrong result)."""
     words = search.split()
     if not words:
         return None
@@ -146,8 +148,6 @@ def _search_filter(search: str) -> ColumnElement[bool] | None:
             or_(
                 title_expression(GeneratedTrack.id).ilike(pattern, escape="\\"),
                 Band.name.ilike(pattern, escape="\\"),
-                GeneratedTrack.explanation.ilike(pattern, escape="\\"),
-                GeneratedTrack.mode.ilike(pattern, escape="\\"),
             )
         )
     return and_(*clauses)

@@ -16,13 +16,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from PySide6.QtCore import QSize
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from player.settings import Settings
+from ui.fit import fit_window
 from ui.splash import Splash
 from ui.tasks import TaskRunner
 from ui.theme import app_icon, apply_theme
+
+#: Onboarding's preferred size; a smaller screen gets what it has, and the form scrolls
+#: above a "Start listening" button that stays in view (``ui.views.onboarding``).
+ONBOARDING_SIZE = QSize(900, 820)
 
 log = logging.getLogger(__name__)
 
@@ -214,7 +220,7 @@ class Launcher:
         view = OnboardingView(self.database, self.tasks, genres, vibes, profile)
         view.setWindowTitle("Welcome — Infinite Player")
         view.setWindowIcon(app_icon())
-        view.resize(900, 820)
+        fit_window(view, ONBOARDING_SIZE)
         view.completed.connect(self._onboarded)
         self.onboarding = view
         view.show()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import shiboken6
 from PySide6.QtCore import (
     QAbstractTableModel,
     QMimeData,
@@ -109,8 +110,10 @@ class RowsTableModel(QAbstractTableModel):
         column = self._columns[index.column()]
         if role == Qt.ItemDataRole.DisplayRole:
             return column.text(row)
-        if role == Qt.ItemDataRole.ToolTipRole and column.tooltip is not None:
-            return column.tooltip(row) or None
+        if role == Qt.ItemDataRole.ToolTipRole:
+            # The full text (the view elides long names), then any explanation.
+            parts = [column.text(row), column.tooltip(row) if column.tooltip else ""]
+            return "\n".join(p for p in parts if p) or None
         if role == Qt.ItemDataRole.TextAlignmentRole and column.align_right:
             return int(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         if role == ROW_ROLE:
@@ -222,8 +225,8 @@ class PagedTableModel(RowsTableModel):
     # -- results --------------------------------------------------------------------------
 
     def _append(self, generation: int, rows: Sequence[Any]) -> None:
-        if generation != self._generation:
-            return  # a reset happened while this page was loading
+        if not shiboken6.isValid(self) or generation != self._generation:
+            return  # the view closed, or a reset happened while this page was loading
         if len(rows) < self._page_size:
             self._exhausted = True
         if rows:
@@ -237,7 +240,7 @@ class PagedTableModel(RowsTableModel):
         self.page_loaded.emit(len(self._rows))
 
     def _failed(self, generation: int, exc: BaseException) -> None:
-        if generation == self._generation:
+        if shiboken6.isValid(self) and generation == self._generation:
             self._loading = False
             self._exhausted = True
             self.page_loaded.emit(len(self._rows))

@@ -14,7 +14,6 @@ from PySide6.QtGui import QAction
 from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
-    QSizePolicy,
     QSlider,
     QToolButton,
     QVBoxLayout,
@@ -25,14 +24,19 @@ from ui.art import WaveStrip, track_art
 from ui.models import format_duration
 from ui.playback import Playback
 from ui.theme import icon
+from ui.widgets import ElidedLabel
 
 SLIDER_STEPS = 1000
 
 
 def _tool(action: QAction, name: str, size: int = 20) -> QToolButton:
+    """An icon-only button for ``action``; its accessible name follows the action's text
+    (Play/Pause, Like/Unlike), since a screen reader cannot read an icon."""
     button = QToolButton()
     button.setDefaultAction(action)
     button.setObjectName(name)
+    button.setAccessibleName(action.text())
+    action.changed.connect(lambda: button.setAccessibleName(action.text()))
     button.setIconSize(button.iconSize().scaled(size, size, Qt.AspectRatioMode.KeepAspectRatio))
     button.setCursor(Qt.CursorShape.PointingHandCursor)
     return button
@@ -53,24 +57,23 @@ class NowPlayingBar(QWidget):
         self.cover.setObjectName("Cover")
         self.cover.setFixedSize(56, 56)
         self.cover.setPixmap(track_art("", 56))
-        self.title = QLabel("Nothing playing")
+        self.title = ElidedLabel("Nothing playing", Qt.TextElideMode.ElideRight)
         self.title.setObjectName("NowTitle")
-        self.band = QLabel("Start the radio or pick a track")
+        self.band = ElidedLabel("Press Play to start your radio", Qt.TextElideMode.ElideRight)
         self.band.setObjectName("NowBand")
         self.match = QLabel("")
         self.match.setObjectName("MatchBadge")
         self.match.hide()
-        for label in (self.title, self.band):
-            label.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Preferred)
         meta = QVBoxLayout()
         meta.setSpacing(2)
         meta.addStretch(1)
-        title_row = QHBoxLayout()
-        title_row.setSpacing(8)
-        title_row.addWidget(self.title, 1)
-        title_row.addWidget(self.match)
-        meta.addLayout(title_row)
-        meta.addWidget(self.band)
+        # The title has its own line, so a narrow window elides it, not the badge beside it.
+        meta.addWidget(self.title)
+        band_row = QHBoxLayout()
+        band_row.setSpacing(8)
+        band_row.addWidget(self.band, 1)
+        band_row.addWidget(self.match)
+        meta.addLayout(band_row)
         meta.addStretch(1)
         self.like_button = _tool(actions["like"], "LikeButton")
         left = QHBoxLayout()
@@ -100,6 +103,7 @@ class NowPlayingBar(QWidget):
         self.elapsed.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
         self.seek = QSlider(Qt.Orientation.Horizontal)
         self.seek.setObjectName("SeekSlider")
+        self.seek.setAccessibleName("Position in the track")
         self.seek.setRange(0, SLIDER_STEPS)
         self.seek.setEnabled(False)
         self.seek.sliderPressed.connect(self._begin_seek)
@@ -123,8 +127,10 @@ class NowPlayingBar(QWidget):
         volume_icon.setPixmap(icon("volume").pixmap(18, 18))
         self.volume = QSlider(Qt.Orientation.Horizontal)
         self.volume.setObjectName("VolumeSlider")
+        self.volume.setAccessibleName("Volume")
         self.volume.setRange(0, 100)
-        self.volume.setFixedWidth(110)
+        self.volume.setMinimumWidth(60)
+        self.volume.setMaximumWidth(110)
         self.volume.setValue(round(playback.volume * 100))
         self.volume.valueChanged.connect(lambda v: playback.set_volume(v / 100))
         self.volume.setToolTip("Volume")
@@ -135,15 +141,15 @@ class NowPlayingBar(QWidget):
         right.addWidget(self.volume)
 
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 10, 16, 10)
-        layout.setSpacing(24)
+        layout.setContentsMargins(12, 6, 12, 6)
+        layout.setSpacing(16)
         left_w, centre_w, right_w = QWidget(), QWidget(), QWidget()
         left_w.setLayout(left)
         centre_w.setLayout(centre)
         right_w.setLayout(right)
-        layout.addWidget(left_w, 3)
-        layout.addWidget(centre_w, 4)
-        layout.addWidget(right_w, 2)
+        layout.addWidget(left_w, 4)
+        layout.addWidget(centre_w, 5)
+        layout.addWidget(right_w, 1)
         for part in (left, centre, right):
             part.setContentsMargins(0, 0, 0, 0)
 
@@ -167,8 +173,9 @@ class NowPlayingBar(QWidget):
         else:
             self.match.hide()
         tip = self._explanation or ""
-        for widget in (self.match, self.title, self.cover):
+        for widget in (self.match, self.cover):
             widget.setToolTip(tip)
+        self.title.set_extra_tip(tip)
         self.wave.set_track(key)
         self.seek.setEnabled(bool(key))
         self.show_position(0.0, float(metadata.get("duration") or -1))

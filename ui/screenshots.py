@@ -1,9 +1,13 @@
-"""``infinite-player screenshots OUT_DIR``: one PNG per view of a demo profile.
+"""``infinite-player screenshots OUT_DIR [--size WxH]``: one PNG per view of a demo profile.
 
 Starts the real app on a temporary data folder (embedded database, null audio output),
 makes a demo profile — a few generated tracks, likes, a playlist, a band of mine and a
 followed one — and writes ``onboarding.png``, ``radio.png``, ``library.png``,
-``bands.png`` and ``settings.png``. Used for documentation and to eyeball the theme.
+``history.png``, ``playlist.png``, ``bands.png``, ``band-page.png``, ``settings.png`` and
+the dialogs (``new-band.png``, ``new-playlist.png``, ``shortcuts.png``). Each window is
+sized the way the app sizes it on a screen of ``--size`` (default 1366x768): its
+preferred size, fitted into that screen (:mod:`ui.fit`). Used for documentation and to
+check the layout on small screens.
 """
 
 from __future__ import annotations
@@ -20,6 +24,22 @@ from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
 
 VIEWS = ("onboarding", "radio", "library", "bands", "settings")
+DEFAULT_SIZE = (1366, 768)
+#: A desktop panel's height taken off the screen, as a window manager would.
+PANEL = 28
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """``"1024x600"`` → ``(1024, 600)``, or a clear error."""
+    from player.errors import UserFacingError
+
+    width, sep, height = text.lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        raise UserFacingError(f"--size must look like 1024x600, not {text!r}.")
+    size = (int(width), int(height))
+    if size[0] < 640 or size[1] < 480:
+        raise UserFacingError(f"--size {text} is smaller than any screen the app supports.")
+    return size
 
 
 def _pump(ms: int) -> None:
@@ -78,16 +98,21 @@ def _demo_profile(database: Any) -> Any:
     return user, answers
 
 
-def take_screenshots(out_dir: Path) -> list[Path]:
+def take_screenshots(out_dir: Path, size: tuple[int, int] = DEFAULT_SIZE) -> list[Path]:
     """Write one PNG per view into ``out_dir``; returns the paths."""
+    from PySide6.QtCore import QRect
+
     from db.database import Database
     from player.library import load_profile
     from player.settings import Settings
     from ui.app import build_session, genre_and_vibe_lists, make_application
+    from ui.fit import fit_window
+    from ui.main_window import PREFERRED_SIZE
     from ui.tasks import TaskRunner
     from ui.views.onboarding import OnboardingView
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    screen = QRect(0, PANEL, size[0], size[1] - PANEL)
     app = make_application()
     database = Database.open_default()
     tasks = TaskRunner(app)
@@ -99,8 +124,10 @@ def take_screenshots(out_dir: Path) -> list[Path]:
         profile = load_profile(database, user)
         genres, vibes = genre_and_vibe_lists()
 
+        from ui.app import ONBOARDING_SIZE
+
         onboarding = OnboardingView(database, tasks, genres, vibes, profile)
-        onboarding.resize(1100, 900)
+        fit_window(onboarding, ONBOARDING_SIZE, screen)
         onboarding.show()
         _pump(300)
         written.append(_save(onboarding, out_dir / "onboarding.png"))
@@ -110,7 +137,7 @@ def take_screenshots(out_dir: Path) -> list[Path]:
             database, settings, user, tasks, output="null", desktop=False, profile=profile
         )
         window = session.window
-        window.resize(1280, 820)
+        fit_window(window, PREFERRED_SIZE, screen)
         window.show()
         window.show_view("radio")
         window.radio_view.start_taste.click()
@@ -124,13 +151,28 @@ def take_screenshots(out_dir: Path) -> list[Path]:
         _wait(lambda: window.library_view.liked_model.rowCount() >= 3, 20)
         _pump(500)
         written.append(_save(window, out_dir / "library.png"))
+        library = window.library_view
+        library.show_kind("history")
+        _pump(800)
+        written.append(_save(window, out_dir / "history.png"))
+        _wait(lambda: bool(library.playlists), 10)
+        library.show_kind(f"playlist:{library.playlists[0].id}")
+        _wait(lambda: library.playlist_model.rowCount() >= 1, 10)
+        _pump(500)
+        written.append(_save(window, out_dir / "playlist.png"))
         window.show_view("bands")
         _wait(lambda: window.bands_view.mine.model_.rowCount() >= 1, 20)
         _pump(800)
         written.append(_save(window, out_dir / "bands.png"))
+        bands = window.bands_view
+        bands.open_band(bands.mine.model_.bands()[0])
+        _wait(lambda: bands.page.tracks.rowCount() >= 1, 20)
+        _pump(500)
+        written.append(_save(window, out_dir / "band-page.png"))
         window.show_view("settings")
         _pump(500)
         written.append(_save(window, out_dir / "settings.png"))
+        written.extend(_dialogs(window, out_dir, screen))
     finally:
         if session is not None:
             session.window.radio.close()
@@ -140,21 +182,45 @@ def take_screenshots(out_dir: Path) -> list[Path]:
     return written
 
 
+def _dialogs(window: Any, out_dir: Path, screen: Any) -> list[Path]:
+    """The dialogs a newcomer meets, sized as the app sizes them."""
+
+    from ui.fit import clamp_window, fit_window
+    from ui.shortcuts import ShortcutsDialog
+    from ui.views.bands import CreateBandDialog
+    from ui.views.library import NameDialog
+
+    written = []
+    for name, dialog in (
+        ("new-band", CreateBandDialog(window.ctx, window)),
+        ("new-playlist", NameDialog("New playlist", "", window)),
+        ("shortcuts", ShortcutsDialog(window.actions_, window)),
+    ):
+        fit_window(dialog, dialog.size().expandedTo(dialog.sizeHint()), screen)
+        dialog.show()
+        clamp_window(dialog, screen)
+        _pump(300)
+        written.append(_save(dialog, out_dir / f"{name}.png"))
+        dialog.close()
+    return written
+
+
 def _save(widget: Any, path: Path) -> Path:
     if not widget.grab().save(str(path)):
         raise OSError(f"could not write {path}")
     return path
 
 
-def run_screenshots(out_dir: str | Path) -> int:
+def run_screenshots(out_dir: str | Path, size: str = "") -> int:
     """Entry point for the CLI: a temporary profile, so nothing of the user's is touched."""
+    screen = parse_size(size) if size else DEFAULT_SIZE
     target = Path(out_dir).expanduser().resolve()
     previous = os.environ.get("INFINITE_PLAYER_HOME")
     database_url = os.environ.pop("DATABASE_URL", None)
     with tempfile.TemporaryDirectory(prefix="infinite-demo-") as home:
         os.environ["INFINITE_PLAYER_HOME"] = home
         try:
-            for path in take_screenshots(target):
+            for path in take_screenshots(target, screen):
                 print(path)
         finally:
             if previous is None:

@@ -30,6 +30,30 @@ def app_icon() -> QIcon:
     return result
 
 
+def relative_luminance(color: str) -> float:
+    """WCAG 2.x relative luminance of ``#rrggbb``."""
+    value = QColor(color)
+
+    def channel(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (channel(x) for x in (value.redF(), value.greenF(), value.blueF()))
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def contrast_ratio(foreground: str, background: str) -> float:
+    """WCAG contrast ratio, 1 to 21 (AA body text needs 4.5, focus indicators 3)."""
+    a, b = sorted((relative_luminance(foreground), relative_luminance(background)))
+    return (b + 0.05) / (a + 0.05)
+
+
+def style_sheet() -> str:
+    """``theme.qss`` with its icon paths made absolute (QSS resolves relative ones
+    against the working directory, which is anything at all for an installed app)."""
+    text = (RESOURCES / "theme.qss").read_text(encoding="utf-8")
+    return text.replace("@ICONS@", (RESOURCES / "icons").as_posix())
+
+
 def apply_theme(app: QApplication) -> None:
     """Fusion style, a dark palette (for what QSS does not reach) and the QSS sheet."""
     app.setStyle("Fusion")
@@ -46,11 +70,11 @@ def apply_theme(app: QApplication) -> None:
         QPalette.ColorRole.HighlightedText: "#ffffff",
         QPalette.ColorRole.ToolTipBase: "#22222e",
         QPalette.ColorRole.ToolTipText: "#e8e6f0",
-        QPalette.ColorRole.PlaceholderText: "#6f6c82",
+        QPalette.ColorRole.PlaceholderText: "#9a97ad",
         QPalette.ColorRole.Link: "#1fd1b2",
     }
     for role, value in colors.items():
         palette.setColor(role, QColor(value))
     app.setPalette(palette)
-    app.setStyleSheet((RESOURCES / "theme.qss").read_text(encoding="utf-8"))
+    app.setStyleSheet(style_sheet())
     app.setWindowIcon(app_icon())

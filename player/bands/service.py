@@ -29,7 +29,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from player.bands.cover import write_cover
-from player.bands.persona import BandStyle, PersonaBackend, default_backend
+from player.bands.persona import BandStyle, Persona, PersonaBackend, _name_key, default_backend
 from player.errors import UserFacingError
 
 if TYPE_CHECKING:
@@ -215,14 +215,19 @@ class BandService:
         name_seed: int = 0,
         track_ids: Sequence[uuid.UUID | str] = (),
         is_public: bool = True,
+        name: str | None = None,
     ) -> BandInfo:
         """A new band with a generated persona and cover, holding ``track_ids``.
 
-        Names are unique per user: creation takes a per-user advisory lock so two
-        concurrent creations cannot both pick the same free name.
+        ``name`` replaces the generated one (the bio follows); it must be new among the
+        user's bands. Names are unique per user: creation takes a per-user advisory lock
+        so two concurrent creations cannot both pick the same free name.
         """
         from db.models import Band
 
+        chosen = name.strip() if name is not None else ""
+        if name is not None and not chosen:
+            raise UserFacingError("A band's name cannot be empty; leave it out to get one made up.")
         uid = _uuid(user_id, "User")
         style = BandStyle.of(genres, vibe)
         tids = self._dedupe([_uuid(t, "Track") for t in track_ids])
@@ -233,6 +238,12 @@ class BandService:
             )
             taken = s.scalars(select(Band.name).where(Band.user_id == uid)).all()
             persona = self.personas.generate(style, name_seed, taken)
+            if chosen:
+                if _name_key(chosen) in {_name_key(t) for t in taken}:
+                    raise UserFacingError(
+                        f"You already have a band called {chosen!r}; pick another name."
+                    )
+                persona = Persona(chosen, persona.bio.replace(persona.name, chosen))
             band = Band(
                 user_id=uid,
                 name=persona.name,

@@ -11,6 +11,16 @@ from player.library import OnboardingAnswers, complete_onboarding
 from player.settings import Settings
 
 
+@pytest.fixture(autouse=True)
+def themed(qapp) -> None:
+    """The app's own look (Fusion, the dark palette, theme.qss), as ``make_application``
+    applies it: focus rings, sizes and colours are part of what the tests check."""
+    from ui.theme import apply_theme
+
+    if not qapp.styleSheet():
+        apply_theme(qapp)
+
+
 @pytest.fixture
 def app_settings(tmp_path) -> Settings:
     # Short radio tracks keep generation quick on a busy CI machine.

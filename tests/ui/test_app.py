@@ -48,9 +48,14 @@ def test_first_run_goes_through_onboarding_to_the_window(
     qtbot.addWidget(session.window)
     assert session.window.isVisible() and not view.isVisible()
     assert session.ctx.profile.email == "first@example.com"
-    # no sound card here: the engine fell back to a null output and the window says so
+    # no sound card here: the engine fell back to a null output and the window says so,
+    # with an indicator that stays (not a status line that scrolls away)
     assert session.ctx.playback.engine.output_kind == "null"
-    assert "no sound device" in session.window.where.text()
+    assert session.window.device_indicator.isVisible()
+    assert "No sound device" in session.window.device_indicator.text()
+    # the onboarding window was fitted to the screen it opened on
+    available = view.screen().availableGeometry()
+    assert view.width() <= available.width() and view.height() <= available.height()
     qtbot.waitUntil(lambda: Settings.load().user_email == "first@example.com")
     launcher.shutdown()
 

@@ -38,12 +38,12 @@ def test_create_a_band_from_tracks_and_follow_it(qtbot, session, make_tracks):
     def fill_dialog() -> None:
         dialog = QApplication.activeModalWidget()
         assert isinstance(dialog, CreateBandDialog)
-        for i in range(dialog.genre_list.count()):
-            item = dialog.genre_list.item(i)
-            item.setCheckState(
-                Qt.CheckState.Checked if item.text() == "jazz" else Qt.CheckState.Unchecked
-            )
+        # nothing is ticked for the listener (their onboarding genres included)
+        assert dialog.genres() == [] and not dialog.is_public()
+        qtbot.mouseClick(dialog.genre_boxes["jazz"], Qt.MouseButton.LeftButton)
+        qtbot.keyClicks(dialog.name_edit, "The Night Owls")
         dialog.vibe_box.setCurrentText("dreamy")
+        assert "jazz, dreamy" in dialog.summary.text()
         ok = dialog.findChild(QDialogButtonBox).button(QDialogButtonBox.StandardButton.Ok)
         qtbot.mouseClick(ok, Qt.MouseButton.LeftButton)
 
@@ -57,7 +57,8 @@ def test_create_a_band_from_tracks_and_follow_it(qtbot, session, make_tracks):
     qtbot.waitUntil(lambda: bands.mine.model_.rowCount() == 1, timeout=20000)
     band = bands.mine.model_.bands()[0]
     assert band.track_count == 2 and band.genres == ("jazz",) and band.vibe == "dreamy"
-    assert band.cover_url and band.name
+    assert band.cover_url and band.name == "The Night Owls" and not band.is_public
+    assert "The Night Owls" in band.bio
     # the library's "Add to band" menu now offers it
     assert menu_action(view.build_menu(view.selected_tracks()), band.name) is not None
 
@@ -67,7 +68,33 @@ def test_create_a_band_from_tracks_and_follow_it(qtbot, session, make_tracks):
     qtbot.waitUntil(lambda: bands.stack.currentWidget() is page and page.tracks.rowCount() == 2)
     assert page.name.text() == band.name
     assert {t.id for t in page.tracks.rows()} == chosen
-    assert page.follow_button.text() == "Follow"
+    # one's own band offers no Follow (it is in "My bands" already)
+    assert page.follow_button.isHidden() and page.radio_button.isVisible()
+    # band radio: the window goes to the Radio view playing this band's station
+    qtbot.mouseClick(page.radio_button, Qt.MouseButton.LeftButton)
+    assert window.current_view == "radio"
+    assert window.radio_view.station.text() == f"Playing: {band.name} radio"
+    qtbot.waitUntil(lambda: ctx.playback.state == "playing", timeout=60000)
+
+
+def test_follow_and_unfollow_someone_elses_band(qtbot, session, database):
+    from player.bands.service import BandService
+    from player.library import OnboardingAnswers, complete_onboarding
+
+    window = session.window
+    other = complete_onboarding(
+        database, OnboardingAnswers(email="friend@example.com", genres=["jazz"], vibe="dreamy")
+    )
+    theirs = BandService(database).create_band(other, genres=["jazz"], is_public=True)
+    bands = window.bands_view
+    window.show_view("bands")
+    qtbot.waitUntil(lambda: bands.discover.model_.rowCount() == 1, timeout=20000)
+    bands.open_band(bands.discover.model_.bands()[0])
+    page = bands.page
+    qtbot.waitUntil(lambda: bands.stack.currentWidget() is page, timeout=10000)
+    assert page.band.id == theirs.id
+    assert page.follow_button.isVisible() and page.follow_button.text() == "Follow"
+    assert page.radio_button.isHidden()  # band radio adds to the band: only its creator's
     qtbot.mouseClick(page.follow_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.follow_button.text() == "Unfollow", timeout=20000)
     assert page.band.follower_count == 1
@@ -76,8 +103,51 @@ def test_create_a_band_from_tracks_and_follow_it(qtbot, session, make_tracks):
     qtbot.mouseClick(page.follow_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: page.follow_button.text() == "Follow", timeout=20000)
     assert page.band.follower_count == 0
-    # band radio: the window goes to the Radio view playing this band's station
+
+
+def test_band_page_card_and_database_agree_after_band_radio(qtbot, session, database):
+    import re
+
+    from db.models import Band
+    from player.bands.service import BandService
+    from player.generation.genres import GENRES
+
+    window, ctx = session.window, session.ctx
+    band = BandService(database).create_band(
+        ctx.user_id, genres=["house", "lo-fi"], vibe="chill", name_seed=3
+    )
+    # the bio speaks of the band's own genres only
+    others = [g for g in GENRES if g not in band.genres]
+    assert not [g for g in others if re.search(rf"(?<![\w-]){re.escape(g)}(?![\w-])", band.bio)]
+    bands = window.bands_view
+    window.show_view("bands")
+    qtbot.waitUntil(lambda: bands.mine.model_.rowCount() == 1, timeout=20000)
+    bands.open_band(bands.mine.model_.bands()[0])
+    page = bands.page
+    qtbot.waitUntil(lambda: bands.stack.currentWidget() is page, timeout=10000)
+    assert page.band.track_count == 0 and page.empty.isVisible()
     qtbot.mouseClick(page.radio_button, Qt.MouseButton.LeftButton)
     assert window.current_view == "radio"
-    assert window.radio_view.station.text() == f"Playing: {band.name} radio"
-    qtbot.waitUntil(lambda: ctx.playback.state == "playing", timeout=60000)
+
+    def stored_count() -> int:
+        with database.service_session() as s:
+            return int(s.get(Band, band.id).track_count)
+
+    qtbot.waitUntil(lambda: stored_count() >= 2, timeout=120000)
+    # every track the station planned is in the band's genres, none in another
+    assert {item.genre for item in window.radio.items()} <= {"house", "lo-fi"}
+    window.radio.stop()
+    window.show_view("bands")  # back to the page the listener left open
+
+    def agree() -> bool:
+        card = next(b for b in bands.mine.model_.bands() if b.id == band.id)
+        count = stored_count()
+        return (
+            card.track_count == count
+            and page.band.track_count == count
+            and page.tracks.rowCount() == count
+            and f"{count} tracks" in page.meta.text()
+        )
+
+    qtbot.waitUntil(agree, timeout=20000)
+    assert not page.empty.isVisible()

@@ -49,7 +49,7 @@ def test_play_a_track_like_it_and_find_it_in_liked_songs(qtbot, session, make_tr
     assert blocker.args[0]["track_id"] == str(played.id)
     assert window.now_playing.title.text() == played.title
     assert window.now_playing.match.text() == f"{played.match}% match"
-    assert window.now_playing.title.toolTip() == played.explanation
+    assert window.now_playing.title.toolTip() == f"{played.title}\n{played.explanation}"
     qtbot.waitUntil(lambda: window.actions_["like"].isEnabled())
     with qtbot.waitSignal(window.radio.like_changed, timeout=10000):
         qtbot.keyClick(window, Qt.Key.Key_L, Qt.KeyboardModifier.ControlModifier)

@@ -6,7 +6,7 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
 from player.library import find_user, load_profile
-from ui.tasks import TaskRunner
+from ui.tasks import SyncTaskRunner, TaskRunner
 from ui.views.onboarding import OnboardingView
 
 GENRES = ["pop", "house", "jazz", "ambient"]
@@ -85,3 +85,35 @@ def test_history_import_feeds_artist_suggestions(qtbot, database, tmp_path):
     assert view.artists.text().startswith("Bonobo")
     assert view.artists.completer() is not None
     tasks.shutdown()
+
+
+def test_import_asks_for_the_email_before_the_file_picker(qtbot, database, monkeypatch):
+    from PySide6.QtWidgets import QFileDialog
+
+    picked: list[str] = []
+    monkeypatch.setattr(
+        QFileDialog,
+        "getOpenFileName",
+        staticmethod(lambda *a, **k: (picked.append("asked"), ("", ""))[1]),
+    )
+    view = OnboardingView(database, SyncTaskRunner(), ["house"], ["chill"])
+    qtbot.addWidget(view)
+    view.show()
+    qtbot.mouseClick(view.import_button, Qt.MouseButton.LeftButton)
+    assert picked == []  # no file picker before there is an email to save it to
+    assert view.errors["import"].isVisible() and "email first" in view.errors["import"].text()
+    assert view.email.hasFocus() or view.email.property("invalid") is True
+    qtbot.keyClicks(view.email, "me@example.com")
+    qtbot.mouseClick(view.import_button, Qt.MouseButton.LeftButton)
+    assert picked == ["asked"]
+
+
+def test_dropdowns_draw_their_arrow(qtbot):
+    """theme.qss names an arrow image for QComboBox; the file it points at exists."""
+    import re
+    from pathlib import Path
+
+    from ui.theme import style_sheet
+
+    found = re.search(r"QComboBox::down-arrow\s*\{[^}]*url\(([^)]+)\)", style_sheet())
+    assert found is not None and Path(found.group(1)).is_file()

@@ -48,7 +48,7 @@ def test_quota_reached_shows_what_happens_next(qtbot, session):
     with qtbot.waitSignal(window.radio.quota_reached, timeout=60000):
         qtbot.mouseClick(view.start_genre, Qt.MouseButton.LeftButton)
     assert view.banner.isVisible()
-    text = view.banner.text()
+    text = view.banner_text.text()
     assert "today's free generations" in text and "midnight UTC" in text
     assert "library keeps playing" in text
     qtbot.waitUntil(lambda: view.quota.text() == "0 of 1 left today", timeout=10000)
@@ -74,3 +74,55 @@ def test_a_track_heard_to_the_end_teaches_the_radio_and_a_skip_too(qtbot, sessio
     qtbot.waitUntil(lambda: [o.reward for o in model.observations] == [0.5], timeout=10000)
     qtbot.mouseClick(view.skip, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: [o.reward for o in model.observations] == [0.5, -1.0], timeout=10000)
+
+
+def test_when_the_quota_is_reached_the_app_says_so_everywhere(qtbot, session, database):
+    from player.bands.service import BandService
+
+    window, ctx = session.window, session.ctx
+    ctx.generation.daily_limit = 1
+    window.show_view("radio")
+    view = window.radio_view
+    with qtbot.waitSignal(window.radio.quota_reached, timeout=60000):
+        qtbot.mouseClick(view.start_taste, Qt.MouseButton.LeftButton)
+    qtbot.waitUntil(lambda: view.quota.text() == "0 of 1 left today", timeout=10000)
+    assert view.quota.property("level") == "out"  # no longer the "all is well" colour
+    # Premium is explained where it is mentioned
+    assert view.premium_button.isVisible()
+    qtbot.mouseClick(view.premium_button, Qt.MouseButton.LeftButton)
+    assert view.premium_dialog.isVisible()
+    assert "daily limit" in view.premium_dialog.informativeText()
+    view.premium_dialog.close()
+    qtbot.waitUntil(lambda: ctx.playback.state == "playing", timeout=30000)
+    made = [i.track_id for i in view.model.items() if i.track_id is not None]
+    # a new station would make nothing and drop what is queued: refused, with the reason
+    qtbot.mouseClick(view.start_vibe, Qt.MouseButton.LeftButton)
+    assert view.station_note.isVisible() and "used up" in view.station_note.text()
+    assert view.station.text() == "Playing: Your taste"
+    band = BandService(database).create_band(ctx.user_id, genres=["house"])
+    window.bands_view.page.show_band(band, False)
+    window.bands_view.page.start_radio()
+    assert "used up" in window.bands_view.page.notice.text()
+    assert [i.track_id for i in view.model.items() if i.track_id is not None] == made
+    # Skip at the end of the queue says why nothing comes next
+    qtbot.waitUntil(lambda: not ctx.playback.can_go_next, timeout=10000)
+    window.actions_["next"].trigger()
+    qtbot.waitUntil(lambda: "free generations are used up" in window.messages.text())
+    assert window.messages.property("severity") == "warning"
+
+
+def test_play_with_nothing_queued_starts_the_radio(qtbot, session):
+    window, ctx = session.window, session.ctx
+    window.show_view("library")
+    assert not ctx.playback.current
+    with qtbot.waitSignal(ctx.playback.track_changed, timeout=60000):
+        qtbot.mouseClick(window.now_playing.play_button, Qt.MouseButton.LeftButton)
+    assert window.current_view == "radio" and window.radio.active
+    assert window.radio_view.station.text() == "Playing: Your taste"
+
+
+def test_genre_and_vibe_radio_start_from_the_onboarding_picks(qtbot, session):
+    view = session.window.radio_view
+    # the conftest listener picked house and lo-fi, chill (not the lists' pop/balanced)
+    assert view.genre.currentText() == "house"
+    assert view.vibe.currentText() == "chill"

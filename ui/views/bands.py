@@ -16,21 +16,21 @@ from PySide6.QtCore import (
     QRect,
     QSize,
     Qt,
+    QTimer,
     Signal,
 )
-from PySide6.QtGui import QColor, QPainter, QPainterPath
+from PySide6.QtGui import QColor, QIcon, QPainter, QPainterPath
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QCheckBox,
     QComboBox,
     QDialog,
     QDialogButtonBox,
+    QGridLayout,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
+    QLineEdit,
     QListView,
-    QListWidget,
-    QListWidgetItem,
     QPushButton,
     QScrollArea,
     QStackedWidget,
@@ -47,10 +47,13 @@ from ui.art import cover_pixmap
 from ui.context import AppContext
 from ui.models import PlaylistModel
 from ui.radio_controller import RadioController
+from ui.tables import TableFitter
 
 BAND_ROLE = Qt.ItemDataRole.UserRole + 30
 CARD = QSize(176, 244)
 COVER = 144
+#: The band page's cover: small enough that a 600 px screen still shows its tracks.
+PAGE_COVER = 132
 
 
 class BandCardModel(QAbstractListModel):
@@ -88,8 +91,13 @@ def band_counts(band: Any) -> str:
     return f"{tracks} · {followers}"
 
 
+def band_style(band: Any) -> str:
+    """Every genre the band plays, then its vibe: nothing it plays is left unsaid."""
+    return " · ".join(p for p in (", ".join(band.genres or ()), band.vibe or "") if p)
+
+
 def band_meta(band: Any) -> str:
-    genres = ", ".join(band.genres[:2]) if band.genres else ""
+    genres = ", ".join(band.genres) if band.genres else ""
     vibe = f"{band.vibe}" if band.vibe else ""
     style = " · ".join(p for p in (genres, vibe) if p)
     return f"{style} · {band_counts(band)}" if style else band_counts(band)
@@ -132,8 +140,7 @@ class BandCardDelegate(QStyledItemDelegate):
         painter.setFont(font)
         painter.setPen(QColor("#8d8aa0"))
         metrics = painter.fontMetrics()
-        style = " · ".join(p for p in (", ".join(band.genres[:2]), band.vibe or "") if p)
-        for n, line in enumerate((style, band_counts(band))):
+        for n, line in enumerate((band_style(band), band_counts(band))):
             line_rect = text_rect.translated(0, 20 + 17 * n)
             elided = metrics.elidedText(line, Qt.TextElideMode.ElideRight, line_rect.width())
             painter.drawText(line_rect, Qt.AlignmentFlag.AlignLeft, elided)
@@ -178,51 +185,87 @@ class CardStrip(QListView):
 
 
 class CreateBandDialog(QDialog):
-    """Genres and vibe for a new band (its name, bio and cover are generated)."""
+    """Name (optional), genres, vibe and visibility of a new band.
+
+    No genre is ticked for the listener: a band plays exactly the genres ticked here,
+    and a tick they did not make (one of their onboarding genres, off-screen in a list)
+    made a "house, lo-fi" band play synthwave. New bands are private until made public.
+    """
 
     def __init__(self, ctx: AppContext, parent: Any = None) -> None:
         super().__init__(parent)
         self.setWindowTitle("New band")
         from player.generation.genres import GENRES, VIBES
 
-        self.genre_list = QListWidget()
-        preferred = set(ctx.profile.preferences.get("genres") or [])
-        for genre in GENRES:
-            item = QListWidgetItem(genre)
-            item.setFlags(item.flags() | Qt.ItemFlag.ItemIsUserCheckable)
-            item.setCheckState(
-                Qt.CheckState.Checked if genre in preferred else Qt.CheckState.Unchecked
-            )
-            self.genre_list.addItem(item)
+        self.name_edit = QLineEdit()
+        self.name_edit.setObjectName("BandName")
+        self.name_edit.setAccessibleName("Band name")
+        self.name_edit.setPlaceholderText("Leave empty to have one made up")
+        self.genre_boxes: dict[str, QCheckBox] = {}
+        grid = QGridLayout()
+        grid.setHorizontalSpacing(16)
+        for n, genre in enumerate(GENRES):
+            box = QCheckBox(genre.replace("&", "&&"))
+            box.toggled.connect(lambda _c: self._update_summary())
+            self.genre_boxes[genre] = box
+            grid.addWidget(box, n // 4, n % 4)
         self.vibe_box = QComboBox()
+        self.vibe_box.setAccessibleName("Vibe")
         self.vibe_box.addItems(list(VIBES))
         vibe = ctx.profile.preferences.get("vibe")
         if vibe in VIBES:
             self.vibe_box.setCurrentText(vibe)
-        self.public = QCheckBox("Public (others can discover and follow it)")
-        self.public.setChecked(True)
+        self.vibe_box.currentTextChanged.connect(lambda _t: self._update_summary())
+        self.public = QCheckBox("Public: other listeners can discover and follow it")
+        self.public.setChecked(False)
+        self.summary = QLabel("")
+        self.summary.setObjectName("Hint")
+        self.summary.setWordWrap(True)
         self.error = QLabel("")
         self.error.setObjectName("ErrorLabel")
+        self.error.setWordWrap(True)
         buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
         )
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setText("Create band")
+        self.ok.setObjectName("Primary")
+        for button in buttons.buttons():
+            button.setIcon(QIcon())  # the style's stock icons clash with the theme
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        layout.addWidget(QLabel("Genres"))
-        layout.addWidget(self.genre_list)
+        layout.addWidget(QLabel("Name"))
+        layout.addWidget(self.name_edit)
+        layout.addWidget(QLabel("Genres it plays"))
+        layout.addLayout(grid)
         layout.addWidget(QLabel("Vibe"))
         layout.addWidget(self.vibe_box)
         layout.addWidget(self.public)
+        layout.addWidget(self.summary)
         layout.addWidget(self.error)
         layout.addWidget(buttons)
+        self._update_summary()
+
+    def name(self) -> str | None:
+        return self.name_edit.text().strip() or None
 
     def genres(self) -> list[str]:
-        items = (self.genre_list.item(i) for i in range(self.genre_list.count()))
-        return [i.text() for i in items if i.checkState() == Qt.CheckState.Checked]
+        return [g for g, box in self.genre_boxes.items() if box.isChecked()]
 
     def vibe(self) -> str | None:
         return self.vibe_box.currentText() or None
+
+    def is_public(self) -> bool:
+        return self.public.isChecked()
+
+    def _update_summary(self) -> None:
+        genres = self.genres()
+        self.summary.setText(
+            f"Its radio will play {', '.join(genres)}, {self.vibe()}."
+            if genres
+            else "Tick the genres the band plays."
+        )
 
     def _accept(self) -> None:
         if not self.genres():
@@ -243,7 +286,7 @@ class BandPage(QWidget):
         self.back_button = QPushButton("← All bands")
         self.back_button.clicked.connect(self.back.emit)
         self.cover = QLabel()
-        self.cover.setFixedSize(180, 180)
+        self.cover.setFixedSize(PAGE_COVER, PAGE_COVER)
         self.name = QLabel("")
         self.name.setObjectName("PageTitle")
         self.name.setWordWrap(True)
@@ -258,6 +301,10 @@ class BandPage(QWidget):
         self.radio_button = QPushButton("Band radio")
         self.radio_button.setObjectName("Primary")
         self.radio_button.clicked.connect(self.start_radio)
+        self.notice = QLabel("")
+        self.notice.setObjectName("Hint")
+        self.notice.setWordWrap(True)
+        self.notice.hide()
         buttons = QHBoxLayout()
         buttons.addWidget(self.radio_button)
         buttons.addWidget(self.follow_button)
@@ -268,33 +315,48 @@ class BandPage(QWidget):
         info.addWidget(self.bio)
         info.addStretch(1)
         info.addLayout(buttons)
+        info.addWidget(self.notice)
         top = QHBoxLayout()
         top.setSpacing(24)
         top.addWidget(self.cover, 0, Qt.AlignmentFlag.AlignTop)
         top.addLayout(info, 1)
         self.tracks = PlaylistModel(parent=self)
         self.table = QTableView()
+        self.table.setObjectName("BandTracks")
+        self.fitter = TableFitter(self.table)
         self.table.setModel(self.tracks)
+        self.fitter.fit()
         self.table.verticalHeader().hide()
         self.table.setShowGrid(False)
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+        self.table.horizontalHeader().setDefaultAlignment(
+            Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter
+        )
+        self.empty = QLabel("No tracks yet: start the band radio to make some.")
+        self.empty.setObjectName("Hint")
         self.table.doubleClicked.connect(self._play)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(28, 20, 28, 16)
         layout.setSpacing(16)
         layout.addWidget(self.back_button, 0, Qt.AlignmentFlag.AlignLeft)
         layout.addLayout(top)
+        layout.addWidget(self.empty)
         layout.addWidget(self.table, 1)
+        self.tracks.page_loaded.connect(lambda n: self.empty.setVisible(n == 0))
 
     def show_band(self, band: Any, following: bool) -> None:
         self.band = band
         self.following = following
-        self.cover.setPixmap(cover_pixmap(band.cover_url, str(band.id), 180, band.name[:1].upper()))
+        self.cover.setPixmap(
+            cover_pixmap(band.cover_url, str(band.id), PAGE_COVER, band.name[:1].upper())
+        )
         self.name.setText(band.name)
         self.meta.setText(band_meta(band))
         self.bio.setText(band.bio or "")
         self.follow_button.setText("Unfollow" if following else "Follow")
+        # One's own band is not followed: it is already in "My bands".
+        self.follow_button.setVisible(band.user_id != self.ctx.user_id)
+        self.radio_button.setVisible(band.user_id == self.ctx.user_id)
         lib = self.ctx.library
         ids = list(getattr(band, "track_ids", ()) or ())
         self.ctx.tasks.run(
@@ -330,7 +392,31 @@ class BandPage(QWidget):
 
         self.ctx.tasks.run(work, description="Following" if follow else "Unfollowing", on_done=done)
 
+    def refresh(self) -> None:
+        """Re-read the band shown (its tracks grow while its radio plays)."""
+        band, service, user = self.band, self.ctx.bands, self.ctx.user_id
+        if band is None or service is None:
+            return
+        self.ctx.tasks.run(
+            lambda _c: service.get_band(user, band.id),
+            description="Loading band",
+            visible=False,
+            on_done=self._refreshed,
+        )
+
+    def _refreshed(self, updated: Any) -> None:
+        if self.band is not None and updated.id == self.band.id:
+            self.show_band(updated, self.following)
+
     def start_radio(self) -> None:
+        from ui.views.radio import new_station_refusal
+
+        refusal = new_station_refusal(self.radio)
+        if refusal:
+            self.notice.setText(refusal)
+            self.notice.show()
+            return
+        self.notice.hide()
         if self.band is not None:
             self.radio.start(
                 RadioSeed("band", band_id=self.band.id, label=f"{self.band.name} radio")
@@ -410,6 +496,11 @@ class BandsView(QWidget):
         outer.addWidget(scroll, 1)
         self.page = BandPage(ctx, radio)
         self.page.back.connect(lambda: self.stack.setCurrentIndex(0))
+        # Band radio adds tracks to the band: the page and the cards follow, a second
+        # after the radio's last change (not on every progress tick).
+        self._follow_radio = QTimer(self, singleShot=True, interval=1000)
+        self._follow_radio.timeout.connect(self._radio_changed)
+        radio.queue_changed.connect(self._follow_radio.start)
         self.stack.addWidget(overview)
         self.stack.addWidget(self.page)
         layout = QVBoxLayout(self)
@@ -418,10 +509,17 @@ class BandsView(QWidget):
         if ctx.bands is None:
             self.new_band.setEnabled(False)
 
+    def _radio_changed(self) -> None:
+        if self.isVisible():
+            self.reload()
+
     def reload(self) -> None:
+        """Cards, and the band page when one is open, from the database."""
         service, user = self.ctx.bands, self.ctx.user_id
         if service is None:
             return
+        if self.stack.currentWidget() is self.page:
+            self.page.refresh()
 
         def load(_c: Any) -> tuple[list[Any], list[Any], list[Any]]:
             mine = service.list_bands(user)
@@ -458,14 +556,19 @@ class BandsView(QWidget):
         self.stack.setCurrentIndex(1)
 
     def ask_new_band(self) -> None:
-        dialog = CreateBandDialog(self.ctx, self)
-        if dialog.exec():
-            self.create_band(dialog.genres(), dialog.vibe(), dialog.public.isChecked())
+        self.create_dialog = CreateBandDialog(self.ctx, self)
+        if self.create_dialog.exec():
+            dialog = self.create_dialog
+            self.create_band(dialog.genres(), dialog.vibe(), dialog.is_public(), dialog.name())
 
-    def create_band(self, genres: list[str], vibe: str | None, public: bool = True) -> None:
+    def create_band(
+        self, genres: list[str], vibe: str | None, public: bool = False, name: str | None = None
+    ) -> None:
         service, user = self.ctx.bands, self.ctx.user_id
         self.ctx.tasks.run(
-            lambda _c: service.create_band(user, genres=genres, vibe=vibe, is_public=public),
+            lambda _c: service.create_band(
+                user, genres=genres, vibe=vibe, is_public=public, name=name
+            ),
             description="Creating band",
             serial=True,
             on_done=lambda _b: self.reload(),

@@ -13,13 +13,14 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
-from PySide6.QtGui import QAction
+from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QCheckBox,
+    QDialog,
+    QDialogButtonBox,
     QFileDialog,
     QHBoxLayout,
-    QHeaderView,
-    QInputDialog,
     QLabel,
     QLineEdit,
     QListWidget,
@@ -37,15 +38,61 @@ from ui.context import AppContext
 from ui.models import HISTORY_COLUMNS, ROW_ROLE, TRACK_COLUMNS, PagedTableModel, PlaylistModel
 from ui.playback import track_path
 from ui.radio_controller import RadioController
+from ui.tables import TableFitter
 from ui.theme import icon
 
 LIKED, TRACKS, HISTORY = "liked", "tracks", "history"
 KIND_ROLE = Qt.ItemDataRole.UserRole + 20
+PUBLIC_TEXT = "Public: other listeners can find and play it"
+
+
+class NameDialog(QDialog):
+    """Asks for a name and says, inside the dialog, why an empty one is refused."""
+
+    def __init__(self, title: str, text: str = "", parent: Any = None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle(title)
+        self.edit = QLineEdit(text)
+        self.edit.setObjectName("NameEdit")
+        self.edit.setAccessibleName("Name")
+        self.edit.setPlaceholderText("Name")
+        self.error = QLabel("")
+        self.error.setObjectName("ErrorLabel")
+        self.error.hide()
+        self.edit.textChanged.connect(lambda _t: self.error.hide())
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
+        )
+        self.ok = buttons.button(QDialogButtonBox.StandardButton.Ok)
+        self.ok.setObjectName("Primary")
+        for button in buttons.buttons():
+            button.setIcon(QIcon())  # the style's stock icons clash with the theme
+        buttons.accepted.connect(self._accept)
+        buttons.rejected.connect(self.reject)
+        layout = QVBoxLayout(self)
+        layout.addWidget(QLabel("Name"))
+        layout.addWidget(self.edit)
+        layout.addWidget(self.error)
+        layout.addWidget(buttons)
+        self.setMinimumWidth(340)
+
+    def name(self) -> str:
+        return self.edit.text().strip()
+
+    def _accept(self) -> None:
+        if not self.name():
+            self.error.setText("A playlist needs a name.")
+            self.error.show()
+            self.edit.setFocus()
+            return
+        self.accept()
 
 
 class LibraryView(QWidget):
     #: asks the window to show the Radio view (after "play similar").
     show_radio = Signal()
+    #: something for the window's status line: text, timeout in ms, severity.
+    message_for_window = Signal(str, int, str)
     #: a band was created or changed from here; the Bands view should reload.
     bands_changed = Signal()
 
@@ -85,7 +132,8 @@ class LibraryView(QWidget):
         # -- navigation -----------------------------------------------------------------
         self.nav = QListWidget()
         self.nav.setObjectName("LibraryNav")
-        self.nav.setFixedWidth(220)
+        self.nav.setFixedWidth(176)
+        self.nav.setAccessibleName("Library sections and playlists")
         for label, kind in (("Liked songs", LIKED), ("My tracks", TRACKS), ("History", HISTORY)):
             item = QListWidgetItem(label)
             item.setData(KIND_ROLE, kind)
@@ -108,18 +156,22 @@ class LibraryView(QWidget):
         self.count.setObjectName("PageSubtitle")
         self.search = QLineEdit()
         self.search.setObjectName("LibrarySearch")
-        self.search.setPlaceholderText("Search title, band, explanation…")
+        self.search.setPlaceholderText("Search title or band")
+        self.search.setAccessibleName("Search the library")
         self.search.addAction(icon("search"), QLineEdit.ActionPosition.LeadingPosition)
         self.search.setClearButtonEnabled(True)
-        self.search.setFixedWidth(280)
+        self.search.setMinimumWidth(150)
+        self.search.setMaximumWidth(280)
         self._search_timer = QTimer(self, singleShot=True, interval=250)
         self._search_timer.timeout.connect(self._apply_search)
         self.search.textChanged.connect(lambda _t: self._search_timer.start())
         self.rename = QPushButton("Rename")
         self.rename.clicked.connect(self.ask_rename_playlist)
-        self.public = QPushButton("Public")
-        self.public.setCheckable(True)
-        self.public.setToolTip("Anyone can see a public playlist")
+        self.public = QCheckBox(PUBLIC_TEXT)
+        self.public.setToolTip(
+            "A public playlist can be seen and played by other listeners of Infinite Player "
+            "(on the shared service once sync is on). A private one only by you."
+        )
         self.public.toggled.connect(self._set_public)
         self.delete = QPushButton("Delete")
         self.delete.clicked.connect(self.delete_playlist)
@@ -128,7 +180,7 @@ class LibraryView(QWidget):
         head_text.addWidget(self.title)
         head_text.addWidget(self.count)
         head.addLayout(head_text, 1)
-        for w in (self.rename, self.public, self.delete):
+        for w in (self.rename, self.delete):
             head.addWidget(w, 0, Qt.AlignmentFlag.AlignBottom)
         head.addWidget(self.search, 0, Qt.AlignmentFlag.AlignBottom)
 
@@ -140,6 +192,7 @@ class LibraryView(QWidget):
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
+        self.fitter = TableFitter(self.table)
         self.table.verticalHeader().hide()
         self.table.verticalHeader().setDefaultSectionSize(36)
         self.table.horizontalHeader().setHighlightSections(False)
@@ -156,11 +209,12 @@ class LibraryView(QWidget):
         right = QVBoxLayout()
         right.setSpacing(12)
         right.addLayout(head)
+        right.addWidget(self.public)
         right.addWidget(self.table, 1)
         right.addWidget(self.empty)
         layout = QHBoxLayout(self)
-        layout.setContentsMargins(20, 24, 28, 16)
-        layout.setSpacing(20)
+        layout.setContentsMargins(16, 20, 20, 12)
+        layout.setSpacing(16)
         layout.addLayout(nav_col)
         layout.addLayout(right, 1)
 
@@ -218,13 +272,7 @@ class LibraryView(QWidget):
     def _set_model(self, model: Any) -> None:
         if self.table.model() is not model:
             self.table.setModel(model)
-            header = self.table.horizontalHeader()
-            header.setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
-            widths = {"Band": 180, "Match": 90, "Length": 90, "Added": 150, "Played": 150}
-            for col in range(model.columnCount()):
-                name = model.headerData(col, Qt.Orientation.Horizontal)
-                header.resizeSection(col, widths.get(name, 160))
-            header.setSectionResizeMode(0, QHeaderView.ResizeMode.Stretch)
+            self.fitter.fit()
         self._update_count()
 
     def show_kind(self, kind: str) -> None:
@@ -250,8 +298,8 @@ class LibraryView(QWidget):
             return
         n = model.rowCount()
         more = "+" if isinstance(model, PagedTableModel) and model.canFetchMore() else ""
-        noun = "entry" if self.kind == HISTORY else "track"
-        self.count.setText(f"{n}{more} {noun}{'s' if n != 1 else ''}")
+        one, many = ("entry", "entries") if self.kind == HISTORY else ("track", "tracks")
+        self.count.setText(f"{n}{more} {one if n == 1 and not more else many}")
         loading = isinstance(model, PagedTableModel) and model.loading
         hints = {
             LIKED: "Songs you like show up here. Press ♥ (Ctrl+L) while one plays.",
@@ -259,7 +307,9 @@ class LibraryView(QWidget):
             HISTORY: "What you play, and what you import, is listed here.",
         }
         hint = hints.get(
-            self.kind, "Drag tracks here from the menu: right-click → Add to playlist."
+            self.kind,
+            "This playlist is empty. Add tracks from Liked songs or My tracks: "
+            "right-click them and choose Add to playlist.",
         )
         if self.search.text().strip() and self.kind in hints:
             hint = "Nothing matches your search."
@@ -311,9 +361,18 @@ class LibraryView(QWidget):
             on_done=self.playlist_model.set_tracks,
         )
 
+    def ask_name(self, title: str, text: str = "") -> str | None:
+        """A name from :class:`NameDialog` (None: cancelled); the dialog is kept on
+        ``self.name_dialog`` while open, so tests can type into it."""
+        self.name_dialog = NameDialog(title, text, self)
+        try:
+            return self.name_dialog.name() if self.name_dialog.exec() else None
+        finally:
+            self.name_dialog.deleteLater()
+
     def ask_new_playlist(self) -> None:
-        name, ok = QInputDialog.getText(self, "New playlist", "Name:")
-        if ok:
+        name = self.ask_name("New playlist")
+        if name is not None:
             self.create_playlist(name)
 
     def create_playlist(self, name: str, tracks: list[uuid.UUID] | None = None) -> None:
@@ -325,19 +384,19 @@ class LibraryView(QWidget):
                 playlist = lib.add_to_playlist(playlist.id, tracks)
             return playlist
 
-        self.ctx.tasks.run(
-            work,
-            description="Creating playlist",
-            serial=True,
-            on_done=lambda p: self.reload_playlists(select=p.id),
-        )
+        def done(playlist: Playlist) -> None:
+            self.reload_playlists(select=playlist.id)
+            added = f" with {len(tracks)} track{'s' if len(tracks) != 1 else ''}" if tracks else ""
+            self.message_for_window.emit(f"Created {playlist.name}{added}", 4000, "info")
+
+        self.ctx.tasks.run(work, description="Creating playlist", serial=True, on_done=done)
 
     def ask_rename_playlist(self) -> None:
         playlist = self.current_playlist
         if playlist is None:
             return
-        name, ok = QInputDialog.getText(self, "Rename playlist", "Name:", text=playlist.name)
-        if ok:
+        name = self.ask_name("Rename playlist", playlist.name)
+        if name is not None:
             self.rename_playlist(name)
 
     def rename_playlist(self, name: str) -> None:
@@ -376,6 +435,8 @@ class LibraryView(QWidget):
         def done(p: Playlist) -> None:
             if self.current_playlist is not None and self.current_playlist.id == p.id:
                 self.load_playlist()
+            count = f"{len(tracks)} track{'s' if len(tracks) != 1 else ''}"
+            self.message_for_window.emit(f"Added {count} to {p.name}", 4000, "info")
 
         self.ctx.tasks.run(
             lambda _c: lib.add_to_playlist(playlist.id, tracks),
@@ -482,8 +543,8 @@ class LibraryView(QWidget):
             self.radio.toggle_like(track_id)
 
     def _new_playlist_with(self, ids: list[uuid.UUID]) -> None:
-        name, ok = QInputDialog.getText(self, "New playlist", "Name:")
-        if ok:
+        name = self.ask_name("New playlist")
+        if name is not None:
             self.create_playlist(name, ids)
 
     def _fill_band_menu(self, menu: QMenu, ids: list[uuid.UUID]) -> None:
@@ -512,12 +573,24 @@ class LibraryView(QWidget):
 
         dialog = CreateBandDialog(self.ctx, self)
         if dialog.exec():
-            self.create_band(dialog.genres(), dialog.vibe(), ids)
+            self.create_band(
+                dialog.genres(), dialog.vibe(), ids, public=dialog.is_public(), name=dialog.name()
+            )
 
-    def create_band(self, genres: list[str], vibe: str | None, ids: list[uuid.UUID]) -> None:
+    def create_band(
+        self,
+        genres: list[str],
+        vibe: str | None,
+        ids: list[uuid.UUID],
+        *,
+        public: bool = False,
+        name: str | None = None,
+    ) -> None:
         service, user = self.ctx.bands, self.ctx.user_id
         self.ctx.tasks.run(
-            lambda _c: service.create_band(user, genres=genres, vibe=vibe, track_ids=ids),
+            lambda _c: service.create_band(
+                user, genres=genres, vibe=vibe, track_ids=ids, is_public=public, name=name
+            ),
             description="Creating band",
             serial=True,
             on_done=lambda _b: self.bands_changed.emit(),

@@ -159,6 +159,7 @@ class OnboardingView(QWidget):
         self.finish = QPushButton("Start listening")
         self.finish.setObjectName("Primary")
         self.finish.setMinimumHeight(40)
+        self.finish.setMinimumWidth(180)
         self.finish.clicked.connect(self.submit)
         self.status = QLabel("")
         self.status.setObjectName("ErrorLabel")
@@ -181,9 +182,6 @@ class OnboardingView(QWidget):
         self._section(form, "Import your listening history", import_row, "import")
         form.addWidget(self.import_status)
         form.addWidget(self.import_progress)
-        form.addSpacing(16)
-        form.addWidget(self.finish)
-        form.addWidget(self.status)
         form.addStretch(1)
 
         inner = QWidget()
@@ -195,12 +193,22 @@ class OnboardingView(QWidget):
         center.addStretch(1)
         center.addWidget(inner, 8)
         center.addStretch(1)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(holder)
+        self.scroll = QScrollArea()
+        self.scroll.setWidgetResizable(True)
+        self.scroll.setWidget(holder)
+        # "Start listening" stays below the scrolling form: on a short screen, and when
+        # error messages make the form longer, it is still in view.
+        footer = QWidget()
+        footer.setObjectName("OnboardingFooter")
+        footer_row = QHBoxLayout(footer)
+        footer_row.setContentsMargins(32, 10, 32, 12)
+        footer_row.addWidget(self.status, 1)
+        footer_row.addWidget(self.finish)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
-        layout.addWidget(scroll)
+        layout.setSpacing(0)
+        layout.addWidget(self.scroll, 1)
+        layout.addWidget(footer)
         if profile is not None:
             self.load(profile)
 
@@ -302,6 +310,9 @@ class OnboardingView(QWidget):
     # -- history import ------------------------------------------------------------------
 
     def ask_import(self) -> None:
+        # The email first: picking a file and only then hearing it was needed wastes a trip.
+        if not self._email_ready_for_import():
+            return
         path, _ = QFileDialog.getOpenFileName(
             self,
             "Import listening history",
@@ -313,16 +324,9 @@ class OnboardingView(QWidget):
 
     def import_history(self, kind: str, path: Path) -> None:
         """Import an export file for the email entered above, then suggest its top artists."""
-        answers = self.answers()
-        problem = answers.errors().get("email")
-        if problem:
-            self.show_errors(
-                {
-                    "email": problem,
-                    "import": "Enter your email first: the history is saved to your profile.",
-                }
-            )
+        if not self._email_ready_for_import():
             return
+        answers = self.answers()
         database = self.database
 
         def work(ctx: Any) -> tuple[Any, list[str]]:
@@ -363,6 +367,19 @@ class OnboardingView(QWidget):
             work, description=f"Importing {path.name}", on_done=done, on_error=failed
         )
         self.import_progress.follow(task)
+
+    def _email_ready_for_import(self) -> bool:
+        problem = self.answers().errors().get("email")
+        if problem:
+            self.show_errors(
+                {
+                    "email": problem,
+                    "import": "Enter your email first: the history is saved to your profile.",
+                }
+            )
+            self.email.setFocus()
+            self.scroll.ensureWidgetVisible(self.email)
+        return not problem
 
     def set_suggestions(self, artists: list[str]) -> None:
         if not artists:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListView,
+    QMessageBox,
     QPushButton,
     QStyle,
     QStyledItemDelegate,
@@ -36,6 +37,13 @@ from ui.art import track_art
 from ui.radio_controller import RadioController
 
 ITEM_ROLE = Qt.ItemDataRole.UserRole + 10
+PREMIUM_TEXT = (
+    "Premium lifts the daily limit: the radio makes as many new tracks as you listen to. "
+    "It is part of your account on the shared Infinite Player service, not something this "
+    "app sells: with sync turned on (Settings → Database → Sync with), this computer picks "
+    "it up at the next sync. Until then the free allowance starts again every midnight "
+    "UTC, and everything already made (liked songs, playlists, your tracks) keeps playing."
+)
 STATUS_TEXT = {
     "queued": "Waiting",
     "generating": "Generating",
@@ -44,6 +52,19 @@ STATUS_TEXT = {
     "played": "Played",
     "failed": "Failed",
 }
+
+
+def new_station_refusal(controller: RadioController) -> str:
+    """Why a new station would do harm now ("" when it would not): with today's free
+    generations used up it can make nothing, and tuning in drops what is queued."""
+    if not (controller.active and controller.remaining == 0):
+        return ""
+    ready = [i for i in controller.items() if i.status == "ready"]
+    made = f" and the {len(ready)} track{'s' if len(ready) != 1 else ''} already made"
+    return (
+        "Today's free generations are used up, so a new station could not make anything. "
+        f"Keeping this one{made if ready else ''}."
+    )
 
 
 def item_title(item: RadioItem) -> str:
@@ -147,7 +168,7 @@ class QueueDelegate(QStyledItemDelegate):
             )
         else:
             colors = {"playing": "#1fd1b2", "failed": "#ff6b81", "ready": "#b9b5cc"}
-            painter.setPen(QColor(colors.get(item.status, "#6f6c82")))
+            painter.setPen(QColor(colors.get(item.status, "#9a97ad")))
             painter.drawText(
                 right,
                 Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter,
@@ -168,6 +189,7 @@ class RadioView(QWidget):
         self.station.setObjectName("PageSubtitle")
         self.quota = QLabel("")
         self.quota.setObjectName("QuotaLabel")
+        self.quota.setProperty("level", "ok")
         head = QHBoxLayout()
         head_text = QVBoxLayout()
         head_text.addWidget(title)
@@ -175,22 +197,39 @@ class RadioView(QWidget):
         head.addLayout(head_text, 1)
         head.addWidget(self.quota, 0, Qt.AlignmentFlag.AlignBottom)
 
-        self.banner = QLabel("")
+        self.banner_text = QLabel("")
+        self.banner_text.setObjectName("QuotaBannerText")
+        self.banner_text.setWordWrap(True)
+        self.premium_button = QPushButton("What is Premium?")
+        self.premium_button.clicked.connect(self.explain_premium)
+        self.banner = QWidget()
         self.banner.setObjectName("QuotaBanner")
-        self.banner.setWordWrap(True)
+        self.banner.setAttribute(Qt.WidgetAttribute.WA_StyledBackground, True)
+        banner_row = QHBoxLayout(self.banner)
+        banner_row.setContentsMargins(14, 10, 14, 10)
+        banner_row.addWidget(self.banner_text, 1)
+        banner_row.addWidget(self.premium_button, 0, Qt.AlignmentFlag.AlignVCenter)
         self.banner.hide()
 
         self.start_taste = QPushButton("Start my radio")
         self.start_taste.setObjectName("Primary")
         self.start_taste.clicked.connect(lambda: self._start(RadioSeed("taste")))
+        prefs = controller.ctx.profile.preferences if controller.ctx.profile else {}
         self.genre = QComboBox()
+        self.genre.setAccessibleName("Genre")
         self.genre.addItems(genres)
+        liked_genres = [g for g in prefs.get("genres") or [] if g in genres]
+        if liked_genres:  # the onboarding picks, not the list's first entry
+            self.genre.setCurrentText(liked_genres[0])
         self.start_genre = QPushButton("Genre radio")
         self.start_genre.clicked.connect(
             lambda: self._start(RadioSeed("genre", genre=self.genre.currentText()))
         )
         self.vibe = QComboBox()
+        self.vibe.setAccessibleName("Vibe")
         self.vibe.addItems(vibes)
+        if prefs.get("vibe") in vibes:
+            self.vibe.setCurrentText(str(prefs["vibe"]))
         self.start_vibe = QPushButton("Vibe radio")
         self.start_vibe.clicked.connect(
             lambda: self._start(RadioSeed("vibe", vibe=self.vibe.currentText()))
@@ -205,6 +244,10 @@ class RadioView(QWidget):
         stations.addWidget(self.vibe)
         stations.addWidget(self.start_vibe)
         stations.addStretch(1)
+        self.station_note = QLabel("")
+        self.station_note.setObjectName("Hint")
+        self.station_note.setWordWrap(True)
+        self.station_note.hide()
 
         up_next = QLabel("Queue")
         up_next.setObjectName("SectionTitle")
@@ -235,6 +278,7 @@ class RadioView(QWidget):
         layout.addLayout(head)
         layout.addWidget(self.banner)
         layout.addLayout(stations)
+        layout.addWidget(self.station_note)
         layout.addSpacing(6)
         layout.addLayout(controls)
         layout.addWidget(self.empty)
@@ -251,6 +295,12 @@ class RadioView(QWidget):
             self.empty.setText("Music generation is not available in this installation.")
 
     def _start(self, seed: RadioSeed) -> None:
+        refusal = new_station_refusal(self.controller)
+        if refusal:
+            self.station_note.setText(refusal)
+            self.station_note.show()
+            return
+        self.station_note.hide()
         self.banner.hide()
         self.controller.start(seed)
 
@@ -260,12 +310,28 @@ class RadioView(QWidget):
     def show_quota(self, remaining: int, limit: int) -> None:
         if remaining < 0:
             self.quota.setText("Unlimited generations (Premium)")
+            level = "ok"
         else:
             self.quota.setText(f"{remaining} of {limit} left today")
+            level = "out" if remaining == 0 else "low" if remaining <= max(1, limit // 5) else "ok"
+        self.quota.setToolTip("New tracks the radio can still make today (resets at midnight UTC)")
+        self.quota.setProperty("level", level)
+        self.quota.style().unpolish(self.quota)
+        self.quota.style().polish(self.quota)
 
     def show_quota_reached(self, message: str) -> None:
-        self.banner.setText(message)
+        self.banner_text.setText(message)
         self.banner.show()
+
+    def explain_premium(self) -> None:
+        box = QMessageBox(self)
+        box.setWindowTitle("Premium")
+        box.setIcon(QMessageBox.Icon.Information)
+        box.setText("What is Premium?")
+        box.setInformativeText(PREMIUM_TEXT)
+        box.setStandardButtons(QMessageBox.StandardButton.Ok)
+        self.premium_dialog = box
+        box.open()
 
     def _update_empty(self) -> None:
         self.empty.setVisible(self.model.rowCount() == 0)
