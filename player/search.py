@@ -1,14 +1,20 @@
 # SPDX-License-Identifier: MIT
 """Top-k nearest tracks and bands by vector, with pgvector, within one space.
 
-The queries are written as ``ORDER BY vector <=> :query LIMIT k`` so the ivfflat
-cosine indexes (``idx_embeddings_vector``, ``idx_bands_style_vector``) serve them. Two
-details keep an approximate index honest on a filtered query:
+The queries are written as ``ORDER BY vector <=> :query LIMIT k`` so the HNSW cosine
+indexes (``idx_embeddings_vector``, ``idx_bands_style_vector``; migration
+``20261129110000_catalogue_indexes``) serve them. Settings are ``SET LOCAL`` in the
+query's own transaction (:func:`index_settings`), because a session-level ``SET`` on a
+pooled connection reaches whichever transaction comes next, not this one:
 
-* ``ivfflat.probes`` is raised for the transaction (:data:`PROBES`), so a small or
-  freshly built index (its lists trained on little data) still returns the neighbours;
-* on pgvector 0.8+ ``ivfflat.iterative_scan`` keeps scanning when the space or
-  visibility filter drops rows, so ``k`` rows come back when ``k`` exist.
+* ``hnsw.ef_search`` (:data:`EF_SEARCH`): the candidate list; the benchmark measured
+  recall@10 above 0.95 with it on realistic catalogue vectors;
+* ``hnsw.iterative_scan = strict_order`` (pgvector 0.8+): the space, source and
+  visibility filters are applied after the index returns candidates; without iterative
+  scans a space holding a tenth of the rows would return about a tenth of ``k``. Strict
+  order keeps the rows sorted by distance, so no re-sort is needed;
+* the ivfflat settings stay for a database whose indexes are still ivfflat (a remote
+  project before this migration): ``ivfflat.probes`` and relaxed iterative scans.
 
 Visibility is the session's: run these in ``Database.user_session`` and row-level
 security limits generated tracks to the user's own and public ones; the explicit
@@ -31,6 +37,7 @@ from db.models import Band, Embedding, GeneratedTrack
 from player.embedding.base import check_vector
 
 PROBES = 10
+EF_SEARCH = 40
 
 
 @dataclass(frozen=True)
@@ -51,13 +58,26 @@ class BandHit:
     similarity: float
 
 
+def index_settings() -> dict[str, str | int]:
+    """The per-transaction settings every vector search runs with (the benchmark uses them)."""
+    return {
+        "hnsw.ef_search": EF_SEARCH,
+        "hnsw.iterative_scan": "strict_order",
+        "ivfflat.probes": PROBES,
+        "ivfflat.iterative_scan": "relaxed_order",
+    }
+
+
 def _tune_index(session: Session) -> None:
-    session.execute(text(f"set local ivfflat.probes = {PROBES}"))
-    try:
-        with session.begin_nested():
-            session.execute(text("set local ivfflat.iterative_scan = relaxed_order"))
-    except DBAPIError:
-        pass  # pgvector < 0.8: no iterative scans; probes alone must do
+    for name, value in index_settings().items():
+        if name.endswith("iterative_scan"):
+            try:
+                with session.begin_nested():
+                    session.execute(text(f"set local {name} = {value}"))
+            except DBAPIError:
+                pass  # pgvector < 0.8: no iterative scans; ef_search/probes alone must do
+        else:
+            session.execute(text(f"set local {name} = {value}"))
 
 
 def similar_tracks(

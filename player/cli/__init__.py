@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "audio_cmd",
     "generate_cmd",
     "embed_cmd",
+    "catalogue_cmd",
     "import_cmd",
     "sync_cmd",
     "band_cmd",
