@@ -68,16 +68,34 @@ def index_settings() -> dict[str, str | int]:
     }
 
 
+_ITERATIVE_SCANS: bool | None = None  # learnt on first use: pgvector 0.8+ has them
+
+
 def _tune_index(session: Session) -> None:
-    for name, value in index_settings().items():
-        if name.endswith("iterative_scan"):
-            try:
-                with session.begin_nested():
-                    session.execute(text(f"set local {name} = {value}"))
-            except DBAPIError:
-                pass  # pgvector < 0.8: no iterative scans; ef_search/probes alone must do
-        else:
-            session.execute(text(f"set local {name} = {value}"))
+    """All settings in one round trip (``set_config(..., true)`` is ``SET LOCAL``)."""
+    global _ITERATIVE_SCANS
+    settings = index_settings()
+    if _ITERATIVE_SCANS is False:
+        settings = {k: v for k, v in settings.items() if not k.endswith("iterative_scan")}
+    names = list(settings)
+    stmt = text(
+        "select " + ", ".join(f"set_config(:n{i}, :v{i}, true)" for i in range(len(names)))
+    ).bindparams(
+        **{f"n{i}": n for i, n in enumerate(names)},
+        **{f"v{i}": str(settings[n]) for i, n in enumerate(names)},
+    )
+    if _ITERATIVE_SCANS:
+        session.execute(stmt)
+        return
+    try:
+        with session.begin_nested():
+            session.execute(stmt)
+        _ITERATIVE_SCANS = True
+    except DBAPIError:
+        if _ITERATIVE_SCANS is False:
+            raise
+        _ITERATIVE_SCANS = False  # pgvector < 0.8: ef_search/probes alone must do
+        _tune_index(session)
 
 
 def similar_tracks(

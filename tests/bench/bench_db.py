@@ -196,7 +196,7 @@ def grid(b: Bench, rows: int, nq: int, rng: np.random.Generator, full: bool) -> 
 
     row("exact scan", *b.query(queries[:50], truth, ["set local enable_indexscan = off"]))
 
-    ivf = [(max(10, rows // 1000), (5, 10, 20, 40))]
+    ivf = [(max(10, rows // 1000), tuple(_ARGS.probes))] if _ARGS.probes else []
     if full:
         ivf.append((max(10, int(np.sqrt(rows))), (10, 20)))
     for lists, probes_list in ivf:
@@ -212,7 +212,10 @@ def grid(b: Bench, rows: int, nq: int, rng: np.random.Generator, full: bool) -> 
             )
         b.sql("drop index bench_ivf")
 
-    hnsw = [(16, 64, (40, 100)), (24, 64, (40, 100))]
+    efs_grid = tuple(_ARGS.ef)
+    hnsw = [(int(c.split(":")[0]), int(c.split(":")[1]), efs_grid) for c in _ARGS.hnsw]
+    if (16, 64, efs_grid) not in hnsw:
+        hnsw.insert(0, (16, 64, efs_grid))
     if full:
         hnsw.insert(1, (16, 128, (40, 100)))
     kept = None
@@ -427,10 +430,11 @@ def spotify_match(b: Bench) -> None:
 
 _URL = ""
 _ENGINE = None
+_ARGS = argparse.Namespace()
 
 
 def main() -> None:
-    global _URL, _ENGINE
+    global _URL, _ENGINE, _ARGS
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, nargs="+", default=[100_000])
     ap.add_argument("--queries", type=int, default=200)
@@ -442,7 +446,11 @@ def main() -> None:
     ap.add_argument("--skip-folder", action="store_true")
     ap.add_argument("--folder-files", type=int, default=1000)
     ap.add_argument("--skip-match", action="store_true")
+    ap.add_argument("--probes", type=int, nargs="*", default=[5, 10, 20, 40])
+    ap.add_argument("--ef", type=int, nargs="+", default=[40, 100, 200])
+    ap.add_argument("--hnsw", nargs="+", default=["16:64", "24:64"], help="m:ef_construction")
     args = ap.parse_args()
+    _ARGS = args
     rng = np.random.default_rng(7)
 
     folder = Path(tempfile.mkdtemp(prefix="ip-bench-db-"))

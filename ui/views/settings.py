@@ -190,7 +190,9 @@ class SettingsView(QWidget):
         body = QVBoxLayout()
         body.setSpacing(14)
         body.addWidget(title)
-        for box in (profile_box, audio_box, gen_box, db_box):
+        from ui.views.catalogue_folder import CatalogueFolderBox
+
+        for box in (profile_box, audio_box, gen_box, CatalogueFolderBox(ctx), db_box):
             body.addWidget(box)
         body.addLayout(save_row)
         body.addStretch(1)
