@@ -7,8 +7,9 @@ indexes (``idx_embeddings_vector``, ``idx_bands_style_vector``; migration
 query's own transaction (:func:`index_settings`), because a session-level ``SET`` on a
 pooled connection reaches whichever transaction comes next, not this one:
 
-* ``hnsw.ef_search`` (:data:`EF_SEARCH`): the candidate list; the benchmark measured
-  recall@10 above 0.95 with it on realistic catalogue vectors;
+* ``hnsw.ef_search`` (:data:`EF_SEARCH`): the candidate list; on 100k realistic
+  catalogue vectors the benchmark measured recall@10 0.92-0.93 at 40 (pgvector's
+  default), 0.94-0.97 at 100, 0.98 at 200 (two runs; figures in docs/areas/embedding.md);
 * ``hnsw.iterative_scan = strict_order`` (pgvector 0.8+): the space, source and
   visibility filters are applied after the index returns candidates; without iterative
   scans a space holding a tenth of the rows would return about a tenth of ``k``. Strict
@@ -37,7 +38,7 @@ from db.models import Band, Embedding, GeneratedTrack
 from player.embedding.base import check_vector
 
 PROBES = 10
-EF_SEARCH = 40
+EF_SEARCH = 100
 
 
 @dataclass(frozen=True)

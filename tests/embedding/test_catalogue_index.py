@@ -126,14 +126,17 @@ def test_each_search_plan_uses_its_hnsw_index(database, make_user):
 
 
 def test_a_small_space_gets_its_exact_neighbours_through_the_index(database, make_user):
-    """A space with 2 % of the rows: the index's first 40 candidates hold about one of
-    them; iterative scanning must keep going until ten are found, nearest first."""
-    fill(database, units(2000, 5), SPACE, "big")
+    """2,000 rows of another space lie nearer the query than any row of the asked space:
+    the index's first ef_search candidates are all filtered out, so only an iterative
+    scan that keeps going finds the ten, nearest first."""
     query = units(1, 7)[0]
-    # Graded distances from the query, so the true order is not a tie.
-    noise = units(40, 6) * np.linspace(0.2, 3.0, 40)[:, None]
-    small = query + noise
-    small /= np.linalg.norm(small, axis=1, keepdims=True)
+
+    def around(n: int, lo: float, hi: float, seed: int) -> np.ndarray:
+        v = query + units(n, seed) * np.linspace(lo, hi, n)[:, None]
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    fill(database, around(2000, 0.1, 0.6, 5), SPACE, "big")
+    small = around(40, 0.8, 3.0, 6)  # graded distances: the true order is not a tie
     fill(database, small, OTHER, "small")
     truth = [f"small{i}" for i in np.argsort(-(small @ query))[:10]]
     with database.user_session(make_user()) as s:
