@@ -43,6 +43,8 @@ VECTOR_COLUMNS: tuple[tuple[str, str], ...] = (
 IVFFLAT_SLACK = 2.0
 ANALYZE_SHARE = 0.1
 MIN_LISTS = 10
+#: Below this a TOAST table holds small values of other columns, not vectors worth moving.
+TOAST_NOTE_BYTES = 2**20
 
 
 @dataclass
@@ -154,11 +156,11 @@ def maintain(engine: Engine, *, dry_run: bool = False) -> MaintenanceReport:
                 ),
                 {"t": f"public.{table}"},
             ).scalar_one()
-            if toast:
-                entry["toast_bytes"] = int(toast)
+            entry["toast_bytes"] = int(toast)
+            if toast >= TOAST_NOTE_BYTES:
                 report.notes.append(
-                    f"{table}: {toast / 2**20:.1f} MiB of values still out of line (TOAST), "
-                    f"written before vectors were stored in the row; "
+                    f"{table}: {toast / 2**20:.1f} MiB of values out of line (TOAST), most "
+                    f"likely vectors written before they were stored in the row; "
                     f"VACUUM FULL public.{table} moves them"
                 )
             report.indexes.append(entry)
