@@ -199,7 +199,9 @@ def test_maintain_rebuilds_an_ivfflat_index_sized_for_another_row_count(database
     assert "lists='10'" in _ddl(database)
     entry = next(i for i in report.indexes if i["index"] == "idx_embeddings_vector")
     assert entry["probes"] == ivfflat_probes(10)
-    assert maintain(database.engine).actions == []  # right-sized now: nothing to do
+    # Right-sized now: nothing to rebuild (an analyse may still follow the insert's
+    # statistics, which the inserting backend reports up to a second late).
+    assert not any(a.startswith("rebuilt") for a in maintain(database.engine).actions)
     with database.user_session(uuid.uuid4()) as s:  # and the index still answers
         assert len(similar_tracks(s, units(1, 10)[0], 10, SPACE)) == 10
 
