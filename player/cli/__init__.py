@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "generate_cmd",
     "embed_cmd",
     "models_cmd",
+    "catalogue_cmd",
     "import_cmd",
     "sync_cmd",
     "band_cmd",

@@ -193,7 +193,7 @@ def test_similar_public_bands(database, make_user):
         assert names == ["Near public", "Far public"]
 
 
-def test_vector_queries_can_use_the_ivfflat_index(database):
+def test_vector_queries_can_use_the_vector_index(database):
     with database.service_session() as s:
         for i in range(40):
             store_vector(

@@ -37,6 +37,7 @@ from player.errors import UserFacingError
 from player.paths import data_dir
 from player.settings import OPTIONS
 from ui.context import AppContext
+from ui.views.catalogue_folder import CatalogueFolderBox
 from ui.views.settings_models import ModelsPanel
 from ui.views.settings_radio import RadioMemoryBox
 from ui.widgets import NumberField
@@ -279,6 +280,7 @@ class SettingsView(QWidget):
             profile_box,
             audio_box,
             gen_box,
+            CatalogueFolderBox(ctx),
             db_box,
             self.radio_memory,
             self.models_panel,
