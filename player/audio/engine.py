@@ -47,6 +47,7 @@ from player.audio.events import (
     TrackError,
     Underrun,
 )
+from player.audio.glide import GainGlide, provisional_gain_db, provisional_gain_db_of
 from player.audio.loudness import PeakLimiter, normalisation_gain_db
 from player.audio.mixing import equal_power_curves
 from player.audio.output import (
@@ -57,11 +58,15 @@ from player.audio.output import (
     list_output_devices,
 )
 from player.audio.ringbuffer import FrameRing
-from player.audio.sources import FileSource, Reader, Source, gain_from_db
+from player.audio.sources import FileSource, Reader, Source, StreamingSource, gain_from_db
 from player.errors import UserFacingError
 
 Subscriber = Callable[[PlaybackEvent], None]
 OutputKind = Literal["sounddevice", "null", "manual"]
+#: How a track with no stored loudness starts: "glide" plays at once at a provisional
+#: gain and glides to the measured one (glide.py); "measure" measures the whole file
+#: first (the path before issue 17, kept for comparison in the benchmark).
+FirstPlay = Literal["glide", "measure"]
 
 #: previous() restarts the current track when more than this much has played.
 RESTART_THRESHOLD_S = 3.0
@@ -115,6 +120,7 @@ class PlaybackEngine:
         buffer_seconds: float = 0.5,
         null_sink: Callable[[np.ndarray], None] | None = None,
         latency: float = 0.1,
+        first_play: FirstPlay = "glide",
     ) -> None:
         if samplerate <= 0 or channels <= 0 or blocksize <= 0:
             raise ValueError("samplerate, channels and blocksize must be positive")
@@ -123,6 +129,9 @@ class PlaybackEngine:
         self.blocksize = int(blocksize)
         self.target_lufs = target_lufs
         self.latency = float(latency)
+        if first_play not in ("glide", "measure"):
+            raise ValueError(f"first_play must be 'glide' or 'measure', not {first_play!r}")
+        self.first_play = first_play
         self._crossfade_frames = 0
         self.set_crossfade(crossfade_seconds)
         self._target_fill = max(int(buffer_seconds * samplerate), 4 * self.blocksize)
@@ -617,7 +626,7 @@ class PlaybackEngine:
                 self._ttfa_start = None
 
     # ------------------------------------------------------------------ feeder
-    def _gain_for(self, source: Source, measure: bool) -> float:
+    def _gain_for(self, source: Source, measure: bool = False) -> float:
         if self.target_lufs is None:
             return 1.0
         known = source.known_loudness()
@@ -634,19 +643,76 @@ class PlaybackEngine:
         """Open queue[index] at frame, skipping (and reporting) unplayable tracks."""
         source = self._queue[index]
         try:
-            if isinstance(source, FileSource):
-                if source.error is not None:
-                    raise AudioDecodeError(source.error)
-                if not measure:
-                    # Measuring while audio plays must not outlast the buffer; long
-                    # files are left to the analysis thread (unity gain if it is late).
-                    duration = source.duration_seconds()
-                    measure = duration is not None and duration <= LONG_TRACK_S
+            if isinstance(source, FileSource) and source.error is not None:
+                raise AudioDecodeError(source.error)
+            if self.first_play == "glide":
+                glide = self._glide_for(source)
+                if glide is not None:
+                    reader = source.open(self.samplerate, self.channels, frame, 1.0)
+                    reader.glide = glide
+                    return reader
+                return source.open(self.samplerate, self.channels, frame, self._gain_for(source))
+            if isinstance(source, FileSource) and not measure:
+                # Measuring while audio plays must not outlast the buffer; long
+                # files are left to the analysis thread (unity gain if it is late).
+                duration = source.duration_seconds()
+                measure = duration is not None and duration <= LONG_TRACK_S
             gain = self._gain_for(source, measure)
             return source.open(self.samplerate, self.channels, frame, gain)
         except (AudioDecodeError, OSError) as exc:
             self._post(TrackError(index, source, str(exc)))
             return None
+
+    def _glide_for(self, source: Source) -> GainGlide | None:
+        """The glide a first play of ``source`` follows; ``None`` when its gain is known."""
+        target = self.target_lufs
+        if target is None:
+            return None
+        glide = source.glide
+        if glide is not None and not glide.settled:
+            return glide  # a seek or replay mid-glide carries on from where it was
+        if source.known_loudness() is not None:
+            return None
+        if isinstance(source, FileSource):
+            glide = GainGlide(provisional_gain_db(source.path, target), self.samplerate)
+            source.glide = glide
+            threading.Thread(
+                target=self._measure_for_glide,
+                args=(source, glide),
+                name="audio-measure",
+                daemon=True,
+            ).start()
+            return glide
+        if isinstance(source, StreamingSource):
+            opening = source.opening()
+            glide = GainGlide(
+                provisional_gain_db_of(opening, source.samplerate, target), self.samplerate
+            )
+            glide.pending = lambda: self._known_gain_db(source)
+            source.glide = glide
+            return glide
+        return None
+
+    def _known_gain_db(self, source: Source) -> float | None:
+        known = source.known_loudness()
+        if known is None:
+            return None
+        return normalisation_gain_db(known[0], known[1], self.target_lufs)
+
+    def _measure_for_glide(self, source: FileSource, glide: GainGlide) -> None:
+        """Measure the whole file while it plays; the glide then moves to its gain."""
+        try:
+            lufs, peak, fresh = source.measure()
+        except AudioDecodeError:
+            return  # the reader reports it when playback reaches the broken part
+        except Exception:
+            import logging
+
+            logging.getLogger(__name__).exception("measuring %s failed", source.path)
+            return
+        glide.target_db = normalisation_gain_db(lufs, peak, self.target_lufs)
+        if fresh:
+            self._post(LoudnessMeasured(source, lufs, peak))
 
     def _write(self, block: np.ndarray) -> None:
         """Limit and write to the ring, waiting for room (the callback drains it)."""
@@ -862,7 +928,10 @@ class PlaybackEngine:
             # than when the user presses play.
             from player.audio.loudness import LoudnessMeter
 
-            LoudnessMeter(self.samplerate, 1).add(np.zeros((16, 1), np.float32))
+            for rate in {self.samplerate, 44100, 48000}:
+                meter = LoudnessMeter(rate, 2)
+                meter.add(np.zeros((16, 2), np.float32))
+                meter.integrated_lufs()
         while True:
             source = self._analysis.get()
             if source is None:
