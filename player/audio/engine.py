@@ -72,6 +72,8 @@ FirstPlay = Literal["glide", "measure"]
 RESTART_THRESHOLD_S = 3.0
 #: Tracks longer than this are not measured on the feeder thread mid-playback.
 LONG_TRACK_S = 600.0
+#: How much of the next track the feeder decodes ahead while idle (for skips).
+STANDBY_FRAMES = 8192
 #: Python's thread switch interval while an engine exists (see __init__).
 SWITCH_INTERVAL_S = 0.001
 
@@ -166,6 +168,10 @@ class PlaybackEngine:
         self.callback_seconds = 0.0
         self.feeder_cpu_seconds = 0.0
         self.time_to_first_audio: float | None = None
+        #: Seconds from the last seek/skip/play request to the callback performing its
+        #: jump (what the listener waits for; the benchmark reads it).
+        self.last_jump_latency: float | None = None
+        self._jump_asked: float | None = None
 
         # --- queue and control (guarded by _lock) ---
         self._lock = threading.RLock()
@@ -180,6 +186,9 @@ class PlaybackEngine:
         self._next_index = 0
         self._reader: Reader | None = None
         self._next_reader: Reader | None = None
+        #: The next queue entry, opened and decoded a little ahead while the feeder is
+        #: idle, so a skip (or the gapless join) opens no file on the hot path.
+        self._standby: tuple[int, Source, Reader] | None = None
         self._xfade_left = 0
         self._xfade_len = 0
         self._xfade_curves: tuple[np.ndarray, np.ndarray] | None = None
@@ -520,6 +529,7 @@ class PlaybackEngine:
         self._events.put(event)
 
     def _goto(self, index: int, frame: int) -> None:
+        self._jump_asked = time.perf_counter()
         if not 0 <= index < len(self._queue):
             raise IndexError(f"queue index {index} out of range (queue has {len(self._queue)})")
         self._request = _Goto(index, frame)
@@ -600,6 +610,10 @@ class PlaybackEngine:
             np.multiply(old[:n], ramp[:, None], out=old[:n])
             np.add(outdata[:n], old[:n], out=outdata[:n])
             read = jump
+            asked = self._jump_asked
+            if asked is not None and k > 0:
+                self.last_jump_latency = time.perf_counter() - asked
+                self._jump_asked = None
         else:
             avail = write - read
             k = min(n, avail)
@@ -641,27 +655,67 @@ class PlaybackEngine:
 
     def _open(self, index: int, frame: int, measure: bool) -> Reader | None:
         """Open queue[index] at frame, skipping (and reporting) unplayable tracks."""
+        standby = self._take_standby(index, frame)
+        if standby is not None:
+            return standby
         source = self._queue[index]
         try:
-            if isinstance(source, FileSource) and source.error is not None:
-                raise AudioDecodeError(source.error)
-            if self.first_play == "glide":
-                glide = self._glide_for(source)
-                if glide is not None:
-                    reader = source.open(self.samplerate, self.channels, frame, 1.0)
-                    reader.glide = glide
-                    return reader
-                return source.open(self.samplerate, self.channels, frame, self._gain_for(source))
-            if isinstance(source, FileSource) and not measure:
-                # Measuring while audio plays must not outlast the buffer; long
-                # files are left to the analysis thread (unity gain if it is late).
-                duration = source.duration_seconds()
-                measure = duration is not None and duration <= LONG_TRACK_S
-            gain = self._gain_for(source, measure)
-            return source.open(self.samplerate, self.channels, frame, gain)
+            return self._open_reader(source, frame, measure)
         except (AudioDecodeError, OSError) as exc:
             self._post(TrackError(index, source, str(exc)))
             return None
+
+    def _take_standby(self, index: int, frame: int) -> Reader | None:
+        standby = self._standby
+        if standby is None or standby[0] != index or frame != 0:
+            return None
+        self._standby = None
+        at, source, reader = standby
+        if at < len(self._queue) and self._queue[at] is source:
+            return reader
+        reader.close()
+        return None
+
+    def _prepare_standby(self) -> None:
+        """While the ring is full: open the next file and decode its first blocks."""
+        if self.first_play != "glide" or self._feed_index is None or self._next_reader:
+            return  # ("measure" keeps the path before issue 17 as it was, for comparison)
+        index = self._feed_index + 1
+        with self._lock:
+            source = self._queue[index] if index < len(self._queue) else None
+        standby = self._standby
+        if standby is not None:
+            if standby[0] == index and standby[1] is source:
+                return
+            standby[2].close()
+            self._standby = None
+        if not isinstance(source, FileSource) or source.error is not None:
+            return
+        try:
+            reader = self._open_reader(source, 0, measure=False)
+            reader.prime(STANDBY_FRAMES)
+        except (AudioDecodeError, OSError):
+            return  # reported when (if) playback reaches it
+        self._standby = (index, source, reader)
+
+    def _open_reader(self, source: Source, frame: int, measure: bool) -> Reader:
+        """A reader on ``source`` at its gain (raises for an unplayable file)."""
+        if isinstance(source, FileSource) and source.error is not None:
+            raise AudioDecodeError(source.error)
+        if self.first_play == "glide":
+            glide = self._glide_for(source)
+            if glide is not None:
+                reader = source.open(self.samplerate, self.channels, frame, 1.0)
+                reader.glide = glide
+                return reader
+            return source.open(self.samplerate, self.channels, frame, self._gain_for(source))
+        if isinstance(source, FileSource) and not measure:
+            # Measuring while audio plays must not outlast the buffer; long
+            # files are left to the analysis thread (unity gain if it is late).
+            duration = source.duration_seconds()
+            measure = duration is not None and duration <= LONG_TRACK_S
+        gain = self._gain_for(source, measure)
+        return source.open(self.samplerate, self.channels, frame, gain)
 
     def _glide_for(self, source: Source) -> GainGlide | None:
         """The glide a first play of ``source`` follows; ``None`` when its gain is known."""
@@ -768,6 +822,9 @@ class PlaybackEngine:
         self._limiter_skip = self._limiter.delay
         self._mix_count = 0
         if isinstance(request, _Stop):
+            if self._standby is not None:
+                self._standby[2].close()
+                self._standby = None
             with self._lock:
                 self._markers.clear()
             self._eos_pos = base
@@ -906,6 +963,8 @@ class PlaybackEngine:
                     if self._reader is not None:  # dry stream: poll again soon
                         time.sleep(0.005)
                         continue
+                if self._reader is not None:
+                    self._prepare_standby()
             except Exception as exc:
                 # Never let the feeder die: report, drop the track, end the stream.
                 index = self._feed_index

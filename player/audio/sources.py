@@ -69,6 +69,20 @@ class Reader:
         self.delivered += len(out)
         return np.ascontiguousarray(out, dtype=np.float32), status
 
+    def prime(self, frames: int) -> None:
+        """Decode up to ``frames`` ahead without handing them out (a skip target)."""
+        parts = [self._pending]
+        have = len(self._pending)
+        while have < frames and not self._ended:
+            block, produced = self._produce()
+            parts.append(block)
+            have += len(block)
+            if produced == "end":
+                self._ended = True
+            elif produced == "dry":
+                break
+        self._pending = np.concatenate(parts) if len(parts) > 1 else self._pending
+
     def frames_remaining(self) -> int | None:
         """Frames left, or ``None`` while unknown (a stream still being produced)."""
         return None
