@@ -94,8 +94,16 @@ def child(mode: str, started: float) -> None:
                     window.radio.streaming.stream_next = lambda wanted=True: None
 
                 def click() -> None:
-                    if "cold" in mode:  # the engine's process is not running yet
+                    # Warm: what the app does at start-up has finished (engine imported,
+                    # one short render); cold: then the engine's process is stopped.
+                    if not window.radio.engine_ready.is_set():
+                        QTimer.singleShot(50, click)
+                        return
+                    if "cold" in mode:
                         session.ctx.generation.generator.close()
+                    QTimer.singleShot(15000, skip)
+                    QTimer.singleShot(16000, skipped)
+                    QTimer.singleShot(20000, done)
                     marks["split"] = len(probe.samples)
                     engine.time_to_first_audio = None
                     marks["clicked"] = time.perf_counter()
@@ -147,9 +155,6 @@ def child(mode: str, started: float) -> None:
                     app.quit()
 
                 QTimer.singleShot(2000, click)
-                QTimer.singleShot(17000, skip)
-                QTimer.singleShot(18000, skipped)
-                QTimer.singleShot(22000, done)
             else:
 
                 def idle() -> None:
