@@ -21,11 +21,13 @@ change is reported when it becomes audible, not when it was decoded.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import queue as queue_mod
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -76,6 +78,15 @@ LONG_TRACK_S = 600.0
 STANDBY_FRAMES = 8192
 #: Python's thread switch interval while an engine exists (see __init__).
 SWITCH_INTERVAL_S = 0.001
+
+
+def _known_gain_db(source: weakref.ref[Source], target_lufs: float) -> float | None:
+    """The normalisation gain once a stream's producer has reported its loudness."""
+    alive = source()
+    known = alive.known_loudness() if alive is not None else None
+    if known is None:
+        return None
+    return normalisation_gain_db(known[0], known[1], target_lufs)
 
 
 @dataclass
@@ -513,10 +524,11 @@ class PlaybackEngine:
         for thread in self._threads:
             thread.join(timeout=2.0)
         with self._lock:
-            for reader in (self._reader, self._next_reader):
+            standby = self._standby[2] if self._standby is not None else None
+            for reader in (self._reader, self._next_reader, standby):
                 if reader is not None:
                     reader.close()
-            self._reader = self._next_reader = None
+            self._reader = self._next_reader = self._standby = None
 
     def __enter__(self) -> PlaybackEngine:
         return self
@@ -742,16 +754,12 @@ class PlaybackEngine:
             glide = GainGlide(
                 provisional_gain_db_of(opening, source.samplerate, target), self.samplerate
             )
-            glide.pending = lambda: self._known_gain_db(source)
+            # No reference back to the engine or the source: nothing here may keep the
+            # engine (and its resamplers) alive in a cycle.
+            glide.pending = functools.partial(_known_gain_db, weakref.ref(source), target)
             source.glide = glide
             return glide
         return None
-
-    def _known_gain_db(self, source: Source) -> float | None:
-        known = source.known_loudness()
-        if known is None:
-            return None
-        return normalisation_gain_db(known[0], known[1], self.target_lufs)
 
     def _measure_for_glide(self, source: FileSource, glide: GainGlide) -> None:
         """Measure the whole file while it plays; the glide then moves to its gain."""
@@ -985,8 +993,9 @@ class PlaybackEngine:
         if self.target_lufs is not None:
             # Warm up (the filter response for this rate) in the background rather
             # than when the user presses play.
-            from player.audio.loudness import LoudnessMeter
+            from player.audio.loudness import LoudnessMeter, load_fast_fft
 
+            load_fast_fft()
             for rate in {self.samplerate, 44100, 48000}:
                 meter = LoudnessMeter(rate, 2)
                 meter.add(np.zeros((16, 2), np.float32))

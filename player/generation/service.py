@@ -22,6 +22,7 @@ A row is never ``completed`` without its file; rows a crash left ``queued`` or
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
 import math
@@ -29,6 +30,7 @@ import os
 import queue
 import threading
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
@@ -403,6 +405,19 @@ class _Background:
         return self._error
 
 
+#: Writers whose thread may still be running, so an exit mid-track can drop their meters.
+_LIVE_WRITERS: weakref.WeakSet[_TrackWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _drop_meters_at_exit() -> None:
+    """A daemon writer frozen at exit would keep its meter's soxr resampler alive, and
+    nanobind reports that as a leak; dropping the meter frees it (the track is lost
+    either way: its row is failed at the next start)."""
+    for writer in list(_LIVE_WRITERS):
+        writer._meter = None
+
+
 class _TrackWriter:
     """Encodes the chunks to the ``.part`` MP3 and measures their loudness, on its own
     thread, so neither delays a chunk on its way to the speaker.
@@ -421,6 +436,7 @@ class _TrackWriter:
         self._before = before
         self._meter: LoudnessMeter | None = None
         self._thread = threading.Thread(target=self._run, name="generation-writer", daemon=True)
+        _LIVE_WRITERS.add(self)
         self._thread.start()
 
     def _run(self) -> None:
@@ -436,7 +452,11 @@ class _TrackWriter:
                     if self._aborted:
                         continue
                     out.write(chunk)
-                    self._meter.add(chunk)
+                    meter = self._meter
+                    if meter is None:
+                        raise RuntimeError("the player is shutting down")
+                    meter.add(chunk)
+                    del meter
         except BaseException as exc:
             self._error = exc
 
