@@ -995,6 +995,13 @@ class PlaybackEngine:
             # than when the user presses play.
             from player.audio.loudness import LoudnessMeter, load_fast_fft
 
+            # A play asked for right after the engine was made (the CLI) must not wait
+            # for scipy's import: let its first audio out first (the meter uses numpy's
+            # FFT meanwhile), then load it while the ring is full.
+            deadline = time.monotonic() + 3.0
+            time.sleep(0.05)
+            while self._ttfa_start is not None and time.monotonic() < deadline:
+                time.sleep(0.01)
             load_fast_fft()
             for rate in {self.samplerate, 44100, 48000}:
                 meter = LoudnessMeter(rate, 2)
