@@ -51,11 +51,10 @@ class GainGlide:
         self.target_db: float | None = None
         self.samplerate = int(samplerate)
         self.max_db_per_second = float(max_db_per_second)
-        #: Largest change over any one output frame so far (dB), for tests and benchmarks.
-        self.largest_step_db = 0.0
         #: Polled while there is no target: the measured gain once someone knows it
         #: (a stream's producer reports loudness when it finishes), else ``None``.
         self.pending: Callable[[], float | None] | None = None
+        self._heard = False
 
     @property
     def settled(self) -> bool:
@@ -67,6 +66,12 @@ class GainGlide:
         target = self.target_db
         if target is None and self.pending is not None:
             target = self.target_db = self.pending()
+        if not self._heard and frames > 0:
+            # Measured before a single frame was read (a queued track opened ahead):
+            # nothing to glide from, start at the measured gain.
+            self._heard = True
+            if target is not None:
+                self.current_db = target
         if target is None or target == self.current_db or frames <= 0:
             return 10.0 ** (self.current_db / 20.0)
         per_frame = self.max_db_per_second / self.samplerate
@@ -74,7 +79,6 @@ class GainGlide:
         steps = np.minimum(np.arange(1, frames + 1) * per_frame, abs(distance))
         db = self.current_db + math.copysign(1.0, distance) * steps
         self.current_db = target if abs(distance) <= frames * per_frame else float(db[-1])
-        self.largest_step_db = max(self.largest_step_db, min(per_frame, abs(distance)))
         return np.power(10.0, db / 20.0).astype(np.float32)
 
 

@@ -7,6 +7,8 @@ A generated track carries its loudness from the moment it is made.
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 
@@ -137,3 +139,30 @@ def test_generated_track_carries_its_loudness_and_plays_without_measuring(
     assert np.abs(out).max() > 0.01
     assert source.glide is None, "a track with stored loudness got a provisional gain"
     assert not log.of(LoudnessMeasured), "a generated track was measured again"
+
+
+def test_a_queued_track_measured_before_it_starts_plays_at_its_gain(write_audio):
+    # The second file is opened ahead and measured while the first plays, so it starts
+    # at the measured gain rather than the provisional one: no glide at a gapless join.
+    first = FileSource(write_audio("a.wav", tone(440, 2.0, amp=0.1)))
+    first.measure()
+    second = FileSource(write_audio("b.wav", _multitone(4.0, -30.0)))
+    engine = PlaybackEngine(output="manual")
+    log = EventLog(engine)
+    try:
+        with second._measure_lock:  # held until the engine has opened it ahead, unmeasured
+            engine.enqueue(first)
+            engine.enqueue(second)
+            engine.play()
+            head = render(engine, SR // 2)
+            deadline = time.monotonic() + 5
+            while engine._standby is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert second.glide is not None, "the second track was not opened unmeasured"
+        log.wait_for(LoudnessMeasured, lambda e: e.source is second)
+        head = np.concatenate([head, render(engine, SR // 2)])
+        out = np.concatenate([head, render(engine, 5 * SR)])
+    finally:
+        engine.close()
+    start, _ = measure_loudness(out[2 * SR + SR // 10 : 3 * SR], SR)
+    assert start == pytest.approx(-14.0, abs=0.2)
