@@ -441,7 +441,8 @@ class PlaybackEngine:
     def current_source(self) -> Source | None:
         with self._lock:
             index = self._current_index()
-            return None if index is None else self._queue[index]
+            # (an index past the end: the queue ran out under a pending request)
+            return None if index is None or index >= len(self._queue) else self._queue[index]
 
     @property
     def position(self) -> float:
