@@ -362,11 +362,11 @@ def compare(args: argparse.Namespace, output: str, folder: Path) -> dict[str, ob
     files = first_play_files(folder)
     generated, lufs, peak = generated_track(folder, 30.0)
     rows: dict[str, dict[str, dict[str, float]]] = {}
-    underruns: dict[str, int] = {}
+    underruns: dict[str, dict[str, int]] = {}
     for mode in MODES:
         with PlaybackEngine(output=output, latency=args.latency, first_play=mode) as engine:
             _settle(engine)
-            base = engine.underruns
+            base, base_device = engine.underruns, engine.device_underflows
             for name, path in files.items():
                 rows.setdefault(f"first play {name}", {})[mode] = _summary(
                     ttfa_first_play(engine, path, folder, args.first_play_trials)
@@ -379,7 +379,10 @@ def compare(args: argparse.Namespace, output: str, folder: Path) -> dict[str, ob
             jumps = skips_and_seeks(engine, folder, args.first_play_trials)
             rows.setdefault("skip -> next track audio", {})[mode] = _summary(jumps["skip"])
             rows.setdefault("seek -> audio", {})[mode] = _summary(jumps["seek"])
-            underruns[mode] = engine.underruns - base
+            underruns[mode] = {
+                "underruns": engine.underruns - base,
+                "of_which_device_underflows": engine.device_underflows - base_device,
+            }
     table = {}
     for name, by_mode in rows.items():
         old, new = by_mode["measure"]["median_ms"], by_mode["glide"]["median_ms"]
