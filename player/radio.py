@@ -636,7 +636,9 @@ class RadioService:
                 getattr(self.generation, "generator", None),
             )
             self._store_explanation(track_id, controls)
-            if not item.retried and self._expects_skip(track_id):
+            with self._lock:  # a station's first track may already be streaming to the ear
+                started = any(i.status in ("playing", "played") for i in self._items)
+            if started and not item.retried and self._expects_skip(track_id):
                 with self._lock:
                     item.retried = True
                     if item in self._items:

@@ -104,6 +104,15 @@ class Playback(QObject):
         if play_if_idle and self.state in ("stopped",) and not self._has_upcoming(index):
             self.engine.play(index)
 
+    def append_stream(self, stream: Any, play_if_idle: bool = True) -> None:
+        """Queue a track still being generated (a :class:`~player.audio.StreamingSource`);
+        it plays from the first chunk pushed."""
+        index = self.engine.enqueue(stream)
+        idle = self.state in ("stopped",) and not self._has_upcoming(index)
+        # index 0: the queue was just cleared for it (the stop may not be reported yet).
+        if play_if_idle and (index == 0 or idle):
+            self.engine.play(index)
+
     def _has_upcoming(self, index: int) -> bool:
         current = self.engine.current_index
         return current is not None and current < index and self.state != "stopped"

@@ -5,12 +5,20 @@ through a callback; this object re-emits those reports as queued Qt signals, han
 finished track to :class:`ui.playback.Playback`, and tells the radio when playback
 starts a track so the queue refills. Likes and skips go to the library and the radio
 through the task runner, so no database call blocks the window.
+
+The first track after "Start my radio" does not wait to be finished: the radio's
+generation service is wrapped (:class:`StreamingGeneration`) so that track's chunks go
+to playback as a stream from the first one, while the service books, encodes and
+stores it behind. Later tracks are finished long before they are needed and play from
+their files; the engine keeps the next one opened and decoded ahead, so a skip is quick.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from PySide6.QtCore import QObject, Signal
@@ -19,6 +27,109 @@ from player.radio import RadioEvent, RadioItem, RadioSeed, RadioService, quota_m
 from ui.context import AppContext
 
 log = logging.getLogger(__name__)
+
+
+class StreamingGeneration:
+    """The generation service as the radio sees it, plus one hook: when asked (a station
+    just started, nothing to play yet), the next track is also handed out as a
+    :class:`~player.audio.StreamingSource` fed with its chunks as they are rendered.
+
+    Everything else is the wrapped service's (``__getattr__``), so the radio needs no
+    change; ``on_stream(source)`` is called on the radio's thread with the first chunk
+    already in the stream.
+    """
+
+    def __init__(self, inner: Any, on_stream: Callable[[Any], None]) -> None:
+        self._inner = inner
+        self._on_stream = on_stream
+        self._want = threading.Event()
+        self._streamed: set[uuid.UUID] = set()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    def stream_next(self, wanted: bool = True) -> None:
+        """Stream the next track generated (or stop wanting to)."""
+        if wanted:
+            self._want.set()
+        else:
+            self._want.clear()
+
+    def was_streamed(self, track_id: uuid.UUID) -> bool:
+        return track_id in self._streamed
+
+    def generate(
+        self,
+        user_id: Any,
+        request: Any,
+        band_id: Any = None,
+        on_chunk: Callable[..., Any] | None = None,
+        cancel: Any = None,
+    ) -> uuid.UUID:
+        from player.audio import StreamingSource
+        from player.library import track_title
+
+        state: dict[str, Any] = {"id": None, "stream": None}
+
+        def on_track(track_id: uuid.UUID) -> None:
+            state["id"] = track_id
+
+        def chunk(data: Any, samplerate: int) -> None:
+            stream = state["stream"]
+            if stream is None and state["id"] is not None and self._want.is_set():
+                self._want.clear()
+                track_id = state["id"]
+                stream = StreamingSource(
+                    samplerate,
+                    2,
+                    metadata={
+                        "track_id": str(track_id),
+                        "title": track_title(track_id),
+                        "duration": float(getattr(request, "duration_seconds", 0) or 0),
+                    },
+                )
+                stream.push(data)
+                state["stream"] = stream
+                self._streamed.add(track_id)
+                self._on_stream(stream)
+            elif stream is not None:
+                stream.push(data)
+            if on_chunk is not None:
+                on_chunk(data, samplerate)
+
+        try:
+            track_id = self._inner.generate(
+                user_id,
+                request,
+                band_id=band_id,
+                on_chunk=chunk,
+                cancel=cancel,
+                on_track=on_track,
+            )
+        except BaseException as exc:
+            if state["stream"] is not None:
+                state["stream"].fail(exc)
+            raise
+        stream = state["stream"]
+        if stream is not None:
+            loudness = _stored_loudness(self._inner.database, track_id)
+            if loudness is not None:
+                stream.set_loudness(*loudness)  # playback glides to it
+            stream.finish()
+        return track_id
+
+
+def _stored_loudness(database: Any, track_id: uuid.UUID) -> tuple[float, float] | None:
+    from sqlalchemy import text
+
+    with database.service_session() as s:
+        row = s.execute(
+            text("select loudness_lufs, true_peak_dbtp from public.generated_tracks where id = :t"),
+            {"t": track_id},
+        ).one_or_none()
+    if row is None or row[0] is None or row[1] is None:
+        return None
+    return float(row[0]), float(row[1])
 
 
 class RadioController(QObject):
@@ -37,6 +148,7 @@ class RadioController(QObject):
     #: a liked state changed: track id (str) and whether it is liked now.
     like_changed = Signal(str, bool)
     _radio_event = Signal(object)
+    _stream_ready = Signal(object)
 
     def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -48,18 +160,49 @@ class RadioController(QObject):
         self.service: RadioService | None = None
         self._playing: uuid.UUID | None = None  # the track playing, to tell a full listen
         self._skipped: uuid.UUID | None = None  # the last track skipped
+        self.streaming: StreamingGeneration | None = None
         if ctx.generation is not None:
+            self.streaming = StreamingGeneration(ctx.generation, self._stream_ready.emit)
+            self._stream_ready.connect(self._on_stream)
             self.service = RadioService(
                 ctx.database,
                 ctx.user_id,
-                ctx.generation,
+                self.streaming,
                 ahead=int(ctx.settings.radio_ahead),
                 track_seconds=float(ctx.settings.track_seconds),
                 preferences=ctx.profile.preferences,
             )
             self._radio_event.connect(self._on_radio_event)
             self.service.subscribe(self._radio_event.emit)
+        #: Set once the engine's process has imported its engine and rendered a chunk.
+        self.engine_ready = threading.Event()
         ctx.playback.track_changed.connect(self._on_track_changed)
+        if ctx.generation is not None:
+            ctx.tasks.run(
+                lambda _ctx: self._warm_engine(),
+                description="Warming up the music engine",
+                visible=False,
+            )
+
+    def _warm_engine(self) -> None:
+        """Get the engine ready before the first click: its process started, its engine
+        imported, and one short render done (the first render of a process pays for
+        caches the later ones reuse). Nothing is stored and no quota is taken."""
+        from player.generation import GenerationRequest
+
+        try:
+            generator = self.ctx.generation.generator
+            genres = list((self.ctx.profile.preferences or {}).get("genres") or [])
+            request = GenerationRequest(genres=genres[:1], duration_seconds=2.0, seed=0)
+            result = generator.generate(request)
+            try:
+                next(iter(result), None)
+            finally:
+                result.close()
+        except Exception:  # the radio still works, it just starts colder
+            log.warning("warming up the music engine failed", exc_info=True)
+        finally:
+            self.engine_ready.set()
 
     @property
     def available(self) -> bool:
@@ -77,6 +220,8 @@ class RadioController(QObject):
             return
         self.ctx.playback.clear()
         self.active = True
+        if self.streaming is not None:
+            self.streaming.stream_next()  # the first track plays from its first chunk
         self.station = seed.describe()
         self.service.preferences = dict(self.ctx.profile.preferences)
         service = self.service
@@ -91,6 +236,8 @@ class RadioController(QObject):
 
     def stop(self) -> None:
         """Playback moved to the library: stop generating for the radio."""
+        if self.streaming is not None:
+            self.streaming.stream_next(False)
         if self.service is not None and self.active:
             self.active = False
             self.service.stop()
@@ -172,9 +319,21 @@ class RadioController(QObject):
 
     # -- events ---------------------------------------------------------------------------
 
+    def _on_stream(self, stream: Any) -> None:
+        """The station's first track is being rendered: play it now, as it comes."""
+        if self.active:
+            self.ctx.playback.append_stream(stream)
+
     def _on_radio_event(self, event: RadioEvent) -> None:
         if event.kind == "ready" and event.item is not None and event.item.track_id:
-            self._hand_to_playback(event.item.track_id)
+            track_id = event.item.track_id
+            if self.streaming is not None and self.streaming.was_streamed(track_id):
+                # Already playing as a stream: the radio now knows the track, so tell it
+                # (its "started" came before the track had an id the radio knew).
+                if self.ctx.playback.current_track_id == track_id:
+                    self._note_started(track_id, record=False)
+            else:
+                self._hand_to_playback(track_id)
             self.refresh_quota()
         elif event.kind == "quota":
             self.refresh_quota()
@@ -199,7 +358,9 @@ class RadioController(QObject):
         raw = metadata.get("track_id")
         if not raw:
             return
-        track_id = uuid.UUID(raw)
+        self._note_started(uuid.UUID(raw))
+
+    def _note_started(self, track_id: uuid.UUID, record: bool = True) -> None:
         service, library = self.service, self.ctx.library
         # The radio track before this one ended on its own (a skip goes through skip()):
         # a full listen, which the listener model counts as a quiet yes.
@@ -212,6 +373,8 @@ class RadioController(QObject):
                 if finished is not None:
                     service.played(finished)
                 service.track_started(track_id)
+            if not record:
+                return
             track = library.track(track_id)
             if track is not None:
                 library.record_play(track)

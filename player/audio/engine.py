@@ -21,11 +21,13 @@ change is reported when it becomes audible, not when it was decoded.
 from __future__ import annotations
 
 import contextlib
+import functools
 import math
 import queue as queue_mod
 import sys
 import threading
 import time
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -47,6 +49,7 @@ from player.audio.events import (
     TrackError,
     Underrun,
 )
+from player.audio.glide import GainGlide, provisional_gain_db, provisional_gain_db_of
 from player.audio.loudness import PeakLimiter, normalisation_gain_db
 from player.audio.mixing import equal_power_curves
 from player.audio.output import (
@@ -57,18 +60,33 @@ from player.audio.output import (
     list_output_devices,
 )
 from player.audio.ringbuffer import FrameRing
-from player.audio.sources import FileSource, Reader, Source, gain_from_db
+from player.audio.sources import FileSource, Reader, Source, StreamingSource, gain_from_db
 from player.errors import UserFacingError
 
 Subscriber = Callable[[PlaybackEvent], None]
 OutputKind = Literal["sounddevice", "null", "manual"]
+#: How a track with no stored loudness starts: "glide" plays at once at a provisional
+#: gain and glides to the measured one (glide.py); "measure" measures the whole file
+#: first (the path before issue 17, kept for comparison in the benchmark).
+FirstPlay = Literal["glide", "measure"]
 
 #: previous() restarts the current track when more than this much has played.
 RESTART_THRESHOLD_S = 3.0
 #: Tracks longer than this are not measured on the feeder thread mid-playback.
 LONG_TRACK_S = 600.0
+#: How much of the next track the feeder decodes ahead while idle (for skips).
+STANDBY_FRAMES = 8192
 #: Python's thread switch interval while an engine exists (see __init__).
 SWITCH_INTERVAL_S = 0.001
+
+
+def _known_gain_db(source: weakref.ref[Source], target_lufs: float) -> float | None:
+    """The normalisation gain once a stream's producer has reported its loudness."""
+    alive = source()
+    known = alive.known_loudness() if alive is not None else None
+    if known is None:
+        return None
+    return normalisation_gain_db(known[0], known[1], target_lufs)
 
 
 @dataclass
@@ -115,6 +133,7 @@ class PlaybackEngine:
         buffer_seconds: float = 0.5,
         null_sink: Callable[[np.ndarray], None] | None = None,
         latency: float = 0.1,
+        first_play: FirstPlay = "glide",
     ) -> None:
         if samplerate <= 0 or channels <= 0 or blocksize <= 0:
             raise ValueError("samplerate, channels and blocksize must be positive")
@@ -123,6 +142,9 @@ class PlaybackEngine:
         self.blocksize = int(blocksize)
         self.target_lufs = target_lufs
         self.latency = float(latency)
+        if first_play not in ("glide", "measure"):
+            raise ValueError(f"first_play must be 'glide' or 'measure', not {first_play!r}")
+        self.first_play = first_play
         self._crossfade_frames = 0
         self.set_crossfade(crossfade_seconds)
         self._target_fill = max(int(buffer_seconds * samplerate), 4 * self.blocksize)
@@ -157,6 +179,10 @@ class PlaybackEngine:
         self.callback_seconds = 0.0
         self.feeder_cpu_seconds = 0.0
         self.time_to_first_audio: float | None = None
+        #: Seconds from the last seek/skip/play request to the callback performing its
+        #: jump (what the listener waits for; the benchmark reads it).
+        self.last_jump_latency: float | None = None
+        self._jump_asked: float | None = None
 
         # --- queue and control (guarded by _lock) ---
         self._lock = threading.RLock()
@@ -171,6 +197,9 @@ class PlaybackEngine:
         self._next_index = 0
         self._reader: Reader | None = None
         self._next_reader: Reader | None = None
+        #: The next queue entry, opened and decoded a little ahead while the feeder is
+        #: idle, so a skip (or the gapless join) opens no file on the hot path.
+        self._standby: tuple[int, Source, Reader] | None = None
         self._xfade_left = 0
         self._xfade_len = 0
         self._xfade_curves: tuple[np.ndarray, np.ndarray] | None = None
@@ -412,7 +441,8 @@ class PlaybackEngine:
     def current_source(self) -> Source | None:
         with self._lock:
             index = self._current_index()
-            return None if index is None else self._queue[index]
+            # (an index past the end: the queue ran out under a pending request)
+            return None if index is None or index >= len(self._queue) else self._queue[index]
 
     @property
     def position(self) -> float:
@@ -495,10 +525,11 @@ class PlaybackEngine:
         for thread in self._threads:
             thread.join(timeout=2.0)
         with self._lock:
-            for reader in (self._reader, self._next_reader):
+            standby = self._standby[2] if self._standby is not None else None
+            for reader in (self._reader, self._next_reader, standby):
                 if reader is not None:
                     reader.close()
-            self._reader = self._next_reader = None
+            self._reader = self._next_reader = self._standby = None
 
     def __enter__(self) -> PlaybackEngine:
         return self
@@ -511,6 +542,7 @@ class PlaybackEngine:
         self._events.put(event)
 
     def _goto(self, index: int, frame: int) -> None:
+        self._jump_asked = time.perf_counter()
         if not 0 <= index < len(self._queue):
             raise IndexError(f"queue index {index} out of range (queue has {len(self._queue)})")
         self._request = _Goto(index, frame)
@@ -591,6 +623,10 @@ class PlaybackEngine:
             np.multiply(old[:n], ramp[:, None], out=old[:n])
             np.add(outdata[:n], old[:n], out=outdata[:n])
             read = jump
+            asked = self._jump_asked
+            if asked is not None and k > 0:
+                self.last_jump_latency = time.perf_counter() - asked
+                self._jump_asked = None
         else:
             avail = write - read
             k = min(n, avail)
@@ -617,7 +653,7 @@ class PlaybackEngine:
                 self._ttfa_start = None
 
     # ------------------------------------------------------------------ feeder
-    def _gain_for(self, source: Source, measure: bool) -> float:
+    def _gain_for(self, source: Source, measure: bool = False) -> float:
         if self.target_lufs is None:
             return 1.0
         known = source.known_loudness()
@@ -632,21 +668,114 @@ class PlaybackEngine:
 
     def _open(self, index: int, frame: int, measure: bool) -> Reader | None:
         """Open queue[index] at frame, skipping (and reporting) unplayable tracks."""
+        standby = self._take_standby(index, frame)
+        if standby is not None:
+            return standby
         source = self._queue[index]
         try:
-            if isinstance(source, FileSource):
-                if source.error is not None:
-                    raise AudioDecodeError(source.error)
-                if not measure:
-                    # Measuring while audio plays must not outlast the buffer; long
-                    # files are left to the analysis thread (unity gain if it is late).
-                    duration = source.duration_seconds()
-                    measure = duration is not None and duration <= LONG_TRACK_S
-            gain = self._gain_for(source, measure)
-            return source.open(self.samplerate, self.channels, frame, gain)
+            return self._open_reader(source, frame, measure)
         except (AudioDecodeError, OSError) as exc:
             self._post(TrackError(index, source, str(exc)))
             return None
+
+    def _take_standby(self, index: int, frame: int) -> Reader | None:
+        standby = self._standby
+        if standby is None or standby[0] != index or frame != 0:
+            return None
+        self._standby = None
+        at, source, reader = standby
+        if at < len(self._queue) and self._queue[at] is source:
+            return reader
+        reader.close()
+        return None
+
+    def _prepare_standby(self) -> None:
+        """While the ring is full: open the next file and decode its first blocks."""
+        if self.first_play != "glide" or self._feed_index is None or self._next_reader:
+            return  # ("measure" keeps the path before issue 17 as it was, for comparison)
+        index = self._feed_index + 1
+        with self._lock:
+            source = self._queue[index] if index < len(self._queue) else None
+        standby = self._standby
+        if standby is not None:
+            if standby[0] == index and standby[1] is source:
+                return
+            standby[2].close()
+            self._standby = None
+        if not isinstance(source, FileSource) or source.error is not None:
+            return
+        try:
+            reader = self._open_reader(source, 0, measure=False)
+            reader.prime(STANDBY_FRAMES)
+        except (AudioDecodeError, OSError):
+            return  # reported when (if) playback reaches it
+        self._standby = (index, source, reader)
+
+    def _open_reader(self, source: Source, frame: int, measure: bool) -> Reader:
+        """A reader on ``source`` at its gain (raises for an unplayable file)."""
+        if isinstance(source, FileSource) and source.error is not None:
+            raise AudioDecodeError(source.error)
+        if self.first_play == "glide":
+            glide = self._glide_for(source)
+            if glide is not None:
+                reader = source.open(self.samplerate, self.channels, frame, 1.0)
+                reader.glide = glide
+                return reader
+            return source.open(self.samplerate, self.channels, frame, self._gain_for(source))
+        if isinstance(source, FileSource) and not measure:
+            # Measuring while audio plays must not outlast the buffer; long
+            # files are left to the analysis thread (unity gain if it is late).
+            duration = source.duration_seconds()
+            measure = duration is not None and duration <= LONG_TRACK_S
+        gain = self._gain_for(source, measure)
+        return source.open(self.samplerate, self.channels, frame, gain)
+
+    def _glide_for(self, source: Source) -> GainGlide | None:
+        """The glide a first play of ``source`` follows; ``None`` when its gain is known."""
+        target = self.target_lufs
+        if target is None:
+            return None
+        glide = source.glide
+        if glide is not None and not glide.settled:
+            return glide  # a seek or replay mid-glide carries on from where it was
+        if source.known_loudness() is not None:
+            return None
+        if isinstance(source, FileSource):
+            glide = GainGlide(provisional_gain_db(source.path, target), self.samplerate)
+            source.glide = glide
+            threading.Thread(
+                target=self._measure_for_glide,
+                args=(source, glide),
+                name="audio-measure",
+                daemon=True,
+            ).start()
+            return glide
+        if isinstance(source, StreamingSource):
+            opening = source.opening()
+            glide = GainGlide(
+                provisional_gain_db_of(opening, source.samplerate, target), self.samplerate
+            )
+            # No reference back to the engine or the source: nothing here may keep the
+            # engine (and its resamplers) alive in a cycle.
+            glide.pending = functools.partial(_known_gain_db, weakref.ref(source), target)
+            source.glide = glide
+            return glide
+        return None
+
+    def _measure_for_glide(self, source: FileSource, glide: GainGlide) -> None:
+        """Measure the whole file while it plays; the glide then moves to its gain."""
+        try:
+            lufs, peak, fresh = source.measure()
+        except AudioDecodeError:
+            return  # the reader reports it when playback reaches the broken part
+        except Exception:
+            import logging
+
+            logging.getLogger(__name__).exception("measuring %s failed", source.path)
+            return
+        glide.target_db = normalisation_gain_db(lufs, peak, self.target_lufs)
+        if fresh:
+            self._post(LoudnessMeasured(source, lufs, peak))
 
     def _write(self, block: np.ndarray) -> None:
         """Limit and write to the ring, waiting for room (the callback drains it)."""
@@ -702,6 +831,9 @@ class PlaybackEngine:
         self._limiter_skip = self._limiter.delay
         self._mix_count = 0
         if isinstance(request, _Stop):
+            if self._standby is not None:
+                self._standby[2].close()
+                self._standby = None
             with self._lock:
                 self._markers.clear()
             self._eos_pos = base
@@ -840,6 +972,8 @@ class PlaybackEngine:
                     if self._reader is not None:  # dry stream: poll again soon
                         time.sleep(0.005)
                         continue
+                if self._reader is not None:
+                    self._prepare_standby()
             except Exception as exc:
                 # Never let the feeder die: report, drop the track, end the stream.
                 index = self._feed_index
@@ -860,9 +994,20 @@ class PlaybackEngine:
         if self.target_lufs is not None:
             # Warm up (the filter response for this rate) in the background rather
             # than when the user presses play.
-            from player.audio.loudness import LoudnessMeter
+            from player.audio.loudness import LoudnessMeter, load_fast_fft
 
-            LoudnessMeter(self.samplerate, 1).add(np.zeros((16, 1), np.float32))
+            # A play asked for right after the engine was made (the CLI) must not wait
+            # for scipy's import: let its first audio out first (the meter uses numpy's
+            # FFT meanwhile), then load it while the ring is full.
+            deadline = time.monotonic() + 3.0
+            time.sleep(0.05)
+            while self._ttfa_start is not None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            load_fast_fft()
+            for rate in {self.samplerate, 44100, 48000}:
+                meter = LoudnessMeter(rate, 2)
+                meter.add(np.zeros((16, 2), np.float32))
+                meter.integrated_lufs()
         while True:
             source = self._analysis.get()
             if source is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import soxr
@@ -64,35 +65,80 @@ def k_weighting_response(rate: int) -> np.ndarray:
     if cached is not None:
         return cached
     taps = int(0.1 * rate)
-    signal = [0.0] * taps
-    signal[0] = 1.0
+    # The cascade's frequency response sampled densely, back to time by one inverse
+    # FFT: the response has decayed to nothing long before the grid wraps (16x taps),
+    # so this equals running the recursion sample by sample, in a millisecond.
+    size = 1 << (16 * taps).bit_length()
+    z = np.exp(-1j * np.pi * np.arange(size // 2 + 1) / (size // 2))  # e^{-jw}
+    response_f = np.ones_like(z)
     for b, a in (
         _biquad("high_shelf", 4.0, 1 / math.sqrt(2.0), 1500.0, rate),
         _biquad("high_pass", 0.0, 0.5, 38.0, rate),
     ):
-        x1 = x2 = y1 = y2 = 0.0
-        out = [0.0] * taps
-        for i, x in enumerate(signal):
-            y = b[0] * x + b[1] * x1 + b[2] * x2 - a[1] * y1 - a[2] * y2
-            x2, x1, y2, y1 = x1, x, y1, y
-            out[i] = y
-        signal = out
-    response = np.asarray(signal)
+        response_f *= (b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z)
+    response = np.fft.irfft(response_f, size)[:taps]
     _RESPONSES[rate] = response
     return response
 
 
+_FAST_FFT: Any = None
+
+
+def load_fast_fft() -> None:
+    """Import scipy's FFT (float32, about four times numpy's here) for the meter.
+
+    The import takes 0.4 s or more, so nothing on the way to a first sound waits for
+    it: the engine calls this on a background thread at start, whole-file measurements
+    call it themselves, and until it has finished the meter uses numpy's FFT (same
+    results to float precision).
+    """
+    global _FAST_FFT
+    if _FAST_FFT is None:
+        import scipy.fft
+
+        _FAST_FFT = scipy.fft
+
+
+def _fft() -> Any:
+    return _FAST_FFT if _FAST_FFT is not None else np.fft
+
+
+_SPECTRA: dict[tuple[int, int], np.ndarray] = {}
+
+
+def _kernel_spectrum(rate: int, size: int) -> np.ndarray:
+    """The K-weighting response's float32 spectrum at one FFT size (cached per rate)."""
+    key = (rate, size)
+    cached = _SPECTRA.get(key)
+    if cached is None:
+        cached = np.fft.rfft(k_weighting_response(rate), size).astype(np.complex64)
+        _SPECTRA[key] = cached
+    return cached
+
+
 class LoudnessMeter:
-    """Integrated loudness and true peak of a signal fed in blocks."""
+    """Integrated loudness and true peak of a signal fed in blocks of any size.
+
+    Input is gathered into FFT-sized pieces (so tiny blocks cost no more than big
+    ones) and K-weighted with one float32 real FFT pair per piece and channel (scipy's
+    pocketfft, about four times numpy's float64 one); the gating needs only running
+    sums of squares at block edges. A whole-file pass runs at several hundred times
+    real time (``tests/bench/bench_playback.py`` prints the figure).
+    """
 
     def __init__(self, samplerate: int, channels: int) -> None:
         if channels > len(_CHANNEL_WEIGHTS):
             raise ValueError(f"BS.1770 weights cover at most 5 channels, got {channels}")
         self.samplerate = int(samplerate)
         self.channels = int(channels)
-        self._kernel_spectra: dict[int, np.ndarray] = {}
-        self._response = k_weighting_response(self.samplerate)
-        self._tail = np.zeros((len(self._response) - 1, self.channels))
+        response = k_weighting_response(self.samplerate)
+        self._taps = len(response)
+        self._size = 1 << max(15, (4 * self._taps).bit_length())
+        self._step = self._size - self._taps + 1
+        self._spectrum = _kernel_spectrum(self.samplerate, self._size)
+        self._tail = np.zeros((self.channels, self._taps - 1), dtype=np.float32)
+        self._pending: list[np.ndarray] = []
+        self._pending_frames = 0
         self._frames = 0
         self._cumulative = np.zeros(self.channels)
         #: Cumulative sum of squares per channel at each gating boundary we passed.
@@ -104,31 +150,10 @@ class LoudnessMeter:
         )
         self._peak = 0.0
 
-    def _weight(self, block: np.ndarray) -> np.ndarray:
-        """K-weight ``block``, continuing the filter across calls (overlap-add)."""
-        taps = len(self._response)
-        size = 1 << max(16, (4 * taps).bit_length())
-        step = size - taps + 1
-        spectrum = self._kernel_spectra.get(size)
-        if spectrum is None:
-            spectrum = np.fft.rfft(self._response, size)
-            self._kernel_spectra = {size: spectrum}
-        out = np.empty_like(block)
-        for start in range(0, len(block), step):
-            part = block[start : start + step]
-            n = len(part)
-            full = np.fft.irfft(np.fft.rfft(part, size, axis=0) * spectrum[:, None], size, axis=0)
-            full = full[: n + taps - 1]
-            full[: taps - 1] += self._tail
-            out[start : start + n] = full[:n]
-            self._tail = full[n:].copy()
-        return out
-
-    def _bounds(self, j: int) -> tuple[int, int]:
-        # The same float expressions pyloudnorm uses, so block edges agree exactly.
-        lower = int(_BLOCK_S * (j * _STEP) * self.samplerate)
-        upper = int(_BLOCK_S * (j * _STEP + 1) * self.samplerate)
-        return lower, upper
+    @property
+    def frames(self) -> int:
+        """Frames fed so far (measured or waiting to be)."""
+        return self._frames + self._pending_frames
 
     def add(self, block: np.ndarray) -> None:
         """Feed the next ``(frames, channels)`` samples."""
@@ -137,37 +162,82 @@ class LoudnessMeter:
             block = block[:, None]
         if len(block) == 0:
             return
-        over = self._oversampler.resample_chunk(np.ascontiguousarray(block, dtype=np.float32))
-        if len(over):
-            self._peak = max(self._peak, float(np.max(np.abs(over))))
-        self._peak = max(self._peak, float(np.max(np.abs(block))))
-        filtered = self._weight(block.astype(np.float64))
-        squares = np.cumsum(np.square(filtered), axis=0)
-        start = self._frames
-        end = start + len(block)
-        # Record the running sum at every gating-block edge inside (start, end]. Lower
-        # and upper edges are two increasing sequences, each walked by its own index.
+        if block.shape[1] != self.channels:
+            raise ValueError(f"expected {self.channels} channels, got {block.shape[1]}")
+        self._pending.append(np.array(block, dtype=np.float32, copy=True))
+        self._pending_frames += len(block)
+        if self._pending_frames >= self._step:
+            self._process(final=False)
+
+    def _process(self, final: bool) -> None:
+        """Measure the gathered input: whole FFT pieces, and the rest when ``final``."""
+        if not self._pending:
+            return
+        data = np.concatenate(self._pending) if len(self._pending) > 1 else self._pending[0]
+        usable = len(data) if final else (len(data) // self._step) * self._step
+        for start in range(0, usable, self._step):
+            self._measure(data[start : min(start + self._step, usable)])
+        rest = data[usable:]
+        self._pending = [rest] if len(rest) else []
+        self._pending_frames = len(rest)
+
+    def _measure(self, part: np.ndarray) -> None:
+        fft = _fft()
+        n = len(part)
+        # soxr is quickest on blocks that keep its 4x output in cache.
+        peak = max(float(part.max()), -float(part.min()))
+        for at in range(0, n, 8192):
+            over = self._oversampler.resample_chunk(np.ascontiguousarray(part[at : at + 8192]))
+            if len(over):
+                peak = max(peak, float(over.max()), -float(over.min()))
+        self._peak = max(self._peak, peak)
+        # K-weighting by overlap-add, channels as rows so each FFT is contiguous.
+        rows = np.ascontiguousarray(part.T)
+        spectrum = fft.rfft(rows, self._size, axis=1) * self._spectrum
+        full = fft.irfft(spectrum, self._size, axis=1)[:, : n + self._taps - 1]
+        full[:, : self._taps - 1] += self._tail
+        self._tail = full[:, n:].copy()
+        start, end = self._frames, self._frames + n
+        # Gating-block edges inside (start, end]: lower and upper edges are two
+        # increasing sequences, each walked by its own index.
+        edges: list[int] = []
         for which in (0, 1):
             while True:
                 edge = self._bounds(self._next_j[which])[which]
                 if edge > end:
                     break
                 if edge > start:
-                    self._at[edge] = self._cumulative + squares[edge - start - 1]
+                    edges.append(edge)
                 self._next_j[which] += 1
-        self._cumulative = self._cumulative + squares[-1]
+        # Sums of squares between consecutive edges (no full cumulative sum needed),
+        # then the running total at each edge.
+        cuts = sorted({e - start for e in edges if e < end})
+        squares = np.square(full[:, :n])
+        sums = np.add.reduceat(squares, [0, *cuts], axis=1, dtype=np.float64)
+        running = self._cumulative[:, None] + np.cumsum(sums, axis=1)
+        at_cut = dict(zip(cuts, running.T[:-1], strict=True))
+        for edge in edges:
+            self._at[edge] = running[:, -1] if edge == end else at_cut[edge - start]
+        self._cumulative = running[:, -1].copy()
         self._frames = end
+
+    def _bounds(self, j: int) -> tuple[int, int]:
+        # The same float expressions pyloudnorm uses, so block edges agree exactly.
+        lower = int(_BLOCK_S * (j * _STEP) * self.samplerate)
+        upper = int(_BLOCK_S * (j * _STEP + 1) * self.samplerate)
+        return lower, upper
 
     def _sum(self, edge: int) -> np.ndarray:
         if edge >= self._frames:
             return self._cumulative
         return self._at[edge]
 
-    def integrated_lufs(self) -> float:
-        """Gated integrated loudness; ``-inf`` for silence or under 400 ms of audio."""
+    def _blocks(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Mean squares per gating block and channel, and each block's loudness."""
+        self._process(final=True)
         seconds = self._frames / self.samplerate
         if seconds < _BLOCK_S:
-            return float("-inf")
+            return None
         blocks = int(np.round((seconds - _BLOCK_S) / (_BLOCK_S * _STEP))) + 1
         z = np.empty((blocks, self.channels))
         for j in range(blocks):
@@ -176,6 +246,22 @@ class LoudnessMeter:
         weights = np.asarray(_CHANNEL_WEIGHTS[: self.channels])
         with np.errstate(divide="ignore"):
             block_lufs = -0.691 + 10.0 * np.log10(z @ weights)
+        return z, block_lufs
+
+    def loudest_block_lufs(self) -> float:
+        """Loudness of the loudest 400 ms block (momentary maximum); ``-inf`` if none."""
+        blocks = self._blocks()
+        if blocks is None or not len(blocks[1]):
+            return float("-inf")
+        return float(np.max(blocks[1]))
+
+    def integrated_lufs(self) -> float:
+        """Gated integrated loudness; ``-inf`` for silence or under 400 ms of audio."""
+        blocks = self._blocks()
+        if blocks is None:
+            return float("-inf")
+        z, block_lufs = blocks
+        weights = np.asarray(_CHANNEL_WEIGHTS[: self.channels])
         above_abs = block_lufs >= _ABS_GATE
         if not above_abs.any():
             return float("-inf")
@@ -186,11 +272,12 @@ class LoudnessMeter:
         return float(-0.691 + 10.0 * np.log10(z[gated].mean(axis=0) @ weights))
 
     def true_peak_dbtp(self) -> float:
+        self._process(final=True)
         tail = self._oversampler.resample_chunk(
             np.zeros((0, self.channels), dtype=np.float32), last=True
         )
         if len(tail):
-            self._peak = max(self._peak, float(np.max(np.abs(tail))))
+            self._peak = max(self._peak, float(tail.max()), -float(tail.min()))
         return 20.0 * math.log10(self._peak) if self._peak > 0 else float("-inf")
 
 
@@ -202,6 +289,7 @@ def measure_loudness(
     Files are read in blocks, so length does not matter. Raises
     :class:`~player.audio.decode.AudioDecodeError` for a file that cannot be decoded.
     """
+    load_fast_fft()
     if isinstance(path_or_array, np.ndarray):
         if samplerate is None:
             raise ValueError("measure_loudness(array) needs the samplerate")

@@ -18,6 +18,7 @@ from typing import Any, Literal
 import numpy as np
 
 from player.audio.decode import AudioDecodeError, AudioFileHandle, FormatConverter
+from player.audio.glide import GainGlide
 
 ReadStatus = Literal["ok", "dry", "end"]
 
@@ -36,6 +37,8 @@ class Reader:
         self.delivered = 0
         self._pending = np.zeros((0, channels), dtype=np.float32)
         self._ended = False
+        #: Set by the engine on a first play: the gain then follows it (see glide.py).
+        self.glide: GainGlide | None = None
 
     def _produce(self) -> tuple[np.ndarray, ReadStatus]:
         raise NotImplementedError
@@ -58,10 +61,27 @@ class Reader:
         status: ReadStatus = "ok"
         if len(out) < frames:
             status = "end" if self._ended else "dry"
-        if self.gain != 1.0 and len(out):
+        if self.glide is not None and len(out):
+            gains = self.glide.gains(len(out))
+            out = out * (gains[:, None] if isinstance(gains, np.ndarray) else np.float32(gains))
+        elif self.gain != 1.0 and len(out):
             out = out * np.float32(self.gain)
         self.delivered += len(out)
         return np.ascontiguousarray(out, dtype=np.float32), status
+
+    def prime(self, frames: int) -> None:
+        """Decode up to ``frames`` ahead without handing them out (a skip target)."""
+        parts = [self._pending]
+        have = len(self._pending)
+        while have < frames and not self._ended:
+            block, produced = self._produce()
+            parts.append(block)
+            have += len(block)
+            if produced == "end":
+                self._ended = True
+            elif produced == "dry":
+                break
+        self._pending = np.concatenate(parts) if len(parts) > 1 else self._pending
 
     def frames_remaining(self) -> int | None:
         """Frames left, or ``None`` while unknown (a stream still being produced)."""
@@ -76,6 +96,8 @@ class Source:
 
     def __init__(self, metadata: Mapping[str, Any] | None = None) -> None:
         self.metadata: dict[str, Any] = dict(metadata or {})
+        #: The gain glide of this source's first play, kept so a seek carries it on.
+        self.glide: GainGlide | None = None
 
     @property
     def name(self) -> str:
@@ -251,6 +273,16 @@ class StreamingSource(Source):
             self._chunks.append(data.copy())
             self._frames += len(data)
             self._cond.notify_all()
+
+    def set_loudness(self, integrated_lufs: float, true_peak_dbtp: float) -> None:
+        """The producer measured what it made: playing glides to the final gain."""
+        self.metadata["loudness_lufs"] = float(integrated_lufs)
+        self.metadata["true_peak_dbtp"] = float(true_peak_dbtp)
+
+    def opening(self) -> list[np.ndarray]:
+        """The chunks pushed so far (for the provisional gain of a first play)."""
+        with self._cond:
+            return list(self._chunks)
 
     def finish(self) -> None:
         """No more audio will come: the track ends after what was pushed."""

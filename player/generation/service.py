@@ -6,10 +6,15 @@
    number of concurrent requests can exceed it; premium users are never refused);
 2. insert the ``generated_tracks`` row as ``queued``, then mark it ``generating`` with
    the engine's reproducible parameters;
-3. stream the engine's chunks to ``on_chunk`` (the player) while encoding them to an MP3
-   beside them (``<data>/audio/<track id>.mp3``, written as ``.part`` and renamed at
-   the end, so a crash never leaves a file that looks finished);
-4. mark the row ``completed`` — or ``failed`` with the error, giving the quota back.
+3. stream the engine's chunks to ``on_chunk`` (the player) first, then encode them to an
+   MP3 beside them (``<data>/audio/<track id>.mp3``, written as ``.part`` and renamed at
+   the end, so a crash never leaves a file that looks finished) and measure their
+   loudness, on a writer thread;
+4. mark the row ``completed`` with its integrated loudness and true peak — or ``failed``
+   with the error, giving the quota back.
+
+Steps 1-2 run while the engine renders its first chunk, and step 3's encoding beside
+playback, so none of the bookkeeping lies on the path to the first sound.
 
 A row is never ``completed`` without its file; rows a crash left ``queued`` or
 ``generating`` are failed by :meth:`GenerationService.fail_interrupted` at startup.
@@ -17,19 +22,25 @@ A row is never ``completed`` without its file; rows a crash left ``queued`` or
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import logging
+import math
 import os
+import queue
 import threading
 import uuid
+import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlparse
 
+import numpy as np
 from sqlalchemy import text
 
+from player.audio.loudness import LoudnessMeter
 from player.errors import UserFacingError
 from player.generation.protocol import (
     GenerationRequest,
@@ -216,19 +227,21 @@ class GenerationService:
         band_id: uuid.UUID | str | None = None,
         on_chunk: ChunkCallback | None = None,
         cancel: Cancel | None = None,
+        on_track: Callable[[uuid.UUID], Any] | None = None,
     ) -> uuid.UUID:
         """Generate one track; returns its ``generated_tracks`` id.
 
         ``on_chunk(chunk, samplerate)`` receives every float32 ``(frames, 2)`` chunk as it
-        is made. ``cancel`` (an Event or a callable) stops it between chunks. Raises
-        :class:`QuotaExceeded` when the user has no generation left today.
+        is made, before it is encoded: the player hears it first. ``on_track(id)`` is
+        told the track's id before the first chunk. ``cancel`` (an Event or a callable)
+        stops it between chunks. Raises :class:`QuotaExceeded` when the user has no
+        generation left today (before any chunk is handed out).
         """
         uid = _as_uuid(user_id, "User")
         bid = _as_uuid(band_id, "Band") if band_id is not None else None
         request.validate()
         generator = self.generator
         request = self._complete_source(uid, request, generator)
-        self._consume(uid)
         track_id = uuid.uuid4()
         final = audio_dir() / f"{track_id}.mp3"
         part = final.with_suffix(".mp3.part")
@@ -236,38 +249,73 @@ class GenerationService:
         if request.source is not None and request.source.track_id:
             with contextlib.suppress(UserFacingError):
                 source_id = _as_uuid(request.source.track_id, "Track")
-        with self.database.service_session() as s:
-            s.execute(
-                text(
-                    "insert into public.generated_tracks (id, user_id, url, duration, mode, "
-                    "source_id, source_external_id, status, band_id) "
-                    "values (:id, :u, :url, :d, :m, :src, :ext, 'queued', :b)"
-                ),
-                {
-                    "id": track_id,
-                    "u": uid,
-                    "url": final.as_uri(),
-                    "d": round(request.duration_seconds),
-                    "m": request.mode,
-                    "src": source_id,
-                    "ext": request.source.external_id if request.source else None,
-                    "b": bid,
-                },
-            )
+        row = {
+            "id": track_id,
+            "u": uid,
+            "url": final.as_uri(),
+            "d": round(request.duration_seconds),
+            "m": request.mode,
+            "src": source_id,
+            "ext": request.source.external_id if request.source else None,
+            "b": bid,
+        }
+        # The quota and the row are written while the engine starts rendering, so the
+        # database is off the path to the first sound; no chunk is handed out before
+        # the quota said yes, and a refusal stops the render.
+        booking = _Background(lambda: self._book(uid, row))
         result: GenerationResult | None = None
+        started: BaseException | None = None
         try:
             result = generator.generate(request)
-            self._update(
-                track_id,
-                status="generating",
-                generation_params=result.params,
-                duration=round(result.duration_seconds),
-            )
-            frames = self._write(result, part, on_chunk, cancel)
+        except BaseException as exc:
+            started = exc
+        booking_error = booking.join()
+        if booking_error is not None:
+            if result is not None:
+                result.close()
+            raise booking_error
+        writer: _TrackWriter | None = None
+        try:
+            if started is not None:
+                raise started
+            assert result is not None
+            first = result
+
+            def mark_generating() -> None:
+                self._update(
+                    track_id,
+                    status="generating",
+                    generation_params=first.params,
+                    duration=round(first.duration_seconds),
+                )
+
+            writer = _TrackWriter(part, result.samplerate, before=mark_generating)
+            if on_track is not None:
+                on_track(track_id)
+            frames = 0
+            for chunk in result:
+                if _is_cancelled(cancel):
+                    raise GenerationCancelled()
+                if on_chunk is not None:
+                    on_chunk(chunk, result.samplerate)
+                writer.put(chunk)
+                frames += len(chunk)
+            if _is_cancelled(cancel):
+                raise GenerationCancelled()
+            lufs, peak = writer.finish()
             os.replace(part, final)
             seconds = frames / result.samplerate
-            self._update(track_id, status="completed", duration=max(1, round(seconds)), error=None)
+            self._update(
+                track_id,
+                status="completed",
+                duration=max(1, round(seconds)),
+                error=None,
+                loudness_lufs=lufs if math.isfinite(lufs) else None,
+                true_peak_dbtp=peak if math.isfinite(peak) else None,
+            )
         except BaseException as exc:
+            if writer is not None:
+                writer.abort()
             with contextlib.suppress(OSError):
                 part.unlink()
             message = str(exc) or type(exc).__name__
@@ -282,25 +330,18 @@ class GenerationService:
                 result.close()
         return track_id
 
-    def _write(
-        self, result: Any, part: Path, on_chunk: ChunkCallback | None, cancel: Cancel | None
-    ) -> int:
-        import soundfile as sf
-
-        frames = 0
-        with sf.SoundFile(
-            str(part), "w", samplerate=result.samplerate, channels=2, format="MP3"
-        ) as out:
-            for chunk in result:
-                if _is_cancelled(cancel):
-                    raise GenerationCancelled()
-                out.write(chunk)
-                frames += len(chunk)
-                if on_chunk is not None:
-                    on_chunk(chunk, result.samplerate)
-        if _is_cancelled(cancel):
-            raise GenerationCancelled()
-        return frames
+    def _book(self, uid: uuid.UUID, row: dict[str, Any]) -> None:
+        """Take one generation from the quota, then insert the ``queued`` row."""
+        self._consume(uid)
+        with self.database.service_session() as s:
+            s.execute(
+                text(
+                    "insert into public.generated_tracks (id, user_id, url, duration, mode, "
+                    "source_id, source_external_id, status, band_id) "
+                    "values (:id, :u, :url, :d, :m, :src, :ext, 'queued', :b)"
+                ),
+                row,
+            )
 
     def _update(self, track_id: uuid.UUID, **cols: Any) -> None:
         import json
@@ -342,3 +383,98 @@ class GenerationService:
                 with contextlib.suppress(OSError):
                     Path(str(path) + ".part").unlink()
         return len(rows)
+
+
+class _Background:
+    """Runs ``work`` on a thread; :meth:`join` returns what it raised (or ``None``)."""
+
+    def __init__(self, work: Callable[[], None]) -> None:
+        self._error: BaseException | None = None
+        self._work = work
+        self._thread = threading.Thread(target=self._run, name="generation-booking", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            self._work()
+        except BaseException as exc:
+            self._error = exc
+
+    def join(self) -> BaseException | None:
+        self._thread.join()
+        return self._error
+
+
+#: Writers whose thread may still be running, so an exit mid-track can drop their meters.
+_LIVE_WRITERS: weakref.WeakSet[_TrackWriter] = weakref.WeakSet()
+
+
+@atexit.register
+def _drop_meters_at_exit() -> None:
+    """A daemon writer frozen at exit would keep its meter's soxr resampler alive, and
+    nanobind reports that as a leak; dropping the meter frees it (the track is lost
+    either way: its row is failed at the next start)."""
+    for writer in list(_LIVE_WRITERS):
+        writer._meter = None
+
+
+class _TrackWriter:
+    """Encodes the chunks to the ``.part`` MP3 and measures their loudness, on its own
+    thread, so neither delays a chunk on its way to the speaker.
+
+    The streaming BS.1770 meter sees exactly the samples that are encoded, so the row
+    gets integrated loudness and true peak at completion and a generated track never
+    needs a measuring pass.
+    """
+
+    def __init__(self, part: Path, samplerate: int, before: Callable[[], None]) -> None:
+        self._queue: queue.SimpleQueue[np.ndarray | None] = queue.SimpleQueue()
+        self._error: BaseException | None = None
+        self._aborted = False
+        self._part = part
+        self._samplerate = samplerate
+        self._before = before
+        self._meter: LoudnessMeter | None = None
+        self._thread = threading.Thread(target=self._run, name="generation-writer", daemon=True)
+        _LIVE_WRITERS.add(self)
+        self._thread.start()
+
+    def _run(self) -> None:
+        import soundfile as sf
+
+        try:
+            self._before()
+            self._meter = LoudnessMeter(self._samplerate, 2)
+            with sf.SoundFile(
+                str(self._part), "w", samplerate=self._samplerate, channels=2, format="MP3"
+            ) as out:
+                while (chunk := self._queue.get()) is not None:
+                    if self._aborted:
+                        continue
+                    out.write(chunk)
+                    meter = self._meter
+                    if meter is None:
+                        raise RuntimeError("the player is shutting down")
+                    meter.add(chunk)
+                    del meter
+        except BaseException as exc:
+            self._error = exc
+
+    def put(self, chunk: np.ndarray) -> None:
+        if self._error is not None:
+            raise self._error
+        self._queue.put(chunk)
+
+    def finish(self) -> tuple[float, float]:
+        """Wait for the file; ``(integrated LUFS, true peak dBTP)`` of what was written."""
+        self._queue.put(None)
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._meter is not None
+        return self._meter.integrated_lufs(), self._meter.true_peak_dbtp()
+
+    def abort(self) -> None:
+        self._aborted = True
+        self._queue.put(None)
+        self._thread.join()

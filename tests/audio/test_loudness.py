@@ -71,8 +71,12 @@ def test_engine_normalises_toward_target(write_audio):
     loud = write_audio("loud.wav", tone(1000, 2.0, amp=0.4))  # about -8 LUFS
     engine = PlaybackEngine(output="manual", target_lufs=-14.0)
     try:
-        engine.enqueue(FileSource(quiet))
-        engine.enqueue(FileSource(loud))
+        # Measured beforehand, as the app stores it (a first play glides in instead:
+        # test_first_play.py).
+        for path in (quiet, loud):
+            source = FileSource(path)
+            source.measure()
+            engine.enqueue(source)
         engine.play()
         out = render(engine, 4 * SR)
     finally:

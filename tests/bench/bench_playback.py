@@ -13,6 +13,23 @@
   CPU time of the feeder thread (decode, resample, loudness gain, limiter), as a
   percentage of one core.
 
+Issue 17 comparison (``--compare``, on by default; ``--no-compare`` skips it): the same
+run plays with today's engine (``first_play="glide"``: start at once at a provisional
+gain, glide to the measured gain, next file opened ahead) and with the path before it
+(``first_play="measure"``: measure the whole file, then start), and prints both with
+their ratio:
+
+* time to first audio of a first play (a file never seen: a fresh copy each trial) of a
+  30 s and a 6 min file in WAV, FLAC and MP3;
+* a generated track's first play: the procedural engine's chunks encoded to MP3 and
+  measured by the generation service's own writer; before, the row had no loudness;
+* skip to the next track's audio and seek to audio (the callback performing the jump);
+* the measuring pass itself, in times real time, for the 6 min files, and pyloudnorm's
+  time on the same audio for reference;
+* the largest gain step per 100 ms of a first play (output level over source level of a
+  steady tone whose opening is 6 dB quieter than its body, so the gain has to glide),
+  and when it settles; underruns over the whole comparison.
+
 With ``--output auto`` it plays through PortAudio into a private PulseAudio null sink
 when it can start one, else through the null output.
 """
@@ -22,12 +39,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -37,6 +56,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from player.audio import FileSource, PlaybackEngine, StreamingSource  # noqa: E402
+from player.audio.loudness import measure_loudness  # noqa: E402
 
 SR = 48000
 CHUNK = SR // 10  # what a generator hands over at a time
@@ -169,6 +189,217 @@ def session(engine: PlaybackEngine, folder: Path, seconds: float) -> dict[str, f
     }
 
 
+# ---------------------------------------------------------------- issue 17 comparison
+MODES = ("measure", "glide")  # the path before issue 17, and today's
+
+
+def _fresh_copy(path: Path, folder: Path, tag: str) -> Path:
+    """A copy under a new name: the engine has never seen (or measured) it."""
+    copy = folder / f"{path.stem}-{tag}{path.suffix}"
+    shutil.copyfile(path, copy)
+    return copy
+
+
+def first_play_files(folder: Path) -> dict[str, Path]:
+    files = {}
+    for seconds, label in ((30.0, "30s"), (360.0, "6min")):
+        audio = _music(seconds, seed=int(seconds), sr=44100)
+        for ext in ("wav", "flac", "mp3"):
+            path = folder / f"first-{label}.{ext}"
+            _write(path, audio, 44100)
+            files[f"{label} {ext.upper()}"] = path
+    return files
+
+
+def generated_track(folder: Path, seconds: float) -> tuple[Path, float, float]:
+    """A procedural track written and measured by the generation service's writer."""
+    from player.generation import GenerationRequest
+    from player.generation.procedural import ProceduralGenerator
+    from player.generation.service import _TrackWriter
+
+    result = ProceduralGenerator().generate(
+        GenerationRequest(genres=["house"], duration_seconds=seconds, seed=17)
+    )
+    part = folder / "generated.mp3.part"
+    writer = _TrackWriter(part, result.samplerate, before=lambda: None)
+    for chunk in result:
+        writer.put(chunk)
+    lufs, peak = writer.finish()
+    path = folder / "generated.mp3"
+    part.rename(path)
+    return path, lufs, peak
+
+
+def ttfa_first_play(
+    engine: PlaybackEngine, path: Path, folder: Path, trials: int, metadata: dict | None = None
+) -> list[float]:
+    results = []
+    for i in range(trials):
+        source = FileSource(_fresh_copy(path, folder, f"{engine.first_play}{i}"), metadata)
+        engine.stop()
+        time.sleep(0.05)
+        index = engine.enqueue(source)
+        engine.play(index)
+        results.append(_wait_ttfa(engine))
+        deadline = time.monotonic() + 15.0
+        while source.known_loudness() is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # the glide's measuring pass ends before the next trial
+        time.sleep(0.2)
+    engine.stop()
+    time.sleep(0.5)
+    return results
+
+
+def _wait_jump(engine: PlaybackEngine, timeout: float = 10.0) -> float:
+    deadline = time.monotonic() + timeout
+    while engine.last_jump_latency is None:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the jump never reached the device")
+        time.sleep(0.0005)
+    return engine.last_jump_latency * 1000.0
+
+
+def skips_and_seeks(engine: PlaybackEngine, folder: Path, trials: int) -> dict[str, list[float]]:
+    tracks = []
+    for i in range(trials + 1):
+        path = folder / f"skip-{i}.flac"
+        _write(path, _music(20.0, seed=4000 + i))
+        source = FileSource(path)
+        source.measure()  # stored loudness: only the skip itself is timed
+        tracks.append(source)
+    skip, seek = [], []
+    engine.stop()
+    time.sleep(0.05)
+    first = None
+    for source in tracks:
+        index = engine.enqueue(source)
+        first = index if first is None else first
+    engine.play(first)
+    _wait_ttfa(engine)
+    rng = np.random.default_rng(5)
+    for _ in range(trials):
+        time.sleep(1.0)  # playing: the feeder is idle, the next track can be ready
+        engine.last_jump_latency = None
+        engine.seek(float(rng.uniform(2.0, 18.0)))
+        seek.append(_wait_jump(engine))
+        time.sleep(1.0)
+        engine.last_jump_latency = None
+        engine.next()
+        skip.append(_wait_jump(engine))
+    engine.stop()
+    return {"skip": skip, "seek": seek}
+
+
+def meter_speed(files: dict[str, Path]) -> dict[str, object]:
+    """Whole-file measuring passes, in times real time: per wall second (what the machine
+    gave us) and per CPU second of this process (what the pass costs; on a loaded shared
+    machine the two differ by the share of a core we got)."""
+    import pyloudnorm
+
+    out: dict[str, object] = {}
+
+    def timed(work: Callable[[], object], seconds: float) -> str:
+        wall, cpu = time.perf_counter(), time.process_time()
+        work()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        return f"{seconds / wall:.0f}x wall, {seconds / cpu:.0f}x per CPU second"
+
+    for name, path in files.items():
+        if name.startswith("6min"):
+            seconds = sf.info(str(path)).duration
+            out[f"{name} measuring pass"] = timed(lambda p=path: measure_loudness(p), seconds)
+    audio, rate = sf.read(str(files["6min WAV"]), dtype="float32")
+    seconds = len(audio) / rate
+    out["6min in memory, ours"] = timed(lambda: measure_loudness(audio, rate), seconds)
+    meter = pyloudnorm.Meter(rate)
+    wide = audio.astype(np.float64)
+    out["6min in memory, pyloudnorm (integrated only)"] = timed(
+        lambda: meter.integrated_loudness(wide), seconds
+    )
+    return out
+
+
+def gain_steps(folder: Path, mode: str) -> dict[str, float]:
+    """Largest gain change per 100 ms of a first play, from the output itself."""
+    from player.audio import LoudnessMeasured
+    from tests.audio.helpers import EventLog, render
+
+    window = SR // 10
+    t = np.arange(int(30 * SR)) / SR
+    level = np.where(t < 3.0, 0.05, 0.1)
+    tone = (level * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)
+    path = folder / f"glide-{mode}.wav"
+    sf.write(str(path), np.stack([tone, tone], 1), SR, subtype="FLOAT")
+    engine = PlaybackEngine(output="manual", first_play=mode)
+    log = EventLog(engine)
+    try:
+        engine.enqueue(FileSource(path))
+        engine.play()
+        out = [render(engine, SR // 2)]
+        log.wait_for(LoudnessMeasured)  # on a device this takes a fraction of the 0.5 s
+        out.append(render(engine, 20 * SR - SR // 2))
+    finally:
+        engine.close()
+    played = np.concatenate(out)[:, 0].astype(np.float64)
+    n = len(played) // window
+
+    def db(x: np.ndarray) -> np.ndarray:
+        return 10 * np.log10(np.mean(x[: n * window].reshape(n, window) ** 2, axis=1))
+
+    gain = db(played) - db(np.asarray(tone[: len(played)], np.float64))
+    steps = np.abs(np.diff(gain))
+    steps[[0, 28, 29, 30]] = 0.0  # the start fade, and windows across the source's step
+    final = gain[-1]
+    settled = int(np.argmax(np.abs(gain - final) < 0.02 * np.ones_like(gain)))
+    return {
+        "largest_gain_step_db_per_100ms": round(float(steps.max()), 3),
+        "provisional_minus_final_db": round(float(gain[1] - final), 2),
+        "settled_after_s": round(settled * 0.1, 1),
+    }
+
+
+def compare(args: argparse.Namespace, output: str, folder: Path) -> dict[str, object]:
+    files = first_play_files(folder)
+    generated, lufs, peak = generated_track(folder, 30.0)
+    rows: dict[str, dict[str, dict[str, float]]] = {}
+    underruns: dict[str, dict[str, int]] = {}
+    for mode in MODES:
+        with PlaybackEngine(output=output, latency=args.latency, first_play=mode) as engine:
+            _settle(engine)
+            base, base_device = engine.underruns, engine.device_underflows
+            for name, path in files.items():
+                rows.setdefault(f"first play {name}", {})[mode] = _summary(
+                    ttfa_first_play(engine, path, folder, args.first_play_trials)
+                )
+            # Before issue 17 the row had no loudness; now the service stores it.
+            stored = None if mode == "measure" else {"loudness_lufs": lufs, "true_peak_dbtp": peak}
+            rows.setdefault("generated track first play", {})[mode] = _summary(
+                ttfa_first_play(engine, generated, folder, args.first_play_trials, stored)
+            )
+            jumps = skips_and_seeks(engine, folder, args.first_play_trials)
+            rows.setdefault("skip -> next track audio", {})[mode] = _summary(jumps["skip"])
+            rows.setdefault("seek -> audio", {})[mode] = _summary(jumps["seek"])
+            underruns[mode] = {
+                "underruns": engine.underruns - base,
+                "of_which_device_underflows": engine.device_underflows - base_device,
+            }
+    table = {}
+    for name, by_mode in rows.items():
+        old, new = by_mode["measure"]["median_ms"], by_mode["glide"]["median_ms"]
+        table[name] = {
+            "before_median_ms": old,
+            "now_median_ms": new,
+            "now_p90_ms": by_mode["glide"]["p90_ms"],
+            "ratio": round(old / new, 1) if new else None,
+        }
+    return {
+        "ttfa": table,
+        "underruns_during_comparison": underruns,
+        "gain_glide": {mode: gain_steps(folder, mode) for mode in MODES},
+        "meter": meter_speed(files),
+    }
+
+
 def _summary(values: list[float]) -> dict[str, float]:
     ordered = sorted(values)
     return {
@@ -185,6 +416,13 @@ def main() -> int:
     parser.add_argument("--output", choices=["auto", "sounddevice", "null"], default="auto")
     parser.add_argument("--latency", type=float, default=0.1, help="device buffering, seconds")
     parser.add_argument("--json", action="store_true", help="print one JSON object only")
+    parser.add_argument("--first-play-trials", type=int, default=5)
+    parser.add_argument(
+        "--compare", action=argparse.BooleanOptionalAction, default=True, help="issue 17 table"
+    )
+    parser.add_argument(
+        "--session", action=argparse.BooleanOptionalAction, default=True, help="long session"
+    )
     args = parser.parse_args()
 
     pulse = None
@@ -221,16 +459,31 @@ def main() -> int:
                 ttfa_files(engine, folder, args.trials, measured=False)
             )
             results["ttfa_stream"] = _summary(ttfa_streams(engine, args.trials))
-            results["session"] = session(engine, folder, args.session_seconds)
+            if args.session:
+                results["session"] = session(engine, folder, args.session_seconds)
+        if args.compare:
+            with tempfile.TemporaryDirectory() as tmp:
+                results["issue_17"] = compare(args, output, Path(tmp))
     finally:
         if pulse is not None:
             pulse.terminate()
             pulse.wait()
     if args.json:
         print(json.dumps(results))
-    else:
-        for key, value in results.items():
-            print(f"{key}: {value}")
+        return 0
+    comparison = results.pop("issue_17", None)
+    for key, value in results.items():
+        print(f"{key}: {value}")
+    if isinstance(comparison, dict):
+        print("time to first audio, before (measure first) vs now (glide), median ms:")
+        for name, row in comparison["ttfa"].items():
+            print(
+                f"  {name:32s} {row['before_median_ms']:9.1f} -> {row['now_median_ms']:7.1f}"
+                f"  (p90 {row['now_p90_ms']:.1f}; {row['ratio']}x)"
+            )
+        print(f"underruns during the comparison: {comparison['underruns_during_comparison']}")
+        print(f"gain glide of a first play: {comparison['gain_glide']}")
+        print(f"meter: {comparison['meter']}")
     return 0
 
 

@@ -10,13 +10,24 @@ null audio output in a temporary profile). Each figure comes from a fresh proces
 * resident memory (VmRSS) with the window idle;
 * event-loop latency (how late a 10 ms timer fires) while the window settles after its
   first paint, then while the radio generates (in the engine's own process) and plays;
+* "Start my radio" to first audio (the engine's callback handing the device its first
+  non-silent frame), with the engine's process warm (started at start-up, as the app
+  does) and cold (stopped just before the click), for the path that streams the first
+  track from its first chunk and, in the same run, the path before it (the first track
+  plays once finished, from its file: streaming switched off in the controller);
+* skip to the next radio track's audio (``engine.last_jump_latency``), 15 s in;
 * whether torch or transformers were imported by start-up (they must not be).
+
+``--radio-runs N`` (default 2) runs of each radio variant; ``--quick`` skips the
+start-up and memory runs.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -46,7 +57,7 @@ def child(mode: str, started: float) -> None:
     app = make_application()
     out: dict[str, object] = {}
     settings = Settings.load()
-    if mode == "radio":
+    if mode.startswith("radio"):
         settings.set("track_seconds", 30)
     tasks = TaskRunner(app)
     launcher = Launcher(app, settings, tasks)
@@ -70,7 +81,7 @@ def child(mode: str, started: float) -> None:
             out["window_s"] = time.time() - started
             out["torch_imported"] = "torch" in sys.modules
             out["transformers_imported"] = "transformers" in sys.modules
-            if mode == "radio":
+            if mode.startswith("radio"):
                 # The probe runs from the first paint: two seconds of the window settling
                 # (its first queries, the engine's process starting), then a listener
                 # presses "Start my radio" and it keeps running for 20 s of radio.
@@ -78,20 +89,48 @@ def child(mode: str, started: float) -> None:
                 probe.start()
                 marks: dict[str, float] = {}
 
+                engine = session.ctx.playback.engine
+                if "old" in mode:  # the path before streaming: wait for the finished file
+                    window.radio.streaming.stream_next = lambda wanted=True: None
+
                 def click() -> None:
+                    # Warm: what the app does at start-up has finished (engine imported,
+                    # one short render); cold: then the engine's process is stopped.
+                    if not window.radio.engine_ready.is_set():
+                        QTimer.singleShot(50, click)
+                        return
+                    if "cold" in mode:
+                        session.ctx.generation.generator.close()
+                    QTimer.singleShot(15000, skip)
+                    QTimer.singleShot(16000, skipped)
+                    QTimer.singleShot(20000, done)
                     marks["split"] = len(probe.samples)
+                    engine.time_to_first_audio = None
                     marks["clicked"] = time.perf_counter()
                     window.radio_view.start_taste.click()
                     poll.start()
 
                 def check_playing() -> None:
-                    if session.ctx.playback.state == "playing":
+                    if session.ctx.playback.state == "playing" and "first_track_s" not in out:
                         out["first_track_s"] = round(time.perf_counter() - marks["clicked"], 2)
+                    if engine.time_to_first_audio is not None:
+                        out["first_audio_ms"] = round(
+                            1000 * (time.perf_counter() - marks["clicked"]), 1
+                        )
                         poll.stop()
 
                 poll = QTimer(window)
-                poll.setInterval(20)
+                poll.setInterval(5)
                 poll.timeout.connect(check_playing)
+
+                def skip() -> None:
+                    engine.last_jump_latency = None
+                    marks["skipped"] = time.perf_counter()
+                    window.radio.skip()
+
+                def skipped() -> None:
+                    latency = engine.last_jump_latency
+                    out["skip_ms"] = None if latency is None else round(1000 * latency, 1)
 
                 def done() -> None:
                     probe.stop()
@@ -107,6 +146,7 @@ def child(mode: str, started: float) -> None:
                         out[f"{name}_max_ms"] = round(ordered[-1], 2)
                     out["radio_ready"] = sum(i.status != "queued" for i in window.radio.items())
                     out["playing"] = session.ctx.playback.state
+                    out["underruns"] = engine.underruns
                     out["dsp_in_app"] = [
                         m
                         for m in ("scipy.signal", "player.generation.procedural")
@@ -115,7 +155,6 @@ def child(mode: str, started: float) -> None:
                     app.quit()
 
                 QTimer.singleShot(2000, click)
-                QTimer.singleShot(22000, done)
             else:
 
                 def idle() -> None:
@@ -174,36 +213,73 @@ def _onboard(home: Path) -> None:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--radio-runs", type=int, default=2)
+    parser.add_argument("--quick", action="store_true", help="radio figures only")
+    args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
         home = Path(tmp)
         _onboard(home)
-        starts = [_run(home, "idle") for _ in range(3)]
-        first = sorted(round(float(s["first_window_s"]), 2) for s in starts)  # type: ignore[arg-type]
-        window = sorted(round(float(s["window_s"]), 2) for s in starts)  # type: ignore[arg-type]
-        print(f"cold start to main window painted:   median {first[1]:.2f} s  (of 3: {first})")
-        print(f"cold start to views filled in:       median {window[1]:.2f} s  (of 3: {window})")
-        print(
-            f"resident memory at idle:            {starts[-1]['rss_idle_mb']} MB "
-            f"(+ {starts[-1].get('engine_rss_mb', 'n/a')} MB in the engine's process)"
-        )
-        print(
-            "torch imported at start-up:         "
-            f"{any(s['torch_imported'] for s in starts)}; transformers: "
-            f"{any(s['transformers_imported'] for s in starts)}"
-        )
-        for run in range(2):
-            radio = _run(home, "radio")
-            for name, what in (("settle", "window settling, 2 s"), ("radio", "radio, 20 s")):
+        starts = [] if args.quick else [_run(home, "idle") for _ in range(3)]
+        if starts:
+            _startup_report(starts)
+        radio_runs: dict[str, list[dict[str, object]]] = {}
+        for run in range(args.radio_runs):
+            for mode in ("radio", "radio_cold", "radio_old", "radio_old_cold"):
+                radio = _run(home, mode)
+                radio_runs.setdefault(mode, []).append(radio)
+                if mode != "radio":
+                    continue
+                for name, what in (("settle", "window settling, 2 s"), ("radio", "radio, 20 s")):
+                    print(
+                        f"event-loop latency, {what} (run {run + 1}): "
+                        f"p50 {radio[f'{name}_p50_ms']} ms, p99 {radio[f'{name}_p99_ms']} ms, "
+                        f"max {radio[f'{name}_max_ms']} ms over {radio[f'{name}_samples']} ticks"
+                    )
                 print(
-                    f"event-loop latency, {what} (run {run + 1}): "
-                    f"p50 {radio[f'{name}_p50_ms']} ms, p99 {radio[f'{name}_p99_ms']} ms, "
-                    f"max {radio[f'{name}_max_ms']} ms over {radio[f'{name}_samples']} ticks"
+                    f"  state {radio['playing']}, {radio['radio_ready']} tracks made or in "
+                    f"progress; synthesis modules loaded in the app process: "
+                    f"{radio['dsp_in_app'] or 'none'}"
                 )
+        print("'Start my radio' -> first audio (ms), skip -> next track's audio (ms):")
+        for warmth in ("", "_cold"):
+            new = radio_runs[f"radio{warmth}"]
+            old = radio_runs[f"radio_old{warmth}"]
+            label = "cold" if warmth else "warm"
+            new_ms = _median([r.get("first_audio_ms") for r in new])
+            old_ms = _median([r.get("first_audio_ms") for r in old])
+            ratio = f"{old_ms / new_ms:.1f}x" if new_ms and old_ms else "n/a"
             print(
-                f"  first radio track playing {radio.get('first_track_s')} s after the click; "
-                f"state {radio['playing']}, {radio['radio_ready']} tracks made or in progress; "
-                f"synthesis modules loaded in the app process: {radio['dsp_in_app'] or 'none'}"
+                f"  engine {label}: streamed first track {new_ms} ms "
+                f"{[r.get('first_audio_ms') for r in new]} vs finished file {old_ms} ms "
+                f"{[r.get('first_audio_ms') for r in old]} ({ratio} faster)"
             )
+            print(
+                f"  skip, engine {label}: {[r.get('skip_ms') for r in new]} (new) vs "
+                f"{[r.get('skip_ms') for r in old]} (old); underruns "
+                f"{[r.get('underruns') for r in new + old]}"
+            )
+
+
+def _startup_report(starts: list[dict[str, object]]) -> None:
+    first = sorted(round(float(s["first_window_s"]), 2) for s in starts)  # type: ignore[arg-type]
+    window = sorted(round(float(s["window_s"]), 2) for s in starts)  # type: ignore[arg-type]
+    print(f"cold start to main window painted:   median {first[1]:.2f} s  (of 3: {first})")
+    print(f"cold start to views filled in:       median {window[1]:.2f} s  (of 3: {window})")
+    print(
+        f"resident memory at idle:            {starts[-1]['rss_idle_mb']} MB "
+        f"(+ {starts[-1].get('engine_rss_mb', 'n/a')} MB in the engine's process)"
+    )
+    print(
+        "torch imported at start-up:         "
+        f"{any(s['torch_imported'] for s in starts)}; transformers: "
+        f"{any(s['transformers_imported'] for s in starts)}"
+    )
+
+
+def _median(values: list[object]) -> float | None:
+    numbers = sorted(float(v) for v in values if isinstance(v, (int, float)))
+    return round(statistics.median(numbers), 1) if numbers else None
 
 
 if __name__ == "__main__":
