@@ -405,7 +405,10 @@ class _Composer:
         self.occurrence = 0
         self.layers: set[str] = set()
         self.prev_voicing: list[int] | None = None
-        self.lead_pitches = key.scale_pitches(62, 86)
+        # Register: where this track's chords and tune sit (a few semitones either way).
+        self.chord_shift = int(rng.integers(-4, 5))
+        self.lead_shift = int(rng.integers(-7, 6))
+        self.lead_pitches = key.scale_pitches(62 + self.lead_shift, 86 + self.lead_shift)
         self.final_cut = False
 
     # -- form -------------------------------------------------------------------------
@@ -413,7 +416,7 @@ class _Composer:
         """Set up a section: its key, the layers that play and which time it occurs."""
         rng = self.rng
         self.key = key
-        self.lead_pitches = key.scale_pitches(62, 86)
+        self.lead_pitches = key.scale_pitches(62 + self.lead_shift, 86 + self.lead_shift)
         self.occurrence = self.seen.get(sec.name, 0)
         self.seen[sec.name] = self.occurrence + 1
         layers = set(_LAYERS[sec.name])
@@ -564,7 +567,7 @@ class _Composer:
         layers = self.layers
         style, rng = self.style, self.rng
         chord = self.key.chord(degree, style.chord_size, 3)
-        voicing = voice_lead(chord, self.prev_voicing)
+        voicing = voice_lead(chord, self.prev_voicing, 52 + self.chord_shift, 76 + self.chord_shift)
         self.prev_voicing = voicing
         if style.chord_kind == "power":
             root = self.key.degree_pitch(degree, 3)

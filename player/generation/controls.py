@@ -40,8 +40,8 @@ def default_controls(style: GenreStyle, vibe: Vibe, rng: np.random.Generator) ->
 
     swing = min(1.0, style.swing / FULL_SWING_STEPS)
     return Controls(
-        energy=spread(vibe.energy, 0.1),
-        density=spread(vibe.density, 0.12),
-        brightness=spread(0.35 + 0.4 * vibe.brightness, 0.12),
+        energy=spread(vibe.energy, 0.2),
+        density=spread(vibe.density, 0.22),
+        brightness=spread(0.35 + 0.4 * vibe.brightness, 0.25),
         swing=spread(swing, 0.15) if swing > 0 else 0.0,
     )

@@ -93,6 +93,23 @@ class Renderer:
         self.bass_gain = BASS_GAIN[bass_level]
         self.kick_gain = KICK_GAIN[bass_level]
         patch = _PatchVariation(sound_rng)
+        # The mix differs per track too (another engineer, another day): stem balance,
+        # reverb amount and a tilt of the whole spectrum, drawn from their own stream
+        # so they do not shift the patch draws.
+        mix_rng = np.random.default_rng([sound_seed, 7])
+        mix = {
+            stem: float(mix_rng.uniform(lo, hi))
+            for stem, lo, hi in (
+                ("bass", 0.7, 1.4),
+                ("chords", 0.55, 1.7),
+                ("pad", 0.45, 1.9),
+                ("lead", 0.6, 1.5),
+                ("arp", 0.5, 1.7),
+                ("drums", 0.65, 1.45),
+            )
+        }
+        reverb_scale = float(mix_rng.uniform(0.5, 1.8))
+        tilt_offset = float(mix_rng.uniform(-3.5, 3.5))
         drive = style.drive if fx.drive is None else fx.drive
         # Stem levels and the static EQ (high/low-pass) live in the instruments, applied
         # once per cached note rather than once per sample of the track.
@@ -102,7 +119,7 @@ class Renderer:
                 sr,
                 brightness=patch.bright(bright),
                 release=0.06 if palette.bass != "808" else 0.08,
-                gain=0.5 * self.bass_gain,
+                gain=mix["bass"] * 0.5 * self.bass_gain,
                 lowpass=bass_cut,
                 decay_scale=patch.decay(),
             ),
@@ -112,7 +129,7 @@ class Renderer:
                 brightness=patch.bright(bright),
                 release=0.35,
                 detune_cents=patch.detune(7, 13),
-                gain=0.22,
+                gain=mix["chords"] * 0.22,
                 highpass=160.0,
                 lowpass=None if drive else cutoff,
                 decay_scale=patch.decay(),
@@ -124,7 +141,7 @@ class Renderer:
                 brightness=patch.bright(bright * 0.8),
                 release=1.2,
                 detune_cents=patch.detune(10, 18),
-                gain=0.14,
+                gain=mix["pad"] * 0.14,
                 highpass=200.0,
                 lowpass=cutoff * 0.7,
                 attack_scale=patch.attack(),
@@ -134,7 +151,7 @@ class Renderer:
                 sr,
                 brightness=patch.bright(bright),
                 release=0.18,
-                gain=0.3,
+                gain=mix["lead"] * 0.3,
                 highpass=220.0,
                 lowpass=min(18000.0, cutoff * 1.3),
                 decay_scale=patch.decay(),
@@ -144,7 +161,7 @@ class Renderer:
                 sr,
                 brightness=patch.bright(bright),
                 release=0.2,
-                gain=0.16,
+                gain=mix["arp"] * 0.16,
                 highpass=300.0,
                 lowpass=cutoff,
                 decay_scale=patch.decay(),
@@ -159,7 +176,7 @@ class Renderer:
         self.beat = sr * 60.0 / plan.bpm
         # Energy: louder, more drums against the tones, a squeezed drum bus, saturation.
         self.energy_gain = 0.62 + 0.3 * e
-        self.drum_gain = np.float32(0.4 + 1.1 * e)
+        self.drum_gain = np.float32((0.4 + 1.1 * e) * mix["drums"])
         # The kick's body is a low sine (heard as tone as much as hit): it grows less.
         self.kick_energy_gain = np.float32(0.75 + 0.4 * e)
         self.saturation = 0.3 + 1.5 * e * e + 1.0 * fx.tape  # tanh pre-gain
@@ -187,7 +204,7 @@ class Renderer:
             "chords": Bus(chord_fx, sr),
             "lead": Bus(lead_fx, sr),
         }
-        self.reverb_send = fx.reverb
+        self.reverb_send = fx.reverb * reverb_scale
         self.reverb = DecimatedReverb(fx.room, sr)
         self.haas = {
             "chords": Haas(int(0.011 * sr)),
@@ -196,7 +213,7 @@ class Renderer:
             "arp": Haas(int(0.007 * sr)),
         }
         # The master tilt: a high shelf that follows brightness (tape dulls it further).
-        self.tilt = Tilt(14.0 * (b - 0.5) - 5.0 * fx.tape, 2500.0, sr)
+        self.tilt = Tilt(14.0 * (b - 0.5) - 5.0 * fx.tape + tilt_offset, 2500.0, sr)
         self.limiter = Limiter(samplerate=sr)
         self.master_gain = 0.55 * style.level * self.energy_gain
 
