@@ -109,13 +109,13 @@ def novelty(frames: np.ndarray) -> float:
     return float(np.mean(curve)) if curve else 0.0
 
 
-def log_mel_thumb(y: np.ndarray, width: int = 120, height: int = 40) -> np.ndarray:
+def log_mel_thumb(y: np.ndarray, width: int = 96, height: int = 32) -> np.ndarray:
     import librosa
 
-    mel = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=SR, n_mels=height), ref=1.0)
+    mel = librosa.power_to_db(librosa.feature.melspectrogram(y=y, sr=SR, n_mels=height), ref=np.max)
     cols = np.array_split(np.arange(mel.shape[1]), width)
     thumb = np.stack([mel[:, c].mean(axis=1) for c in cols], axis=1)[::-1]
-    return np.clip((thumb + 80.0) / 80.0, 0.0, 1.0)
+    return np.clip((thumb + 70.0) / 70.0, 0.0, 1.0)  # 70 dB below the clip's loudest
 
 
 # ----------------------------------------------------------------------- the worker side
