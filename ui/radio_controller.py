@@ -174,35 +174,7 @@ class RadioController(QObject):
             )
             self._radio_event.connect(self._on_radio_event)
             self.service.subscribe(self._radio_event.emit)
-        #: Set once the engine's process has imported its engine and rendered a chunk.
-        self.engine_ready = threading.Event()
         ctx.playback.track_changed.connect(self._on_track_changed)
-        if ctx.generation is not None:
-            ctx.tasks.run(
-                lambda _ctx: self._warm_engine(),
-                description="Warming up the music engine",
-                visible=False,
-            )
-
-    def _warm_engine(self) -> None:
-        """Get the engine ready before the first click: its process started, its engine
-        imported, and one short render done (the first render of a process pays for
-        caches the later ones reuse). Nothing is stored and no quota is taken."""
-        from player.generation import GenerationRequest
-
-        try:
-            generator = self.ctx.generation.generator
-            genres = list((self.ctx.profile.preferences or {}).get("genres") or [])
-            request = GenerationRequest(genres=genres[:1], duration_seconds=2.0, seed=0)
-            result = generator.generate(request)
-            try:
-                next(iter(result), None)
-            finally:
-                result.close()
-        except Exception:  # the radio still works, it just starts colder
-            log.warning("warming up the music engine failed", exc_info=True)
-        finally:
-            self.engine_ready.set()
 
     @property
     def available(self) -> bool:

@@ -31,6 +31,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -90,13 +91,19 @@ def child(mode: str, started: float) -> None:
                 marks: dict[str, float] = {}
 
                 engine = session.ctx.playback.engine
+                # "Warm": the engine's process (started by the app at start-up) has
+                # imported its engine; asking its name waits for exactly that.
+                engine_ready = threading.Event()
+                generator = session.ctx.generation.generator
+                threading.Thread(
+                    target=lambda: (generator.name, engine_ready.set()), daemon=True
+                ).start()
                 if "old" in mode:  # the path before streaming: wait for the finished file
                     window.radio.streaming.stream_next = lambda wanted=True: None
 
                 def click() -> None:
-                    # Warm: what the app does at start-up has finished (engine imported,
-                    # one short render); cold: then the engine's process is stopped.
-                    if not window.radio.engine_ready.is_set():
+                    # Warm: the engine's process is ready; cold: then it is stopped.
+                    if not engine_ready.is_set():
                         QTimer.singleShot(50, click)
                         return
                     if "cold" in mode:
