@@ -25,7 +25,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 
 from db.models import Embedding
+from player.background import BackgroundJob
 from player.catalogue.tags import read_tags
 from player.embedding.store import LOCAL_PREFIX, store_vector
 from player.errors import UserFacingError
@@ -195,7 +195,7 @@ def add_folder(
     return report
 
 
-class FolderJob:
+class FolderJob(BackgroundJob[FolderReport]):
     """:func:`add_folder` on a daemon thread; ``cancel()`` stops it between files."""
 
     def __init__(
@@ -207,40 +207,14 @@ class FolderJob:
         progress: Progress | None = None,
         state_file: Path | None = None,
     ) -> None:
-        self._stop = threading.Event()
-        self.report: FolderReport | None = None
-        self.error: BaseException | None = None
-
-        def run() -> None:
-            try:
-                self.report = add_folder(
-                    database,
-                    folder,
-                    embedder=embedder,
-                    progress=progress,
-                    should_stop=self._stop.is_set,
-                    state_file=state_file,
-                )
-            except BaseException as exc:  # reported to whoever waits, never lost in a thread
-                log.exception("catalogue folder job failed")
-                self.error = exc
-
-        self._thread = threading.Thread(target=run, name="catalogue-add", daemon=True)
-
-    def start(self) -> FolderJob:
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        self._stop.set()
-
-    def wait(self, timeout: float | None = None) -> FolderReport | None:
-        """Block until done; re-raises the job's error."""
-        self._thread.join(timeout)
-        if self.error is not None:
-            raise self.error
-        return self.report
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
+        super().__init__(
+            lambda should_stop: add_folder(
+                database,
+                folder,
+                embedder=embedder,
+                progress=progress,
+                should_stop=should_stop,
+                state_file=state_file,
+            ),
+            name="catalogue-add",
+        )

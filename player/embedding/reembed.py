@@ -15,8 +15,6 @@ It runs as the service role: embeddings are shared rows only the service writes.
 
 from __future__ import annotations
 
-import logging
-import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -27,6 +25,7 @@ import numpy as np
 from sqlalchemy import func, or_, select
 
 from db.models import Band, BandTrack, Embedding, GeneratedTrack, User
+from player.background import BackgroundJob
 from player.embedding.store import LOCAL_PREFIX
 from player.errors import UserFacingError
 
@@ -34,7 +33,6 @@ if TYPE_CHECKING:
     from db.database import Database
     from player.embedding.base import Embedder
 
-log = logging.getLogger(__name__)
 
 #: progress(done, total, message)
 Progress = Callable[[int, int, str], None]
@@ -189,7 +187,7 @@ def reembed_all(
     return report
 
 
-class ReembedJob:
+class ReembedJob(BackgroundJob[ReembedReport]):
     """:func:`reembed_all` on a daemon thread; ``cancel()`` stops it between tracks."""
 
     def __init__(
@@ -200,41 +198,9 @@ class ReembedJob:
         *,
         rebuild_taste: TasteRebuild,
     ) -> None:
-        self._stop = threading.Event()
-        self.report: ReembedReport | None = None
-        self.error: BaseException | None = None
-        self._rebuild_taste = rebuild_taste
-        self._thread = threading.Thread(
-            target=self._run, args=(database, embedder, progress), name="reembed", daemon=True
+        super().__init__(
+            lambda should_stop: reembed_all(
+                database, embedder, progress, should_stop, rebuild_taste=rebuild_taste
+            ),
+            name="reembed",
         )
-
-    def _run(self, database: Database, embedder: Embedder, progress: Progress | None) -> None:
-        try:
-            self.report = reembed_all(
-                database,
-                embedder,
-                progress,
-                self._stop.is_set,
-                rebuild_taste=self._rebuild_taste,
-            )
-        except BaseException as exc:  # reported to whoever waits, never lost in a thread
-            log.exception("re-embedding failed")
-            self.error = exc
-
-    def start(self) -> ReembedJob:
-        self._thread.start()
-        return self
-
-    def cancel(self) -> None:
-        self._stop.set()
-
-    def wait(self, timeout: float | None = None) -> ReembedReport | None:
-        """Block until done; re-raises the job's error."""
-        self._thread.join(timeout)
-        if self.error is not None:
-            raise self.error
-        return self.report
-
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
