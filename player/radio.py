@@ -341,10 +341,10 @@ class RadioService:
             item = self._by_track.get(track_id)
             controls, genre = (item.controls, item.genre) if item is not None else (None, "")
         if item is None:
-            params = self._source_params(track_id)
-            controls = Controls.from_params(params)
+            params = self._track_params(track_id)
             if not params:
                 return  # not a track of this listener's: nothing to learn
+            controls = Controls.from_params(params)
             genre = str(params.get("genre", ""))
         with self._lock:
             planner.feedback(controls, genre, reward, weight)
@@ -530,11 +530,12 @@ class RadioService:
             return Station(
                 "track",
                 source_track=str(seed.track_id),
-                source_params=self._source_params(seed.track_id),
+                source_params=self._track_params(seed.track_id),
             )
         return Station(seed.kind, genre=seed.genre, vibe=seed.vibe)
 
-    def _source_params(self, track_id: uuid.UUID) -> dict[str, Any]:
+    def _track_params(self, track_id: uuid.UUID) -> dict[str, Any]:
+        """A generated track's stored parameters ({} for no track of this listener's)."""
         from sqlalchemy import select
 
         from db.models import GeneratedTrack
@@ -544,9 +545,6 @@ class RadioService:
                 select(GeneratedTrack.generation_params).where(GeneratedTrack.id == track_id)
             )
         return dict(params or {})
-
-    def _made_params(self, track_id: uuid.UUID) -> dict[str, Any]:
-        return self._source_params(track_id)
 
     # -- the worker -----------------------------------------------------------------------
 
@@ -621,7 +619,7 @@ class RadioService:
             return
         if band_id is not None:
             _add_to_band(self.database, self.user_id, band_id, track_id)
-        params = self._made_params(track_id)
+        params = self._track_params(track_id)
         controls = item.controls
         if self.planner_kind == "listener":
             from player.taste.listener import Controls

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import uuid
 from pathlib import Path
 
@@ -14,6 +13,7 @@ import pytest
 from player.cli.radio_cmd import parse_station
 from player.errors import UserFacingError
 from player.generation.genres import GENRES
+from tests.listener_sim import radio_command
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -31,10 +31,9 @@ def radio_env(database, database_url, make_user):
     return email, env
 
 
-def _start(email: str, env: dict, *extra: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "player", "radio", "--user", email, "--json", "--no-score"]
+def _start(email: str, env: dict, tracks: int) -> subprocess.Popen:
     return subprocess.Popen(
-        [*cmd, "--seconds", "3", *extra],
+        radio_command(email, tracks, 3.0),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -51,7 +50,7 @@ def _say(proc: subprocess.Popen, line: str) -> None:
 
 def test_bad_lines_and_unknown_ids_are_named_and_the_session_goes_on(radio_env):
     email, env = radio_env
-    proc = _start(email, env, "--tracks", "2")
+    proc = _start(email, env, 2)
     try:
         first = json.loads(proc.stdout.readline())
         assert Path(first["path"]).is_file() and first["genre"] in GENRES
@@ -80,7 +79,7 @@ def test_bad_lines_and_unknown_ids_are_named_and_the_session_goes_on(radio_env):
 
 def test_end_of_input_ends_the_session(radio_env):
     email, env = radio_env
-    proc = _start(email, env, "--tracks", "5")
+    proc = _start(email, env, 5)
     out, err = proc.communicate("", timeout=120)
     assert proc.returncode == 0, err
     assert len(out.splitlines()) == 1  # the first track, then the listener left
@@ -88,7 +87,7 @@ def test_end_of_input_ends_the_session(radio_env):
 
 def test_the_daily_quota_applies(radio_env):
     email, env = radio_env
-    proc = _start(email, {**env, "INFINITE_PLAYER_DAILY_LIMIT": "1"}, "--tracks", "3")
+    proc = _start(email, {**env, "INFINITE_PLAYER_DAILY_LIMIT": "1"}, 3)
     try:
         first = json.loads(proc.stdout.readline())
         _say(proc, json.dumps({"like": first["track_id"]}))
