@@ -124,46 +124,12 @@ def bench_musicgen_small_gpu(seconds: float = 20.0) -> dict[str, object] | None:
             json.dumps({"musicgen": "small-sized (cuda)", "skipped": "no CUDA device"}), flush=True
         )
         return None
-    from transformers import (
-        EncodecConfig,
-        MusicgenConfig,
-        MusicgenDecoderConfig,
-        MusicgenForConditionalGeneration,
-        T5Config,
-    )
-
     from player.generation.musicgen import MusicGenGenerator
+    from tests.bench.bench_gpu import musicgen_model
     from tests.generation.test_musicgen import word_tokenizer
 
-    enc = EncodecConfig(
-        sampling_rate=32000,
-        audio_channels=1,
-        num_filters=64,
-        hidden_size=128,
-        upsampling_ratios=[8, 5, 4, 4],
-        target_bandwidths=[2.2],
-        codebook_size=2048,
-        norm_type="weight_norm",
-        use_causal_conv=False,
-        pad_mode="constant",
-        normalize=False,
-    )
-    t5 = T5Config(vocab_size=32128, d_model=768, d_kv=64, d_ff=3072, num_layers=12, num_heads=12)
-    dec = MusicgenDecoderConfig(
-        vocab_size=2048,
-        hidden_size=1024,
-        num_hidden_layers=24,
-        num_attention_heads=16,
-        ffn_dim=4096,
-        num_codebooks=enc.num_quantizers,
-        pad_token_id=2048,
-        bos_token_id=2048,
-    )
     dtype = torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-    model = MusicgenForConditionalGeneration(
-        MusicgenConfig(text_encoder=t5, audio_encoder=enc, decoder=dec)
-    )
-    model = model.to("cuda", dtype).eval()
+    model = musicgen_model("small", "cuda", dtype)
     vocab = {"[PAD]": 0, "[UNK]": 1, "</s>": 2, "house": 3, "track": 4, "bpm": 5}
     tokenizer = word_tokenizer(vocab)
     gen = MusicGenGenerator(

@@ -88,30 +88,10 @@ def musicgen_model(size: str, device: str, dtype: torch.dtype) -> Any:
             bos_token_id=2048,
             max_position_embeddings=2048,
         )
-    else:  # the test suite's tiny checkpoint shapes
-        enc = EncodecConfig(
-            sampling_rate=16000,
-            audio_channels=1,
-            num_filters=4,
-            hidden_size=16,
-            upsampling_ratios=[8, 8, 8],
-            codebook_size=64,
-            target_bandwidths=[1.5],
-            num_residual_layers=1,
-            num_lstm_layers=1,
-        )
-        t5 = T5Config(vocab_size=64, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2)
-        dec = MusicgenDecoderConfig(
-            vocab_size=64,
-            hidden_size=16,
-            num_hidden_layers=1,
-            num_attention_heads=2,
-            ffn_dim=32,
-            num_codebooks=enc.num_quantizers,
-            pad_token_id=64,
-            bos_token_id=64,
-            max_position_embeddings=2048,
-        )
+    else:  # the test suite's tiny checkpoint
+        from tests.generation.test_musicgen import tiny_musicgen_model
+
+        return tiny_musicgen_model().to(device, dtype).eval()
     torch.manual_seed(0)
     model = MusicgenForConditionalGeneration(
         MusicgenConfig(text_encoder=t5, audio_encoder=enc, decoder=dec)

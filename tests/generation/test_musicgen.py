@@ -34,9 +34,10 @@ def word_tokenizer(vocab: dict[str, int]) -> Any:
     )
 
 
-def build_tiny_checkpoint(folder: Path) -> Path:
-    """Save a MusicGen with a 1-layer T5, a tiny EnCodec and a 1-layer decoder, plus a
-    word-level tokenizer, exactly as ``save_pretrained`` lays out a real checkpoint."""
+def tiny_musicgen_model() -> Any:
+    """A MusicGen with a 1-layer T5, a tiny EnCodec and a 1-layer decoder, random weights
+    (seed 0): the real architecture at a size a CPU test runs in seconds."""
+    import torch
     from transformers import (
         EncodecConfig,
         MusicgenConfig,
@@ -69,9 +70,15 @@ def build_tiny_checkpoint(folder: Path) -> Path:
         max_position_embeddings=2048,
     )
     torch.manual_seed(0)
-    model = MusicgenForConditionalGeneration(
+    return MusicgenForConditionalGeneration(
         MusicgenConfig(text_encoder=t5, audio_encoder=enc, decoder=dec)
     )
+
+
+def build_tiny_checkpoint(folder: Path) -> Path:
+    """Save :func:`tiny_musicgen_model` plus a word-level tokenizer, exactly as
+    ``save_pretrained`` lays out a real checkpoint."""
+    model = tiny_musicgen_model()
     vocab = {"[PAD]": 0, "[UNK]": 1, "</s>": 2}
     for word in [
         "track",
