@@ -504,10 +504,6 @@ class ListenerModel:
         self.embedding = EmbeddingModel()
         self._posterior = None
 
-    def set_prior(self, prior: Prior) -> None:
-        self.prior = prior
-        self._posterior = None
-
     def posterior(self) -> tuple[np.ndarray, np.ndarray]:
         """(mean, Cholesky factor of the precision) of the weights, cached until the next
         observation."""

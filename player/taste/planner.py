@@ -13,7 +13,7 @@ import random
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
@@ -53,14 +53,6 @@ class Plan:
     controls: Controls | None
     expected: float | None
     seconds: float
-
-
-class Planner(Protocol):
-    def plan(self, station: Station, duration: float) -> Plan: ...
-
-    def feedback(
-        self, controls: Controls | None, genre: str, reward: float, weight: float
-    ) -> None: ...
 
 
 def feedback_reward(
