@@ -62,6 +62,8 @@ class TrackGenerator(Protocol):
 
     def remaining_today(self, user_id: uuid.UUID) -> int | None: ...
 
+    def engine_name(self) -> str: ...
+
 
 @dataclass(frozen=True)
 class RadioSeed:
@@ -116,6 +118,10 @@ class RadioItem:
     expected: float | None = None
     plan_seconds: float = 0.0
     retried: bool = False
+    plan: Any = field(default=None, repr=False)  # a plan whose alternatives await an audition
+    sound: Any = field(default=None, repr=False)  # the chosen track's described opening
+    previews: int = 0
+    preview_seconds: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -152,6 +158,7 @@ class RadioService:
         planner: str = "listener",
         remember: bool = True,
         lockstep: bool = False,
+        auditions: int | None = None,
     ) -> None:
         if ahead < 1:
             raise UserFacingError(f"The radio must keep at least one track ahead, not {ahead}.")
@@ -168,6 +175,9 @@ class RadioService:
         self.remember = remember and planner == "listener"
         self.planner_kind = planner
         self.lockstep = lockstep
+        #: Candidates auditioned per track; None: the planner's default when the engine is
+        #: the procedural one (previews cost too much with MusicGen), 0: never.
+        self.auditions = auditions
         self._rng_seed = rng_seed
         self.planner: Any = None  # made on the first start(): it may read the database
         self._lock = threading.Condition()
@@ -340,6 +350,7 @@ class RadioService:
         with self._lock:
             item = self._by_track.get(track_id)
             controls, genre = (item.controls, item.genre) if item is not None else (None, "")
+            sound = item.sound if item is not None else None
         if item is None:
             params = self._track_params(track_id)
             if not params:
@@ -347,7 +358,10 @@ class RadioService:
             controls = Controls.from_params(params)
             genre = str(params.get("genre", ""))
         with self._lock:
-            planner.feedback(controls, genre, reward, weight)
+            if self.planner_kind == "listener":
+                planner.feedback(controls, genre, reward, weight, sound=sound)
+            else:
+                planner.feedback(controls, genre, reward, weight)
         if self.planner_kind == "listener":
             self._observe_audio(track_id, reward, weight)
             self._save_model()
@@ -469,7 +483,22 @@ class RadioService:
             loaded = store.load_state(self.database, self.user_id)
             state = loaded[0] if loaded else None
         model = ListenerModel.from_state(state, prior)
-        return ListenerPlanner(model, self.preferences, rng_seed=self._rng_seed)
+        from player.taste.planner import AUDITIONS
+        from player.taste.sound import Auditioner
+
+        auditions = AUDITIONS if self.auditions is None else self.auditions
+        auditioner = (
+            Auditioner()
+            if auditions > 0 and self.generation.engine_name() == "procedural"
+            else None
+        )
+        return ListenerPlanner(
+            model,
+            self.preferences,
+            rng_seed=self._rng_seed,
+            auditioner=auditioner,
+            auditions=max(1, auditions),
+        )
 
     def _history_prior(self) -> dict[str, float]:
         """Genre weights from the listener's imported history (empty without history)."""
@@ -510,12 +539,30 @@ class RadioService:
     def _plan_into(self, item: RadioItem) -> None:
         """Plan ``item``'s request (called with the lock held)."""
         plan = self.planner.plan(self._station, self.track_seconds)
+        item.vibe = plan.vibe
+        self._apply_plan(item, plan)
+
+    def _audition(self, item: RadioItem, cancel: threading.Event) -> None:
+        """Hear the plan's alternatives (rendering runs outside the lock) and keep the one
+        the listener model expects to fit best."""
+        plan = item.plan
+        if plan is None or self.planner_kind != "listener":
+            return
+        previews = self.planner.audition(plan, cancel.is_set)
+        with self._lock:
+            if cancel.is_set() or item.plan is not plan:
+                return
+            self._apply_plan(item, self.planner.pick(plan, previews))
+
+    def _apply_plan(self, item: RadioItem, plan: Any) -> None:
         item.request = plan.request
         item.genre = plan.genre
-        item.vibe = plan.vibe
         item.controls = plan.controls
         item.expected = plan.expected
         item.plan_seconds = plan.seconds
+        item.plan = plan if plan.alternatives else None
+        item.sound = plan.sound
+        item.previews, item.preview_seconds = plan.previews, plan.preview_seconds
 
     def _station_for(self, seed: RadioSeed) -> Any:
         from player.taste.planner import Station
@@ -581,6 +628,7 @@ class RadioService:
                 item.progress = progress
                 self._emit("progress", item)
 
+        self._audition(item, cancel)
         self._emit("progress", item)
         band_id = seed.band_id if seed is not None and seed.kind == "band" else None
         from player.generation.service import QuotaExceeded
@@ -645,15 +693,41 @@ class RadioService:
                         self._lock.notify_all()
                 self._emit("replanned", item, "made again: the last one sounded like a skip")
                 return
+        sound = self._describe_made(item, track_id, params)
         with self._lock:
             item.status = "ready"
             item.progress = 1.0
             item.track_id = track_id
+            item.sound = item.sound if sound is None else sound
             item.params = params
             item.controls = controls
             self._by_track[track_id] = item
             self._failures = 0
         self._emit("ready", item)
+
+    def _describe_made(self, item: RadioItem, track_id: uuid.UUID, params: dict[str, Any]) -> Any:
+        """How a track chosen without an audition sounds, read from its file, so that its
+        verdict teaches the sound model too (None when there is nothing to describe)."""
+        if self.planner_kind != "listener" or item.sound is not None:
+            return None
+        auditioner = self.planner.auditioner
+        if auditioner is None:
+            return None
+        from sqlalchemy import select
+
+        from db.models import GeneratedTrack
+        from player.generation.service import path_from_url
+
+        with self.database.user_session(self.user_id) as s:
+            url = s.scalar(select(GeneratedTrack.url).where(GeneratedTrack.id == track_id))
+        path = path_from_url(url) if url else None
+        if path is None or not path.exists():
+            return None
+        try:
+            return auditioner.describe_file(path, float(params.get("bpm") or 120.0))
+        except (OSError, RuntimeError, ValueError):
+            log.warning("could not describe %s for the listener model", path, exc_info=True)
+            return None
 
     def _store_explanation(self, track_id: uuid.UUID, controls: Any) -> None:
         """Say what the model learned when it shaped this track (it replaces "Because you

@@ -90,6 +90,8 @@ TASTE_BY_NAME = {t.name: t for t in TASTES}
 class SessionResult:
     liked: list[bool] = field(default_factory=list)
     plan_ms: list[float] = field(default_factory=list)
+    previews: list[int] = field(default_factory=list)
+    preview_ms: list[float] = field(default_factory=list)
     features: list[dict[str, float]] = field(default_factory=list)
     requests: list[dict[str, Any]] = field(default_factory=list)
     explanations: list[str | None] = field(default_factory=list)
@@ -109,12 +111,15 @@ def radio_command(
     station: str = "taste",
     planner: str = "listener",
     rng_seed: int | None = None,
+    auditions: int | None = None,
 ) -> list[str]:
     cmd = [sys.executable, "-m", "player", "radio", "--user", email, "--from", station]
     cmd += ["--tracks", str(tracks), "--seconds", str(seconds), "--json", "--no-score"]
     cmd += ["--planner", planner]
     if rng_seed is not None:
         cmd += ["--rng-seed", str(rng_seed)]
+    if auditions is not None:
+        cmd += ["--auditions", str(auditions)]
     return cmd
 
 
@@ -149,6 +154,8 @@ def listen(
             result.liked.append(fits)
             result.features.append(f)
             result.plan_ms.append(float(track.get("plan_ms") or 0.0))
+            result.previews.append(int(track.get("previews") or 0))
+            result.preview_ms.append(float(track.get("preview_ms") or 0.0))
             result.requests.append(track.get("request") or {})
             result.explanations.append(track.get("explanation"))
             answer = (

@@ -4,8 +4,10 @@ The protocol is lock-step JSON lines, so that whoever listens (a person with a t
 benchmark's simulated listener) is heard before the next track is chosen:
 
 * out, one line per track as it becomes ready:
-  ``{"track_id", "path", "genre", "request", "match", "explanation", "plan_ms"}``
-  (``request`` holds every generation parameter of the made track);
+  ``{"track_id", "path", "genre", "request", "match", "explanation", "plan_ms",
+  "previews", "preview_ms"}`` (``request`` holds every generation parameter of the made
+  track; ``plan_ms`` is the model's own time, ``previews`` how many candidate openings were
+  rendered and heard to choose it and ``preview_ms`` how long that took);
 * in, one line of feedback per track: ``{"like": ID}``, ``{"skip": ID, "at": SECONDS}``,
   ``{"played": ID}`` or ``{"replay": ID}``;
 * track k+1 is planned and printed only after the feedback on track k was read; the
@@ -61,6 +63,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--rng-seed", type=int, help=argparse.SUPPRESS)
     p.add_argument("--no-score", action="store_true", help=argparse.SUPPRESS)
+    # Candidates auditioned per track (0: choose on the request model alone).
+    p.add_argument("--auditions", type=int, help=argparse.SUPPRESS)
     p.set_defaults(func=_radio)
 
 
@@ -141,6 +145,7 @@ def _radio(args: argparse.Namespace) -> int:
             rng_seed=args.rng_seed,
             score=not args.no_score,
             planner=args.planner,
+            auditions=args.auditions,
             lockstep=True,
         )
         try:
@@ -231,6 +236,8 @@ class Session:
             "match": match,
             "explanation": explanation,
             "plan_ms": round(item.plan_seconds * 1000, 3),
+            "previews": item.previews,
+            "preview_ms": round(item.preview_seconds * 1000, 1),
         }
         self.stdout.write(json.dumps(line) + "\n")
         self.stdout.flush()

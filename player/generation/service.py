@@ -130,6 +130,18 @@ class GenerationService:
                 self._generator = get_generator("auto")
             return self._generator
 
+    def engine_name(self) -> str:
+        """The engine tracks will be made with ("procedural", "musicgen"), without
+        starting it: an isolated engine's child process may not be running yet."""
+        with self._lock:
+            generator = self._generator
+        name = getattr(generator, "engine", None) or getattr(generator, "name", None)
+        if name in (None, "auto"):
+            from player.generation.engines import choose_engine
+
+            return choose_engine().engine
+        return str(name)
+
     def close(self) -> None:
         """Release the engine: an isolated one (see ``isolated.py``) stops its process."""
         with self._lock:

@@ -37,6 +37,7 @@ from player.errors import UserFacingError
 from player.generation.genres import GENRES, STYLES, Vibe, resolve_vibe
 from player.generation.palettes import palette_count
 from player.generation.theory import MODES
+from player.taste.sound import SoundModel
 
 STATE_VERSION = 1
 #: Each observation weighs this much of the one after it: evidence fades, exploration stays.
@@ -486,6 +487,7 @@ class ListenerModel:
         self.prior = prior or Prior()
         self.observations: list[Observation] = []
         self.embedding = EmbeddingModel()
+        self.sound = SoundModel()
         self._posterior: tuple[np.ndarray, np.ndarray] | None = None
 
     # -- learning --------------------------------------------------------------------------
@@ -502,6 +504,7 @@ class ListenerModel:
         """Everything learned, gone; the prior (onboarding, history) stays."""
         self.observations.clear()
         self.embedding = EmbeddingModel()
+        self.sound.clear()
         self._posterior = None
 
     def posterior(self) -> tuple[np.ndarray, np.ndarray]:
@@ -555,6 +558,12 @@ class ListenerModel:
         best request under it, among random requests and variations of liked ones."""
         with _BLAS.limit(limits=1, user_api="blas"):
             return self._choose(bounds, rng, n_random, n_local)
+
+    def propose(self, bounds: Bounds, rng: np.random.Generator, k: int) -> list[Choice]:
+        """``k`` choices, each the best request under its own posterior draw: candidates
+        for an audition, as varied as the model is unsure."""
+        with _BLAS.limit(limits=1, user_api="blas"):
+            return [self._choose(bounds, rng, 240 // k + 40, 80 // k + 20) for _ in range(k)]
 
     def _choose(
         self, bounds: Bounds, rng: np.random.Generator, n_random: int, n_local: int
@@ -653,6 +662,7 @@ class ListenerModel:
             "version": STATE_VERSION,
             "observations": [o.as_dict() for o in self.observations],
             "embedding": self.embedding.state(),
+            "sound": self.sound.state(),
         }
 
     @classmethod
@@ -674,6 +684,7 @@ class ListenerModel:
                 )
             )
         model.embedding = EmbeddingModel.from_state(state.get("embedding"))
+        model.sound = SoundModel.from_state(state.get("sound"))
         return model
 
 

@@ -9,9 +9,10 @@ as the baseline the listener benchmark (``tests/bench/bench_listener.py``) must 
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,12 @@ from player.taste.listener import (
     reward_for_skip,
 )
 from player.taste.preferences import Preferences
+from player.taste.sound import Auditioner, Preview
+
+#: Candidates auditioned per track once the sound model has verdicts to go on.
+AUDITIONS = 4
+#: How much the request model's expectation counts beside the sound model's draw.
+REQUEST_WEIGHT = 0.5
 
 
 @dataclass(frozen=True)
@@ -43,9 +50,23 @@ class Station:
     source_params: Mapping[str, Any] | None = None
 
 
+@dataclass(frozen=True)
+class Alternative:
+    """One candidate of an audition: a request and the controls the model chose it by."""
+
+    request: GenerationRequest
+    controls: Controls
+    expected: float
+
+
 @dataclass
 class Plan:
-    """A planned request, what the model made of it, and how long choosing took."""
+    """A planned request, what the model made of it, and how long choosing took.
+
+    With an audition, ``alternatives`` are the candidates still to be heard (the request is
+    the first of them until :meth:`ListenerPlanner.pick` chooses); ``sound`` is the chosen
+    track's described opening, which its verdict teaches the sound model.
+    """
 
     request: GenerationRequest
     genre: str
@@ -53,6 +74,10 @@ class Plan:
     controls: Controls | None
     expected: float | None
     seconds: float
+    alternatives: tuple[Alternative, ...] = ()
+    sound: np.ndarray | None = None
+    previews: int = 0
+    preview_seconds: float = 0.0
 
 
 def feedback_reward(
@@ -71,18 +96,28 @@ def feedback_reward(
 
 
 class ListenerPlanner:
-    """Plans with the listener model: every control of the request is the model's choice."""
+    """Plans with the listener model: every control of the request is the model's choice.
+
+    With an :class:`~player.taste.sound.Auditioner`, each plan carries ``auditions``
+    candidates; the radio renders their openings (:meth:`audition`, outside its lock) and
+    :meth:`pick` lets the sound model choose among what they actually sound like.
+    """
 
     def __init__(
         self,
         model: ListenerModel,
         preferences: Mapping[str, Any] | None = None,
         rng_seed: int | None = None,
+        *,
+        auditioner: Auditioner | None = None,
+        auditions: int = AUDITIONS,
     ) -> None:
         self.model = model
         self.preferences = Preferences.from_profile(preferences)
         self._rng = np.random.default_rng(rng_seed)
         self.seconds: list[float] = []
+        self.auditioner = auditioner
+        self.auditions = max(1, auditions)
 
     def bounds(self, station: Station) -> Bounds:
         if station.kind == "genre" and station.genre:
@@ -100,11 +135,81 @@ class ListenerPlanner:
     def plan(self, station: Station, duration: float) -> Plan:
         started = time.perf_counter()
         bounds = self.bounds(station)
-        choice = self.model.choose(bounds, self._rng)
-        c = choice.controls
         vibe = (
             station.vibe if station.kind == "vibe" else station.band_vibe or self.preferences.vibe
         )
+        # Without an auditioner, or before the sound model has heard two verdicts (its draws
+        # are noise then): one candidate, not auditioned; the radio describes the made track.
+        if self.auditioner is None or len(self.model.sound) < 2 or self.auditions < 2:
+            choice = self.model.choose(bounds, self._rng)
+            request = self._request(station, choice.controls, vibe, duration)
+            seconds = time.perf_counter() - started
+            self.seconds.append(seconds)
+            c = choice.controls
+            return Plan(request, c.genre, vibe, c, choice.expected, seconds)
+        choices = self.model.propose(bounds, self._rng, self.auditions)
+        alternatives = tuple(
+            Alternative(
+                self._request(station, ch.controls, vibe, duration), ch.controls, ch.expected
+            )
+            for ch in choices
+        )
+        first = alternatives[0]
+        seconds = time.perf_counter() - started
+        self.seconds.append(seconds)
+        return Plan(
+            first.request,
+            first.controls.genre,
+            vibe,
+            first.controls,
+            first.expected,
+            seconds,
+            alternatives=alternatives,
+        )
+
+    def audition(
+        self, plan: Plan, cancelled: Callable[[], bool] = lambda: False
+    ) -> list[Preview | None]:
+        """Render and describe each alternative's opening (slow: call it without locks)."""
+        if self.auditioner is None:
+            return []
+        previews: list[Preview | None] = []
+        for alternative in plan.alternatives:
+            previews.append(
+                None if cancelled() else self.auditioner.preview(alternative.request, cancelled)
+            )
+        return previews
+
+    def pick(self, plan: Plan, previews: Sequence[Preview | None]) -> Plan:
+        """The alternative whose sound the model expects to fit best (a Thompson draw of the
+        sound model, plus the request model's expectation); the plan unchanged when nothing
+        was heard."""
+        heard = [(a, p) for a, p in zip(plan.alternatives, previews, strict=False) if p is not None]
+        if not heard:
+            return plan
+        started = time.perf_counter()
+        sounds = [p.sound for _, p in heard]
+        draw, _ = self.model.sound.draw(sounds, self._rng)
+        score = draw + REQUEST_WEIGHT * np.array([a.expected for a, _ in heard])
+        best, preview = heard[int(np.argmax(score))]
+        seconds = time.perf_counter() - started
+        self.seconds[-1:] = [self.seconds[-1] + seconds] if self.seconds else [seconds]
+        return dataclasses.replace(
+            plan,
+            request=best.request,
+            genre=best.controls.genre,
+            controls=best.controls,
+            expected=best.expected,
+            seconds=plan.seconds + seconds,
+            alternatives=(),
+            sound=preview.sound,
+            previews=len(heard),
+            preview_seconds=sum(p.seconds for _, p in heard),
+        )
+
+    def _request(
+        self, station: Station, c: Controls, vibe: str | None, duration: float
+    ) -> GenerationRequest:
         kwargs: dict[str, Any] = {
             "mode": "radio",
             "genres": [c.genre],
@@ -125,14 +230,21 @@ class ListenerPlanner:
             # the model only moves within the source's neighbourhood (Bounds.around).
             kwargs["mode"] = "similar"
             kwargs["source"] = SourceTrack(track_id=station.source_track)
-        request = GenerationRequest(**kwargs)
-        seconds = time.perf_counter() - started
-        self.seconds.append(seconds)
-        return Plan(request, c.genre, vibe, c, choice.expected, seconds)
+        return GenerationRequest(**kwargs)
 
-    def feedback(self, controls: Controls | None, genre: str, reward: float, weight: float) -> None:
+    def feedback(
+        self,
+        controls: Controls | None,
+        genre: str,
+        reward: float,
+        weight: float,
+        sound: Sequence[float] | None = None,
+    ) -> None:
         if controls is not None:
             self.model.observe(controls, reward, weight)
+        if sound is not None:
+            self.model.sound.observe(sound, reward, weight)
+            self.model.sound.lengthscales()  # refit now, while the listener listens
 
 
 class LegacyPlanner:

@@ -10,12 +10,13 @@ balanced vibe, the form's default tempo range), then talks to ``infinite-player 
 librosa, likes it when it fits its hidden taste and skips it after five seconds when it
 does not. Session one has ``--tracks`` tracks; session two (a new process, the model read
 back from the database) has ``--second``. Both planners run in the same invocation: the
-listener model and the radio's previous planner (``--planner legacy``), with the same
-listeners, seeds and tracks lengths.
+listener model (which auditions candidate openings, ``listener``), the same model choosing
+on requests alone (``blind``, ``--auditions 0``) and the radio's previous planner
+(``legacy``, ``--planner legacy``), with the same listeners, seeds and track lengths.
 
 Printed: like rate per third of session one, over the first third of session two, the
-planning time per request (p50/p95, what the model spends choosing; no preview renders
-are used, so none are spent), and the wall time.
+planning time per request (p50/p95: the models' own time, previews excluded), the preview
+renders spent per track and their time (p50/p95), and the wall time.
 """
 
 from __future__ import annotations
@@ -127,10 +128,12 @@ def main() -> None:
             taste, planner, run = job
             email = f"{taste.name}-{planner}-{run}@bench.example"
             seed = 1000 * run + 17
-            one = listen(taste, radio_command(email, args.tracks, args.seconds,
-                         planner=planner, rng_seed=seed), env)  # fmt: skip
-            two = listen(taste, radio_command(email, args.second, args.seconds,
-                         planner=planner, rng_seed=seed + 1), env)  # fmt: skip
+            kind = "legacy" if planner == "legacy" else "listener"
+            auditions = 0 if planner == "blind" else None
+            one = listen(taste, radio_command(email, args.tracks, args.seconds, planner=kind,
+                         rng_seed=seed, auditions=auditions), env)  # fmt: skip
+            two = listen(taste, radio_command(email, args.second, args.seconds, planner=kind,
+                         rng_seed=seed + 1, auditions=auditions), env)  # fmt: skip
             n = args.tracks
             row = {
                 "taste": taste.name,
@@ -139,6 +142,8 @@ def main() -> None:
                 "thirds": [one.rate(i * n // 3, (i + 1) * n // 3) for i in range(3)],
                 "second_first_third": two.rate(0, max(1, args.second // 3)),
                 "plan_ms": one.plan_ms + two.plan_ms,
+                "previews": one.previews + two.previews,
+                "preview_ms": one.preview_ms + two.preview_ms,
                 "liked": [one.liked, two.liked],
                 "explanations": [e for e in one.explanations if e][-3:],
                 "requests": [one.requests, two.requests],
@@ -168,6 +173,10 @@ def main() -> None:
         Path(args.out).write_text(json.dumps(results, indent=1))
 
 
+def _p95(values: list[float]) -> float:
+    return values[min(len(values) - 1, int(0.95 * len(values)))] if values else float("nan")
+
+
 def report(results: list[dict], tastes: list, planners: list[str], wall: float) -> None:
     def mean(values: list[float]) -> float:
         return statistics.fmean(values) if values else float("nan")
@@ -192,16 +201,20 @@ def report(results: list[dict], tastes: list, planners: list[str], wall: float) 
         if not lasts:
             continue
         plans = sorted(ms for r in results if r["planner"] == planner for ms in r["plan_ms"])
-        p95 = plans[min(len(plans) - 1, int(0.95 * len(plans)))] if plans else float("nan")
+        heard = sorted(ms for r in results if r["planner"] == planner for ms in r["preview_ms"])
+        renders = [n for r in results if r["planner"] == planner for n in r["previews"]]
         print(
             f"{planner}: last third min {min(lasts):.2f} median {statistics.median(lasts):.2f}; "
             f"session 2 first third mean {mean(second[planner]):.2f}; "
-            f"planning p50 {statistics.median(plans):.1f} ms p95 {p95:.1f} ms; previews 0"
+            f"planning p50 {statistics.median(plans):.1f} ms p95 {_p95(plans):.1f} ms; "
+            f"previews {mean(renders):.1f} per track, {sum(renders)} in all, "
+            f"p50 {statistics.median(heard):.0f} ms p95 {_p95(heard):.0f} ms per track"
         )
-    if len(planners) == 2 and all(summary[p] for p in planners):
-        a, b = (statistics.median(summary[p]) for p in planners)
-        ratio = a / max(b, 1e-9)
-        print(f"median last-third like rate, {planners[0]} / {planners[1]}: {ratio:.2f}x")
+    base = planners[-1]
+    for planner in planners[:-1]:
+        if summary[planner] and summary[base]:
+            a, b = statistics.median(summary[planner]), statistics.median(summary[base])
+            print(f"median last-third like rate, {planner} / {base}: {a / max(b, 1e-9):.2f}x")
     print(f"wall time {wall / 60:.1f} min")
 
 

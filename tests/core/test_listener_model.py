@@ -16,6 +16,7 @@ from player.taste.listener import (
     Prior,
     reward_for_skip,
 )
+from player.taste.sound import SOUND_MEAN, SOUND_SPREAD
 
 
 def _session(model: ListenerModel, fits, n: int, seed: int = 0, bounds: Bounds | None = None):
@@ -123,12 +124,22 @@ def test_state_round_trips_and_is_small():
     model = ListenerModel()
     _session(model, lambda c: c.bpm > 120, 60, seed=3)
     model.embedding.observe(np.ones(768), "descriptor-v1", 1.0, 1.0)
+    rng = np.random.default_rng(4)
+    sounds = SOUND_MEAN + rng.normal(0, 1, (120, len(SOUND_MEAN))) * SOUND_SPREAD
+    for sound in sounds:
+        model.sound.observe(sound, 1.0 if sound[2] > 0 else -1.0)
     state = model.state()
-    assert len(json.dumps(state)) < 64_000
+    assert len(json.dumps(state)) < 96_000
     again = ListenerModel.from_state(json.loads(json.dumps(state)))
     probe = Bounds().sample(np.random.default_rng(9), 20)
     np.testing.assert_allclose(again.expected(probe), model.expected(probe), atol=1e-3)
     assert again.embedding.space == "descriptor-v1"
+    heard = sounds[:5]
+    np.testing.assert_allclose(
+        again.sound.posterior(heard)[0], model.sound.posterior(heard)[0], atol=1e-3
+    )
+    again.forget()
+    assert len(again.sound) == 0 and not again.observations
 
 
 def test_the_embedding_model_judges_existing_tracks_in_its_space_only():

@@ -34,6 +34,9 @@ class GatedGeneration:
     def remaining_today(self, user_id):
         return self.service.remaining_today(user_id)
 
+    def engine_name(self):
+        return self.service.engine_name()
+
 
 @pytest.fixture
 def prefs():
