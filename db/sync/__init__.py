@@ -1,7 +1,7 @@
 """Sync between this device's database and the shared Postgres (Supabase in production).
 
 ``sync(local, remote)`` is the whole job; ``status(local)`` is what the Settings view shows.
-The design (outbox, feed, cursor, conflicts) is explained in ``db/sync/engine.py`` and
+The design (outbox, feed, cursor, conflicts) is explained in ``db/sync/syncer.py`` and
 ``docs/areas/sync.md``.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
-from db.sync.engine import BATCH, Syncer, SyncError, SyncResult
+from db.sync.syncer import BATCH, Syncer, SyncError, SyncResult
 from db.sync.schema_guard import SchemaMismatch, check_remote_schema
 from db.sync.state import record_outcome, remember_failure
 from db.sync.state import status as _status
