@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
-from player.storage.base import StorageError, check_key
+from player.storage.base import StorageError, check_key, local_path_of
 
 CHUNK = 1 << 16
 
@@ -45,6 +45,9 @@ class SupabaseStorage:
 
     def describe(self) -> str:
         return f"Supabase Storage bucket {self.bucket!r} at {urlparse(self.base).netloc}"
+
+    def local_file(self, url: str) -> Path | None:
+        return local_path_of(url)
 
     # -- URLs ------------------------------------------------------------------------------
 

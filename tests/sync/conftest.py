@@ -6,8 +6,11 @@ The second server is started and migrated with the same helpers as the first
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,13 +35,17 @@ class RemoteServer:
 
 
 @pytest.fixture(scope="session")
-def remote_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteServer]:
-    server = RemoteServer(tmp_path_factory.mktemp("pg-remote") / "pgdata")
+def remote_server() -> Iterator[RemoteServer]:
+    # Outside pytest's basetemp (mode 0700): as root, the server runs as the unprivileged
+    # ``pgserver`` user, who must reach the folder (as the lead's ``pg_server``).
+    folder = Path(tempfile.mkdtemp(prefix="ip-test-pg-remote-"))
+    server = RemoteServer(folder / "pgdata")
     try:
         pgtools.prepare_template(server.superuser)
         yield server
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
