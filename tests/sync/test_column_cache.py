@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any
 
@@ -21,10 +22,8 @@ def test_two_syncs_starting_at_once_read_the_catalog_once(database: Any) -> None
     def hold(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
         if "information_schema.columns" in statement:
             reads.append(1)
-            try:
+            with contextlib.suppress(threading.BrokenBarrierError):
                 arrived.wait(timeout=1.0)
-            except threading.BrokenBarrierError:
-                pass
 
     event.listen(database.engine, "before_cursor_execute", hold)
     results: list[dict[str, list[str]]] = []
