@@ -363,6 +363,18 @@ grant execute on function public.sync_begin(text, text), public.sync_pull(text, 
   text, jsonb, text), public.sync_schema(), public.sync_knows_device(text)
   to authenticated, service_role;
 
+-- A follow bumps the band's follower_count (a SECURITY DEFINER trigger), so following a
+-- band one cannot see would change another user's private row: follows are limited to
+-- public bands and one's own (the hostile-client tests found this).
+drop policy if exists "Users can follow bands" on public.user_follows;
+create policy "Users can follow bands" on public.user_follows
+  for insert to authenticated
+  with check (
+    user_id = (select auth.uid())
+    and exists (select 1 from public.bands b
+                 where b.id = band_id and (b.is_public or b.user_id = (select auth.uid())))
+  );
+
 -- ---------------------------------------------------------------------------------------
 -- Audio in Supabase Storage: bucket `tracks`, private, one folder per user
 -- (`<user id>/<track id>.<ext>`). Storage checks these policies with the user's token.

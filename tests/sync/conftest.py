@@ -101,3 +101,26 @@ def as_user() -> Callable[..., Any]:
         return db.user_session(uid)
 
     return _session
+
+
+class ApiDatabase:
+    """A shared database reached the way the Data API reaches it (``tests/supabase_stub``),
+    with the owner's ``Database`` beside it for the test's own checks."""
+
+    def __init__(self, db: Any, api: Any) -> None:
+        self.db = db
+        self.api = api
+
+
+@pytest.fixture
+def api_database(remote_server: RemoteServer) -> Iterator[ApiDatabase]:
+    from db.database import Database
+    from tests.supabase_stub.data_api import DataApi, create_authenticator
+
+    create_authenticator(remote_server.superuser)
+    owner_url = pgtools.fresh_database(remote_server.superuser)
+    db = Database(owner_url)
+    api = DataApi(owner_url)
+    yield ApiDatabase(db, api)
+    api.close()
+    db.close()
