@@ -40,7 +40,7 @@ class DataApi:
 
     @contextmanager
     def request(self, claims: dict[str, Any]) -> Iterator[Connection]:
-        """"Authentication > JWT": SET LOCAL ROLE from the ``role`` claim, the claims in
+        """ "Authentication > JWT": SET LOCAL ROLE from the ``role`` claim, the claims in
         ``request.jwt.claims``; "Transactions": everything in one transaction."""
         role = str(claims.get("role") or "anon")
         with self.engine.begin() as conn:
@@ -53,7 +53,7 @@ class DataApi:
             yield conn
 
     def rpc(self, claims: dict[str, Any], fn: str, args: dict[str, Any]) -> Any:
-        """"Functions as RPC": ``POST /rpc/fn`` with a JSON object of named arguments; the
+        """ "Functions as RPC": ``POST /rpc/fn`` with a JSON object of named arguments; the
         arguments are typed by the function's signature (PostgREST reads them through
         ``json_to_record``); a function returning one scalar answers that value."""
         with self.request(claims) as conn:

@@ -148,9 +148,7 @@ def test_bob_reads_none_of_alices_rows_through_any_function(two_users: Any) -> N
         )  # fmt: skip
         assert keys[table] not in {e["row_key"] for e in page["entries"]}, table
         assert keys[table] not in page["rows"], table
-        got = _call(
-            api_db, as_bob, "sync_rows", p_table=table, p_keys=[keys[table]], p_probes=[]
-        )
+        got = _call(api_db, as_bob, "sync_rows", p_table=table, p_keys=[keys[table]], p_probes=[])
         assert got["found"] == {}, table
     # The natural-key probe (a twin under another id) cannot fish Alice's rows out either,
     # not even with her user_id forged into the probe.
@@ -265,9 +263,9 @@ def test_authenticated_cannot_become_service_role_or_the_owner(two_users: Any) -
         ).one()
     assert tuple(member) == (False, False)
     owner = api_db.db.url.username
-    with pytest.raises(DBAPIError, match="permission denied to set role"):
-        with api_db.api.request(claims_for(bob)) as conn:
-            conn.exec_driver_sql(f'set local role "{owner}"')
+    refused = pytest.raises(DBAPIError, match="permission denied to set role")
+    with refused, api_db.api.request(claims_for(bob)) as conn:
+        conn.exec_driver_sql(f'set local role "{owner}"')
     # A claim naming the owner is refused by the database itself (authenticator is not a
     # member of it); a claim naming service_role only comes from a token signed with the
     # project's secret, which the stub server refuses otherwise (test_supabase_stub.py).
@@ -313,15 +311,14 @@ def test_storage_policies_keep_each_users_audio_folder_their_own(two_users: Any)
         gone = conn.execute(text("delete from storage.objects returning name")).all()
         assert gone == []
     for name in (f"{alice}/evil.wav", "t.wav", f"{bob}"):
-        with pytest.raises(DBAPIError, match="row-level security"):
-            with api_db.api.request(claims_for(bob)) as conn:
-                conn.execute(
-                    text(
-                        "insert into storage.objects (bucket_id, name, owner) "
-                        "values ('tracks', :n, :o)"
-                    ),
-                    {"n": name, "o": bob},
-                )
+        refused = pytest.raises(DBAPIError, match="row-level security")
+        with refused, api_db.api.request(claims_for(bob)) as conn:
+            conn.execute(
+                text(
+                    "insert into storage.objects (bucket_id, name, owner) values ('tracks', :n, :o)"
+                ),
+                {"n": name, "o": bob},
+            )
     with api_db.api.request(claims_for(bob)) as conn:  # his own folder is fine
         conn.execute(
             text("insert into storage.objects (bucket_id, name, owner) values ('tracks', :n, :o)"),
