@@ -13,6 +13,7 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
@@ -27,7 +28,7 @@ class SupabaseStorage:
         project_url: str,
         bucket: str = "tracks",
         api_key: str = "",
-        access_token: str | None = None,
+        access_token: str | Callable[[], str] | None = None,
         timeout: float = 30.0,
     ) -> None:
         parsed = urlparse(project_url)
@@ -40,6 +41,7 @@ class SupabaseStorage:
         self.base = project_url.rstrip("/")
         self.bucket = bucket
         self.api_key = api_key
+        #: A token, or a function giving a fresh one per request (a signed-in account's).
         self.access_token = access_token or api_key
         self.timeout = timeout
 
@@ -80,8 +82,9 @@ class SupabaseStorage:
         req = urllib.request.Request(url, data=data, method=method)
         if self.api_key:
             req.add_header("apikey", self.api_key)
-        if self.access_token:
-            req.add_header("Authorization", f"Bearer {self.access_token}")
+        token = self.access_token() if callable(self.access_token) else self.access_token
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         return req

@@ -124,3 +124,15 @@ def api_database(remote_server: RemoteServer) -> Iterator[ApiDatabase]:
     yield ApiDatabase(db, api)
     api.close()
     db.close()
+
+
+@pytest.fixture
+def supabase(api_database: ApiDatabase) -> Iterator[Any]:
+    """The loopback Data API + Auth + Storage stand-in (``tests/supabase_stub``) over a
+    shared database of this test's own, with the app configured for it."""
+    from tests.supabase_stub.server import SupabaseStub
+
+    stub = SupabaseStub(api_database.api).start()
+    stub.db = api_database.db  # type: ignore[attr-defined]
+    yield stub
+    stub.stop()
