@@ -65,6 +65,9 @@ class SupabaseStub:
         self.auth = AuthState()
         self.objects: dict[tuple[str, str], bytes] = {}
         self.rpc_calls = 0
+        #: Seconds a refresh takes after the old token is retired (widens the window in
+        #: which a second process could present the same token).
+        self.refresh_delay = 0.0
         self._lock = threading.Lock()
         self.anon_key = self.sign({"role": "anon", "iss": "supabase"}, ttl=10 * 365 * 86400)
         self.service_key = self.sign({"role": "service_role", "iss": "supabase"}, ttl=86400)
@@ -313,6 +316,7 @@ class _Handler(BaseHTTPRequestHandler):
             return self._auth_error(
                 400, "refresh_token_already_used", "Invalid Refresh Token: Already Used"
             )
+        time.sleep(self.owner.refresh_delay)
         self._send(200, self.owner.session_for(found[0], found[1]))
 
     def _authorize(self, query: dict[str, list[str]]) -> None:
