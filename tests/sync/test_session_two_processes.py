@@ -62,7 +62,7 @@ def test_two_processes_refresh_one_after_the_other(supabase: Any, tmp_path: Path
     go.touch()
     results = []
     for child in children:
-        out, err = child.communicate(timeout=60)
+        out, _err = child.communicate(timeout=60)
         results.append(json.loads(out.strip().splitlines()[-1]))
     assert results == [{"ok": True}, {"ok": True}], results
     assert supabase.auth.reused == 0
