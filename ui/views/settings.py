@@ -38,6 +38,7 @@ from player.paths import data_dir
 from player.settings import OPTIONS
 from ui.context import AppContext
 from ui.views.catalogue_folder import CatalogueFolderBox
+from ui.views.settings_account import AccountBox
 from ui.views.settings_models import ModelsPanel
 from ui.views.settings_radio import RadioMemoryBox
 from ui.widgets import NumberField
@@ -170,6 +171,12 @@ class SettingsView(QWidget):
         db_form.addRow(self.embedded)
         db_form.addRow(self.external, self.db_url)
         db_form.addRow("Sync with", self.sync_url)
+        self.supabase_url = QLineEdit(s.supabase_url)
+        self.supabase_url.setPlaceholderText("https://<project>.supabase.co (for Account)")
+        self.supabase_key = QLineEdit(s.supabase_key)
+        self.supabase_key.setPlaceholderText("The project's publishable (anon) key")
+        db_form.addRow("Supabase project", self.supabase_url)
+        db_form.addRow("Publishable key", self.supabase_key)
         db_form.addRow(self.db_status)
         db_form.addRow(self.sync_status)
         self.refresh_sync_status()
@@ -276,8 +283,11 @@ class SettingsView(QWidget):
 
         self.radio_memory = RadioMemoryBox(ctx.database, ctx.user_id, ctx.tasks)
         self.models_panel = ModelsPanel(ctx, saved=self.saved)
+        self.account_box = AccountBox(self._open_account, ctx.tasks, self._sync_account)
+        self.saved.connect(self.account_box.refresh)
         self.groups: tuple[QWidget, ...] = (
             profile_box,
+            self.account_box,
             audio_box,
             gen_box,
             CatalogueFolderBox(ctx),
@@ -397,6 +407,31 @@ class SettingsView(QWidget):
             visible=False,
         )
 
+    def _open_account(self) -> Any:
+        """The Supabase account of the configured project (None: none configured). Runs on
+        a worker thread (the keyring may block)."""
+        from player.account import Account, account_config
+
+        config = account_config(self.ctx.settings)
+        return Account(config) if config is not None else None
+
+    def _sync_account(self, account: Any, who: Any) -> Any:
+        """Sync this profile through the Data API as the signed-in account (worker thread)."""
+        from db.sync import sync
+
+        if who is None:
+            raise UserFacingError("Sign in first.")
+        if str(who.user_id) != str(self.ctx.user_id):
+            raise UserFacingError(
+                f"The signed-in account ({who.email}) is not this profile's "
+                f"({self.ctx.profile.email}); sign in with the profile's email."
+            )
+        remote = account.remote()
+        try:
+            return sync(self.ctx.database, remote, who.user_id, storage=account.audio_storage())
+        finally:
+            remote.close()
+
     def _fill_devices(self) -> None:
         try:
             from player.audio.output import list_output_devices
@@ -419,6 +454,8 @@ class SettingsView(QWidget):
         return {
             "database_url": self.db_url.text().strip() if self.external.isChecked() else "",
             "sync_url": self.sync_url.text().strip(),
+            "supabase_url": self.supabase_url.text().strip(),
+            "supabase_key": self.supabase_key.text().strip(),
             "audio_device": str(self.device.currentData() or ""),
             "crossfade_seconds": None if crossfade is None else float(crossfade),
             "loudness_target_lufs": float(self.loudness.currentData()),
