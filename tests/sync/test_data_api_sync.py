@@ -200,3 +200,34 @@ def test_audio_goes_to_storage_under_the_users_folder(
         stranger.audio_storage().fetch(url, tmp_path / "stolen.wav")
     with pytest.raises(StorageError, match="row-level security"):
         stranger.audio_storage().put(f"{uid}/evil.wav", wav)
+
+
+def test_the_refresh_token_goes_to_the_os_keyring_when_there_is_one(
+    supabase: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """keyrings.alt's file keyring stands in for the OS one (no Secret Service daemon runs
+    here); the app picks the keyring because a usable backend is there."""
+    import keyring
+    from keyrings.alt.file import PlaintextKeyring
+
+    from player.account import KeyringVault, default_vault
+
+    backend = PlaintextKeyring()
+    backend.file_path = str(tmp_path / "keyring.cfg")  # type: ignore[misc]
+    previous = keyring.get_keyring()
+    keyring.set_keyring(backend)
+    try:
+        vault = default_vault(supabase.url, tmp_path / "keys")
+        assert isinstance(vault, KeyringVault)
+        account = Account(AccountConfig(supabase.url, supabase.anon_key), vault=vault,
+                          lock_path=tmp_path / "lock")  # fmt: skip
+        _sign_in(supabase, account, "kim@example.com")
+        stored = account.vault.load()
+        in_keyring = backend.get_password("InfinitePlayer", vault.entry)
+        assert in_keyring is not None and stored["refresh_token"] in in_keyring
+        assert not (tmp_path / "keys").exists()  # no file fallback written
+        account.sign_out()
+        assert account.vault.load() is None
+        assert backend.get_password("InfinitePlayer", vault.entry) is None
+    finally:
+        keyring.set_keyring(previous)
