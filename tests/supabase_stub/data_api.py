@@ -68,6 +68,8 @@ class DataApi:
             ).first()
             if sig is None:
                 raise FunctionNotFound(fn)
+            if sig.provolatile in ("s", "i"):
+                conn.exec_driver_sql("set transaction read only")
             names = list(sig.names or [])[: len(sig.types)]
             missing = [n for n in args if n not in names]
             if missing:
