@@ -40,7 +40,7 @@ class DataApi:
 
     @contextmanager
     def request(self, claims: dict[str, Any]) -> Iterator[Connection]:
-        """ "Authentication > JWT": SET LOCAL ROLE from the ``role`` claim, the claims in
+        """PostgREST "Authentication > JWT": SET LOCAL ROLE from the ``role`` claim, the claims in
         ``request.jwt.claims``; "Transactions": everything in one transaction."""
         role = str(claims.get("role") or "anon")
         with self.engine.begin() as conn:
@@ -53,13 +53,15 @@ class DataApi:
             yield conn
 
     def rpc(self, claims: dict[str, Any], fn: str, args: dict[str, Any]) -> Any:
-        """ "Functions as RPC": ``POST /rpc/fn`` with a JSON object of named arguments; the
-        arguments are typed by the function's signature (PostgREST reads them through
-        ``json_to_record``); a function returning one scalar answers that value."""
+        """PostgREST "Functions as RPC": ``POST /rpc/fn`` with a JSON object of named
+        arguments, typed by the function's signature (PostgREST reads them through
+        ``json_to_record``); a function returning one scalar answers that value; a STABLE
+        or IMMUTABLE function runs in a READ ONLY transaction ("Function volatility")."""
         with self.request(claims) as conn:
             sig = conn.execute(
                 text(
-                    "select p.oid, array(select a from unnest(p.proargnames) a) as names, "
+                    "select p.oid, p.provolatile, "
+                    "array(select a from unnest(p.proargnames) a) as names, "
                     "array(select format_type(t, null) from unnest(p.proargtypes) t) as types "
                     "from pg_proc p join pg_namespace n on n.oid = p.pronamespace "
                     "where n.nspname = 'public' and p.proname = :f"
