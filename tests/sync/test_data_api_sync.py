@@ -231,3 +231,43 @@ def test_the_refresh_token_goes_to_the_os_keyring_when_there_is_one(
         assert backend.get_password("InfinitePlayer", vault.entry) is None
     finally:
         keyring.set_keyring(previous)
+
+
+def test_an_unreachable_data_api_is_a_clear_error_kept_in_status(
+    supabase: Any, database: Any, tmp_path: Path
+) -> None:
+    import socket
+
+    from db.sync import status
+
+    account = _account(supabase, tmp_path)
+    uid = _sign_in(supabase, account, "lou@example.com")
+    _local_account(database, uid, "lou@example.com")
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    gone = RpcRemote(f"http://127.0.0.1:{port}", supabase.anon_key, account.access_token)
+    with pytest.raises(RemoteUnreachable, match="Cannot reach the Data API"):
+        sync(database, gone, uid)
+    assert "Cannot reach the Data API" in status(database, uid)["last_error"]
+    assert pending(database) == 1  # the users row waits for the next sync
+
+
+def test_a_shared_schema_that_differs_is_refused_by_name_over_the_data_api(
+    supabase: Any, database: Any, tmp_path: Path
+) -> None:
+    from db.sync import SchemaMismatch
+
+    account = _account(supabase, tmp_path)
+    uid = _sign_in(supabase, account, "max@example.com")
+    _local_account(database, uid, "max@example.com")
+    with supabase.db.engine.begin() as conn:
+        conn.execute(
+            text(
+                "insert into supabase_migrations.schema_migrations (version, name) "
+                "values ('29990101000000', 'from_the_future')"
+            )
+        )
+    with pytest.raises(SchemaMismatch, match="29990101000000_from_the_future"):
+        sync(database, account.remote(), uid)
+    assert one(supabase.db, "select count(*) from users where id = :u", u=uid) == 0
