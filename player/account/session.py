@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import parse_qs, urlparse
 
 from filelock import FileLock, Timeout
@@ -44,6 +44,14 @@ class SignedIn:
 
 def _auth_message(exc: Exception) -> str:
     return str(getattr(exc, "message", None) or exc)
+
+
+def _unreachable(exc: Exception) -> bool:
+    """supabase-auth reports a network failure as AuthRetryableError (or lets httpx's out)."""
+    import httpx
+    from supabase_auth.errors import AuthRetryableError
+
+    return isinstance(exc, AuthRetryableError | httpx.TransportError | OSError)
 
 
 class Account:
@@ -87,20 +95,16 @@ class Account:
 
     def send_code(self, email: str) -> None:
         """Mail a one-time code to ``email`` (creating the account on first use)."""
-        from supabase_auth.errors import AuthError
 
         email = email.strip()
         if "@" not in email:
             raise SignInError(f"{email!r} is not an email address.")
         try:
             self.client.auth.sign_in_with_otp({"email": email})
-        except AuthError as exc:
-            raise SignInError(f"Could not send a code to {email}: {_auth_message(exc)}") from exc
-        except OSError as exc:
-            raise SignInError(f"Cannot reach {self.config.url}: {exc}") from exc
+        except Exception as exc:
+            self._raise_for(exc, f"Could not send a code to {email}")
 
     def verify_code(self, email: str, code: str) -> SignedIn:
-        from supabase_auth.errors import AuthError
 
         code = code.strip()
         if not code.isdigit():
@@ -109,9 +113,22 @@ class Account:
             got = self.client.auth.verify_otp(
                 {"email": email.strip(), "token": code, "type": "email"}
             )
-        except AuthError as exc:
-            raise SignInError(f"That code was not accepted: {_auth_message(exc)}") from exc
+        except Exception as exc:
+            self._raise_for(exc, "That code was not accepted")
         return self.keep_session(got.session)
+
+    def _raise_for(self, exc: Exception, what: str) -> NoReturn:
+        """A clear SignInError for an Auth failure; anything else is a bug and stays one."""
+        from supabase_auth.errors import AuthError
+
+        if _unreachable(exc):
+            raise SignInError(
+                f"Cannot reach Supabase Auth at {self.config.url} ({_auth_message(exc)}); "
+                "check the connection and try again."
+            ) from exc
+        if isinstance(exc, AuthError):
+            raise SignInError(f"{what}: {_auth_message(exc)}") from exc
+        raise exc
 
     def sign_in_with_provider(
         self,
@@ -120,7 +137,6 @@ class Account:
         timeout: float = 300.0,
     ) -> SignedIn:
         """OAuth with PKCE: the browser comes back to a one-shot server on 127.0.0.1."""
-        from supabase_auth.errors import AuthError
 
         got: dict[str, str] = {}
 
@@ -159,8 +175,8 @@ class Account:
             done = self.client.auth.exchange_code_for_session(
                 {"auth_code": got["code"], "redirect_to": redirect}
             )
-        except AuthError as exc:
-            raise SignInError(f"{provider} sign-in failed: {_auth_message(exc)}") from exc
+        except Exception as exc:
+            self._raise_for(exc, f"{provider} sign-in failed")
         return self.keep_session(done.session)
 
     def keep_session(self, session: Any) -> SignedIn:
@@ -203,7 +219,11 @@ class Account:
                     raise SignInError("Not signed in: sign in under Settings > Account.")
                 try:
                     got = self.client.auth.refresh_session(stored["refresh_token"])
-                except AuthError as exc:
+                except Exception as exc:
+                    if _unreachable(exc):
+                        self._raise_for(exc, "")
+                    if not isinstance(exc, AuthError):
+                        raise
                     raise SignInError(
                         f"The session could not be renewed ({_auth_message(exc)}); sign in again."
                     ) from exc

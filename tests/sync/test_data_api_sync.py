@@ -17,6 +17,7 @@ from sqlalchemy import text
 from db.sync import RemoteUnreachable, sync
 from db.sync.rpc import RpcRemote
 from player.account import Account, AccountConfig, FileVault
+from player.errors import UserFacingError
 from tests.sync.helpers import add_history, add_playlist, add_track, assert_same, one, pending
 
 
@@ -271,3 +272,28 @@ def test_a_shared_schema_that_differs_is_refused_by_name_over_the_data_api(
     with pytest.raises(SchemaMismatch, match="29990101000000_from_the_future"):
         sync(database, account.remote(), uid)
     assert one(supabase.db, "select count(*) from users where id = :u", u=uid) == 0
+
+
+def test_sign_in_errors_name_the_problem(supabase: Any, tmp_path: Path) -> None:
+    from player.account import SignInError
+
+    dead = Account(
+        AccountConfig("http://127.0.0.1:9", supabase.anon_key),
+        vault=FileVault(tmp_path / "d.bin", tmp_path / "d.key"),
+        lock_path=tmp_path / "d.lock",
+    )
+    with pytest.raises(SignInError, match=r"Cannot reach Supabase Auth at http://127\.0\.0\.1:9"):
+        dead.send_code("nia@example.com")
+    account = _account(supabase, tmp_path)
+    with pytest.raises(SignInError, match="is not an email address"):
+        account.send_code("nia")
+    account.send_code("nia@example.com")
+    with pytest.raises(SignInError, match="six digits"):
+        account.verify_code("nia@example.com", "abc")
+    with pytest.raises(SignInError, match="That code was not accepted: Token has expired"):
+        account.verify_code("nia@example.com", "999999" if supabase.last_code(
+            "nia@example.com") != "999999" else "000000")  # fmt: skip
+    with pytest.raises(SignInError, match="Not signed in"):
+        account.access_token()
+    with pytest.raises(UserFacingError, match="service-role"):
+        AccountConfig(supabase.url, supabase.service_key)
