@@ -381,3 +381,27 @@ def test_no_callable_function_lets_a_caller_change_role(two_users: Any) -> None:
         assert "'role'" not in body, fn.proname
     # The one SECURITY DEFINER among them only reads the migration ledger.
     assert {r.proname for r in callable_fns if r.prosecdef} == {"sync_schema"}
+
+
+def test_one_call_is_one_transaction(two_users: Any) -> None:
+    """A batch with one row RLS refuses is refused whole: Bob's own row in the same call is
+    not stored either (the Syncer then retries row by row)."""
+    api_db, alice, bob, keys = two_users
+    mine = uuid.uuid4()
+    rows = [
+        {"id": str(mine), "user_id": str(bob), "name": "bob's", "tracks": [], "updated_at": FUTURE},
+        {"id": str(uuid.uuid4()), "user_id": str(alice), "name": "as alice", "tracks": []},
+    ]
+    with pytest.raises(DBAPIError, match="row-level security"):
+        _call(
+            api_db, claims_for(bob), "sync_push", p_table="user_playlists", p_op="upsert",
+            p_entries=[{"row_key": r["id"], "version_at": FUTURE, "row": r} for r in rows],
+            p_device="bob",
+        )  # fmt: skip
+    assert one_value(api_db, "select count(*) from user_playlists where id = :i", i=mine) == 0
+    assert keys
+
+
+def one_value(api_db: ApiDatabase, sql: str, **params: Any) -> Any:
+    with api_db.db.engine.connect() as conn:
+        return conn.execute(text(sql), params).scalar()
