@@ -204,7 +204,9 @@ class SettingsView(QWidget):
         self.db_url.setEnabled(bool(s.database_url))
         self.external.toggled.connect(self.db_url.setEnabled)
         self.sync_url = QLineEdit(s.sync_url)
-        self.sync_url.setPlaceholderText("Shared database to sync with (optional)")
+        self.sync_url.setPlaceholderText(
+            "PostgreSQL URL of a database you alone use (self-hosted; optional)"
+        )
         self.db_status = QLabel(describe_database(ctx))
         self.db_status.setObjectName("Hint")
         self.sync_status = QLabel(
