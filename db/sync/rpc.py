@@ -14,6 +14,7 @@ from typing import Any
 
 import httpx
 from postgrest import SyncPostgrestClient
+from postgrest.constants import DEFAULT_POSTGREST_CLIENT_HEADERS
 from postgrest.exceptions import APIError
 
 from db.sync.errors import RemoteRejected, RemoteUnreachable
@@ -38,7 +39,10 @@ class RpcRemote:
         self._access_token = access_token
         self._http = httpx.Client(timeout=timeout)
         self._client = SyncPostgrestClient(
-            f"{self.project_url}/rest/v1", headers={"apikey": api_key}, http_client=self._http
+            f"{self.project_url}/rest/v1",
+            # Our headers replace the client's defaults, so the JSON ones are repeated.
+            headers={**DEFAULT_POSTGREST_CLIENT_HEADERS, "apikey": api_key},
+            http_client=self._http,
         )
 
     def close(self) -> None:

@@ -42,6 +42,8 @@ from db.sync.tables import SYNCED_TABLES, TableSpec
 from player.errors import UserFacingError
 
 BATCH = 500
+#: The most rows one call moves (``sync_pull`` caps its pages at this too).
+MAX_BATCH = 5000
 #: Seconds to wait for another sync of the same account to finish.
 LOCK_WAIT = 10.0
 #: Version of rows taken unconditionally (there is no local change to compare with).
@@ -149,7 +151,8 @@ class Syncer:
         self.user_id = user_id
         self.remote_key = remote.key
         self.storage = storage
-        self.batch = batch
+        # The functions return at most MAX_BATCH entries a page (a short page ends a table).
+        self.batch = min(batch, MAX_BATCH)
         self.result = SyncResult()
         self._meta: Connection | None = None
         #: The shared users row as of the pull, re-read only if the push changed it.
