@@ -56,7 +56,8 @@ class DataApi:
         """PostgREST "Functions as RPC": ``POST /rpc/fn`` with a JSON object of named
         arguments, typed by the function's signature (PostgREST reads them through
         ``json_to_record``); a function returning one scalar answers that value; a STABLE
-        or IMMUTABLE function runs in a READ ONLY transaction ("Function volatility")."""
+        or IMMUTABLE function runs in a READ ONLY transaction, even over POST
+        ("Transactions > Access Mode on Functions")."""
         with self.request(claims) as conn:
             sig = conn.execute(
                 text(
