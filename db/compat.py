@@ -26,7 +26,10 @@ def needs_compat(conn: Connection) -> bool:
     has_vector = conn.execute(
         text("select exists (select 1 from pg_extension where extname = 'vector')")
     ).scalar_one()
-    return roles < len(SUPABASE_ROLES) or not has_uid or not has_vector
+    has_storage = conn.execute(
+        text("select to_regprocedure('storage.foldername(text)') is not null")
+    ).scalar_one()
+    return roles < len(SUPABASE_ROLES) or not has_uid or not has_vector or not has_storage
 
 
 def apply_compat(conn: Connection, member: str | None = None) -> None:
@@ -38,7 +41,9 @@ def apply_compat(conn: Connection, member: str | None = None) -> None:
     if needs_compat(conn):
         conn.exec_driver_sql(compat_sql())
     member = member or conn.execute(text("select current_user")).scalar_one()
-    for role in SUPABASE_ROLES:
+    # Supabase's `postgres` may create policies on storage.objects; here the app's role gets
+    # the same through membership of the tables' owner.
+    for role in (*SUPABASE_ROLES, "supabase_storage_admin"):
         is_member = conn.execute(
             text("select pg_has_role(:m, :r, 'MEMBER')"), {"m": member, "r": role}
         ).scalar_one()

@@ -66,3 +66,57 @@ grant execute on function auth.uid(), auth.role(), auth.jwt()
   to anon, authenticated, service_role;
 
 grant usage on schema public to anon, authenticated, service_role;
+
+-- Supabase Storage's tables, for the Storage policies a migration carries (issue 14). On
+-- Supabase they belong to supabase_storage_admin, RLS on, and the API roles hold all
+-- privileges on them; `storage.foldername()` is Supabase's own definition.
+do $$
+begin
+  if not exists (select 1 from pg_roles where rolname = 'supabase_storage_admin') then
+    create role supabase_storage_admin nologin noinherit;
+  end if;
+end
+$$;
+create schema if not exists storage authorization supabase_storage_admin;
+grant usage on schema storage to anon, authenticated, service_role;
+create table if not exists storage.buckets (
+  id text primary key,
+  name text not null unique,
+  owner uuid,
+  public boolean default false,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now()
+);
+create table if not exists storage.objects (
+  id uuid primary key default gen_random_uuid(),
+  bucket_id text references storage.buckets (id),
+  name text,
+  owner uuid,
+  metadata jsonb,
+  created_at timestamptz default now(),
+  updated_at timestamptz default now(),
+  unique (bucket_id, name)
+);
+alter table storage.buckets owner to supabase_storage_admin;
+alter table storage.objects owner to supabase_storage_admin;
+alter table storage.buckets enable row level security;
+alter table storage.objects enable row level security;
+grant all on storage.buckets, storage.objects to anon, authenticated, service_role;
+do $$
+begin
+  if to_regprocedure('storage.foldername(text)') is null then
+    create function storage.foldername(name text) returns text[]
+    language plpgsql
+    as $f$
+    declare
+      _parts text[];
+    begin
+      select string_to_array(name, '/') into _parts;
+      return _parts[1:array_length(_parts, 1) - 1];
+    end
+    $f$;
+    alter function storage.foldername(text) owner to supabase_storage_admin;
+  end if;
+end
+$$;
+grant execute on function storage.foldername(text) to anon, authenticated, service_role;

@@ -69,6 +69,13 @@ OPTIONS: dict[str, Option] = {
             "Postgres URL of the app's database; empty uses the embedded server.",
         ),
         Option("sync_url", str, "", "Postgres URL of the shared database to sync with (optional)."),
+        Option(
+            "supabase_url",
+            str,
+            "",
+            "Supabase project URL for sign-in and sync (https://<ref>.supabase.co).",
+        ),
+        Option("supabase_key", str, "", "The Supabase project's publishable (anon) key."),
         Option("audio_device", str, "", "Output device name; empty uses the system default."),
         Option(
             "crossfade_seconds",

@@ -45,8 +45,12 @@ def _unreadable(exc: DBAPIError) -> SchemaMismatch:
 
 def check_remote_schema(engine: Engine) -> None:
     """Raise ``SchemaMismatch`` naming every migration applied on one side only."""
+    check_versions(remote_versions(engine))
+
+
+def check_versions(remote: dict[str, str]) -> None:
+    """``check_remote_schema`` for a ledger already read (over the Data API: ``sync_schema``)."""
     local = {f.version: f.name for f in migrate.discover()}
-    remote = remote_versions(engine)
     missing = sorted(set(local) - set(remote))
     extra = sorted(set(remote) - set(local))
     if not missing and not extra:

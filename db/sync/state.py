@@ -138,3 +138,39 @@ def status(engine: Engine, user_id: uuid.UUID) -> dict[str, Any]:
         "pending": pending,
         "conflicts_kept": int(conflicts),
     }
+
+
+def has_state(conn: Connection, user_id: uuid.UUID, remote: str) -> bool:
+    return (
+        conn.execute(
+            text("select 1 from public.sync_state where user_id = :u and remote = :r"),
+            {"u": user_id, "r": remote},
+        ).first()
+        is not None
+    )
+
+
+def other_states(conn: Connection, user_id: uuid.UUID, remote: str) -> list[SyncState]:
+    """The user's states with other shared databases (or the same one reached another
+    way), the most recently synced first."""
+    rows = conn.execute(
+        text(
+            "select * from public.sync_state where user_id = :u and remote <> :r "
+            "and pull_cursor <> '1' order by last_sync_at desc nulls last"
+        ),
+        {"u": user_id, "r": remote},
+    ).all()
+    return [_state(r) for r in rows]
+
+
+def adopt_state(conn: Connection, user_id: uuid.UUID, remote: str, earlier: SyncState) -> None:
+    """Continue ``earlier``'s cursor and device id under the key ``remote``: the same shared
+    database reached another way (a direct URL before, the Data API now). The device id
+    keeps our own pushed entries from coming back as someone else's changes."""
+    conn.execute(
+        text(
+            "insert into public.sync_state (user_id, remote, device_id, pull_cursor) "
+            "values (:u, :r, :d, :c) on conflict (user_id, remote) do nothing"
+        ),
+        {"u": user_id, "r": remote, "d": earlier.device_id, "c": earlier.pull_cursor},
+    )

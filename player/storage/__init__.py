@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from urllib.parse import unquote, urlparse
 
-from player.storage.base import AudioStorage, StorageError
+from player.storage.base import AudioStorage, StorageError, local_path_of
 from player.storage.local import LocalFolderStorage
 from player.storage.supabase import SupabaseStorage
 
@@ -26,18 +25,6 @@ __all__ = [
 ]
 
 STORAGE_ENV = "INFINITE_PLAYER_STORAGE"
-
-
-def local_path_of(url: str) -> Path | None:
-    """The file a ``file://`` URL or a plain path names; None for remote URLs."""
-    if not url:
-        return None
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        return Path(unquote(parsed.path))
-    if parsed.scheme == "" or (len(parsed.scheme) == 1 and os.name == "nt"):
-        return Path(url)
-    return None
 
 
 def ensure_local(url: str, storage: AudioStorage | None = None, cache: Path | None = None) -> Path:

@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from player.storage.base import StorageError, check_key
+from player.storage.base import StorageError, check_key, local_path_of
 
 
 class LocalFolderStorage:
@@ -19,6 +19,9 @@ class LocalFolderStorage:
 
     def describe(self) -> str:
         return f"folder {self.root}"
+
+    def local_file(self, url: str) -> Path | None:
+        return local_path_of(url)
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)

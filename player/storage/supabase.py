@@ -13,10 +13,11 @@ import os
 import tempfile
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
-from player.storage.base import StorageError, check_key
+from player.storage.base import StorageError, check_key, local_path_of
 
 CHUNK = 1 << 16
 
@@ -27,7 +28,7 @@ class SupabaseStorage:
         project_url: str,
         bucket: str = "tracks",
         api_key: str = "",
-        access_token: str | None = None,
+        access_token: str | Callable[[], str] | None = None,
         timeout: float = 30.0,
     ) -> None:
         parsed = urlparse(project_url)
@@ -40,11 +41,15 @@ class SupabaseStorage:
         self.base = project_url.rstrip("/")
         self.bucket = bucket
         self.api_key = api_key
+        #: A token, or a function giving a fresh one per request (a signed-in account's).
         self.access_token = access_token or api_key
         self.timeout = timeout
 
     def describe(self) -> str:
         return f"Supabase Storage bucket {self.bucket!r} at {urlparse(self.base).netloc}"
+
+    def local_file(self, url: str) -> Path | None:
+        return local_path_of(url)
 
     # -- URLs ------------------------------------------------------------------------------
 
@@ -77,8 +82,9 @@ class SupabaseStorage:
         req = urllib.request.Request(url, data=data, method=method)
         if self.api_key:
             req.add_header("apikey", self.api_key)
-        if self.access_token:
-            req.add_header("Authorization", f"Bearer {self.access_token}")
+        token = self.access_token() if callable(self.access_token) else self.access_token
+        if token:
+            req.add_header("Authorization", f"Bearer {token}")
         for k, v in (headers or {}).items():
             req.add_header(k, v)
         return req

@@ -6,8 +6,11 @@ The second server is started and migrated with the same helpers as the first
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,13 +35,17 @@ class RemoteServer:
 
 
 @pytest.fixture(scope="session")
-def remote_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RemoteServer]:
-    server = RemoteServer(tmp_path_factory.mktemp("pg-remote") / "pgdata")
+def remote_server() -> Iterator[RemoteServer]:
+    # Outside pytest's basetemp (mode 0700): as root, the server runs as the unprivileged
+    # ``pgserver`` user, who must reach the folder (as the lead's ``pg_server``).
+    folder = Path(tempfile.mkdtemp(prefix="ip-test-pg-remote-"))
+    server = RemoteServer(folder / "pgdata")
     try:
         pgtools.prepare_template(server.superuser)
         yield server
     finally:
         server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -94,3 +101,38 @@ def as_user() -> Callable[..., Any]:
         return db.user_session(uid)
 
     return _session
+
+
+class ApiDatabase:
+    """A shared database reached the way the Data API reaches it (``tests/supabase_stub``),
+    with the owner's ``Database`` beside it for the test's own checks."""
+
+    def __init__(self, db: Any, api: Any) -> None:
+        self.db = db
+        self.api = api
+
+
+@pytest.fixture
+def api_database(remote_server: RemoteServer) -> Iterator[ApiDatabase]:
+    from db.database import Database
+    from tests.supabase_stub.data_api import DataApi, create_authenticator
+
+    create_authenticator(remote_server.superuser)
+    owner_url = pgtools.fresh_database(remote_server.superuser)
+    db = Database(owner_url)
+    api = DataApi(owner_url)
+    yield ApiDatabase(db, api)
+    api.close()
+    db.close()
+
+
+@pytest.fixture
+def supabase(api_database: ApiDatabase) -> Iterator[Any]:
+    """The loopback Data API + Auth + Storage stand-in (``tests/supabase_stub``) over a
+    shared database of this test's own, with the app configured for it."""
+    from tests.supabase_stub.server import SupabaseStub
+
+    stub = SupabaseStub(api_database.api).start()
+    stub.db = api_database.db  # type: ignore[attr-defined]
+    yield stub
+    stub.stop()

@@ -39,7 +39,8 @@ def test_sync_prints_one_json_line_and_status_shows_it(
 def test_sync_without_a_remote_names_the_fix(monkeypatch, capsys):
     monkeypatch.delenv("INFINITE_PLAYER_REMOTE_URL", raising=False)
     assert main(["sync"]) == 2
-    assert "--remote URL or set INFINITE_PLAYER_REMOTE_URL" in capsys.readouterr().err
+    err = capsys.readouterr().err
+    assert "pass --supabase (signed in), or --remote URL / INFINITE_PLAYER_REMOTE_URL" in err
 
 
 def test_bad_arguments_are_named(capsys):
@@ -62,3 +63,54 @@ def test_an_unreachable_remote_prints_json_and_a_message(
     assert printed["pushed"] == 0
     assert "Cannot reach the shared database" in printed["errors"][-1]
     assert "Cannot reach" in out.err
+
+
+def test_direct_mode_says_who_can_use_the_url(database, remote, account, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", _url(database))
+    assert main(["sync", "--remote", _url(remote)]) == 0
+    err = capsys.readouterr().err
+    assert "Anyone holding this URL can read and change every user's rows" in err
+
+
+def test_supabase_mode_needs_a_project_and_a_sign_in(database, monkeypatch, capsys):
+    monkeypatch.setenv("DATABASE_URL", _url(database))
+    monkeypatch.delenv("INFINITE_PLAYER_SUPABASE_URL", raising=False)
+    assert main(["sync", "--supabase"]) == 2
+    assert (
+        "INFINITE_PLAYER_SUPABASE_URL and INFINITE_PLAYER_SUPABASE_KEY" in capsys.readouterr().err
+    )
+    monkeypatch.setenv("INFINITE_PLAYER_SUPABASE_URL", "http://127.0.0.1:9")
+    monkeypatch.setenv("INFINITE_PLAYER_SUPABASE_KEY", "sb_secret_abc")
+    assert main(["sync", "--supabase"]) == 2
+    assert "service-role (secret) key" in capsys.readouterr().err
+    monkeypatch.setenv("INFINITE_PLAYER_SUPABASE_KEY", "sb_publishable_abc")
+    assert main(["sync", "--supabase"]) == 2
+    assert "Not signed in to the Supabase account" in capsys.readouterr().err
+
+
+def test_sign_in_sync_and_sign_out_from_the_command_line(supabase, database, monkeypatch, capsys):
+    from sqlalchemy import text
+
+    monkeypatch.setenv("DATABASE_URL", _url(database))
+    monkeypatch.setenv("INFINITE_PLAYER_SUPABASE_URL", supabase.url)
+    monkeypatch.setenv("INFINITE_PLAYER_SUPABASE_KEY", supabase.anon_key)
+    monkeypatch.setattr("builtins.input", lambda prompt: supabase.last_code("ivy@example.com"))
+    assert main(["sync", "sign-in", "ivy@example.com"]) == 0
+    who = json.loads(capsys.readouterr().out)
+    assert who["signed_in"] and who["email"] == "ivy@example.com"
+    with database.user_session(who["user_id"]) as s:
+        s.execute(
+            text("insert into users (id, email) values (:i, 'ivy@example.com')"),
+            {"i": who["user_id"]},
+        )
+    add_playlist(database, who["user_id"], "from the CLI")
+    assert main(["sync", "--supabase"]) == 0
+    out = capsys.readouterr()
+    assert json.loads(out.out)["pushed"] == 2
+    assert "Anyone holding" not in out.err
+    assert main(["sync", "account"]) == 0
+    assert json.loads(capsys.readouterr().out)["email"] == "ivy@example.com"
+    assert main(["sync", "sign-out"]) == 0
+    capsys.readouterr()
+    assert main(["sync", "--supabase"]) == 2
+    assert "Not signed in" in capsys.readouterr().err

@@ -38,6 +38,7 @@ from player.paths import data_dir
 from player.settings import OPTIONS
 from ui.context import AppContext
 from ui.views.catalogue_folder import CatalogueFolderBox
+from ui.views.settings_account import AccountBox
 from ui.views.settings_models import ModelsPanel
 from ui.views.settings_radio import RadioMemoryBox
 from ui.widgets import NumberField
@@ -144,12 +145,57 @@ class SettingsView(QWidget):
     def __init__(self, ctx: AppContext, parent: Any = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
-        s = ctx.settings
         self.errors: dict[str, QLabel] = {}
         title = QLabel("Settings")
         title.setObjectName("PageTitle")
+        db_box = self._database_box()
+        audio_box = self._audio_box()
+        gen_box = self._generation_box()
+        profile_box = self._profile_box()
+        footer = self._footer()
+        self.radio_memory = RadioMemoryBox(ctx.database, ctx.user_id, ctx.tasks)
+        self.models_panel = ModelsPanel(ctx, saved=self.saved)
+        self.account_box = AccountBox(self._open_account, ctx.tasks, self._sync_account)
+        self.saved.connect(self.account_box.refresh)
+        self.groups: tuple[QWidget, ...] = (
+            profile_box,
+            self.account_box,
+            audio_box,
+            gen_box,
+            CatalogueFolderBox(ctx),
+            db_box,
+            self.radio_memory,
+            self.models_panel,
+        )
+        body = QVBoxLayout()
+        body.setSpacing(14)
+        body.addWidget(title)
+        for box in self.groups:
+            body.addWidget(box)
+        body.addStretch(1)
+        content = QWidget()
+        content.setMaximumWidth(820)
+        content.setLayout(body)
+        holder = QWidget()
+        center = QHBoxLayout(holder)
+        center.setContentsMargins(28, 24, 28, 24)
+        center.addWidget(content, 1)
+        center.addStretch(0)
+        scroll = QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setWidget(holder)
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.setSpacing(0)
+        layout.addWidget(scroll, 1)
+        layout.addWidget(footer)
 
-        # -- database -------------------------------------------------------------------
+    # -- the groups, one builder each -----------------------------------------------------
+
+    def _database_box(self) -> QGroupBox:
+        """Where the data lives, what it syncs with, and the Supabase project for Account."""
+        s = self.ctx.settings
+        ctx = self.ctx
         self.embedded = QRadioButton("On this computer (no setup)")
         self.external = QRadioButton("A PostgreSQL server")
         self.db_url = QLineEdit(s.database_url)
@@ -158,7 +204,9 @@ class SettingsView(QWidget):
         self.db_url.setEnabled(bool(s.database_url))
         self.external.toggled.connect(self.db_url.setEnabled)
         self.sync_url = QLineEdit(s.sync_url)
-        self.sync_url.setPlaceholderText("Shared database to sync with (optional)")
+        self.sync_url.setPlaceholderText(
+            "PostgreSQL URL of a database you alone use (self-hosted; optional)"
+        )
         self.db_status = QLabel(describe_database(ctx))
         self.db_status.setObjectName("Hint")
         self.sync_status = QLabel(
@@ -170,11 +218,20 @@ class SettingsView(QWidget):
         db_form.addRow(self.embedded)
         db_form.addRow(self.external, self.db_url)
         db_form.addRow("Sync with", self.sync_url)
+        self.supabase_url = QLineEdit(s.supabase_url)
+        self.supabase_url.setPlaceholderText("https://<project>.supabase.co (for Account)")
+        self.supabase_key = QLineEdit(s.supabase_key)
+        self.supabase_key.setPlaceholderText("The project's publishable (anon) key")
+        db_form.addRow("Supabase project", self.supabase_url)
+        db_form.addRow("Publishable key", self.supabase_key)
         db_form.addRow(self.db_status)
         db_form.addRow(self.sync_status)
         self.refresh_sync_status()
+        return db_box
 
-        # -- audio ----------------------------------------------------------------------
+    def _audio_box(self) -> QGroupBox:
+        s = self.ctx.settings
+        ctx = self.ctx
         self.device = QComboBox()
         self.device.setObjectName("AudioDevice")
         self.device.addItem("System default", "")
@@ -202,8 +259,10 @@ class SettingsView(QWidget):
         audio_form.addRow("Loudness", self.loudness)
         audio_form.addRow(self.errors["crossfade_seconds"])
         audio_form.addRow(self.audio_status)
+        return audio_box
 
-        # -- generation -----------------------------------------------------------------
+    def _generation_box(self) -> QGroupBox:
+        s = self.ctx.settings
         self.engine = _choice_box(ENGINE_LABELS, s.generation_engine, "Engine")
         self._engine_value = s.generation_engine
         self.engine.currentIndexChanged.connect(lambda _i: self._check_engine())
@@ -241,8 +300,10 @@ class SettingsView(QWidget):
         gen_form.addRow("Daily free limit", self.daily_limit)
         gen_form.addRow(self.errors["daily_limit"])
         gen_form.addRow("Account", self.premium)
+        return gen_box
 
-        # -- profile and data -----------------------------------------------------------
+    def _profile_box(self) -> QGroupBox:
+        ctx = self.ctx
         self.data_folder = QLabel(str(data_dir()))
         self.data_folder.setObjectName("Hint")
         open_folder = QPushButton("Open")
@@ -259,7 +320,10 @@ class SettingsView(QWidget):
         profile_form.addRow("Signed in as", QLabel(ctx.profile.email))
         profile_form.addRow("Data folder", folder_row)
         profile_form.addRow(self.rerun)
+        return profile_box
 
+    def _footer(self) -> QWidget:
+        """The save row: below the scroll area, always on screen however long the form."""
         self.save_button = QPushButton("Save settings")
         self.save_button.setObjectName("Primary")
         self.save_button.clicked.connect(self.save)
@@ -273,40 +337,7 @@ class SettingsView(QWidget):
         save_row.setContentsMargins(28, 8, 28, 10)
         save_row.addWidget(self.message, 1)
         save_row.addWidget(self.save_button)
-
-        self.radio_memory = RadioMemoryBox(ctx.database, ctx.user_id, ctx.tasks)
-        self.models_panel = ModelsPanel(ctx, saved=self.saved)
-        self.groups: tuple[QWidget, ...] = (
-            profile_box,
-            audio_box,
-            gen_box,
-            CatalogueFolderBox(ctx),
-            db_box,
-            self.radio_memory,
-            self.models_panel,
-        )
-        body = QVBoxLayout()
-        body.setSpacing(14)
-        body.addWidget(title)
-        for box in self.groups:
-            body.addWidget(box)
-        body.addStretch(1)
-        content = QWidget()
-        content.setMaximumWidth(820)
-        content.setLayout(body)
-        holder = QWidget()
-        center = QHBoxLayout(holder)
-        center.setContentsMargins(28, 24, 28, 24)
-        center.addWidget(content, 1)
-        center.addStretch(0)
-        scroll = QScrollArea()
-        scroll.setWidgetResizable(True)
-        scroll.setWidget(holder)
-        layout = QVBoxLayout(self)
-        layout.setContentsMargins(0, 0, 0, 0)
-        layout.setSpacing(0)
-        layout.addWidget(scroll, 1)
-        layout.addWidget(footer)
+        return footer
 
     # -- fields -----------------------------------------------------------------------
 
@@ -397,6 +428,31 @@ class SettingsView(QWidget):
             visible=False,
         )
 
+    def _open_account(self) -> Any:
+        """The Supabase account of the configured project (None: none configured). Runs on
+        a worker thread (the keyring may block)."""
+        from player.account import Account, account_config
+
+        config = account_config(self.ctx.settings)
+        return Account(config) if config is not None else None
+
+    def _sync_account(self, account: Any, who: Any) -> Any:
+        """Sync this profile through the Data API as the signed-in account (worker thread)."""
+        from db.sync import sync
+
+        if who is None:
+            raise UserFacingError("Sign in first.")
+        if str(who.user_id) != str(self.ctx.user_id):
+            raise UserFacingError(
+                f"The signed-in account ({who.email}) is not this profile's "
+                f"({self.ctx.profile.email}); sign in with the profile's email."
+            )
+        remote = account.remote()
+        try:
+            return sync(self.ctx.database, remote, who.user_id, storage=account.audio_storage())
+        finally:
+            remote.close()
+
     def _fill_devices(self) -> None:
         try:
             from player.audio.output import list_output_devices
@@ -419,6 +475,8 @@ class SettingsView(QWidget):
         return {
             "database_url": self.db_url.text().strip() if self.external.isChecked() else "",
             "sync_url": self.sync_url.text().strip(),
+            "supabase_url": self.supabase_url.text().strip(),
+            "supabase_key": self.supabase_key.text().strip(),
             "audio_device": str(self.device.currentData() or ""),
             "crossfade_seconds": None if crossfade is None else float(crossfade),
             "loudness_target_lufs": float(self.loudness.currentData()),

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -30,23 +31,23 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.orm import Session
 
+from db.sync.audio import SharedAudio
+from db.sync.errors import RemoteRejected, SyncError
+from db.sync.remote import Remote
 from db.sync.state import SyncState, load_state, save_cursor
 from db.sync.tables import SYNCED_TABLES, TableSpec
 from player.errors import UserFacingError
 
 BATCH = 500
+#: The most rows one call moves (``sync_pull`` caps its pages at this too).
+MAX_BATCH = 5000
 #: Seconds to wait for another sync of the same account to finish.
 LOCK_WAIT = 10.0
 #: Version of rows taken unconditionally (there is no local change to compare with).
 _NOW = datetime.now(UTC)
-
-
-class SyncError(UserFacingError):
-    """The sync stopped; the message says where and why. Nothing done so far is lost."""
 
 
 @dataclass
@@ -84,7 +85,38 @@ class Incoming:
     expected_seq: int | None = None
 
 
+#: Column lists per local database (a sync with nothing to do should not pay for a catalog
+#: query). Built under the lock: two syncs starting at once (the app's timer and a CLI run
+#: in one process) would otherwise both read the catalog and append to the same lists.
 _COLUMNS: dict[str, dict[str, list[str]]] = {}
+_COLUMNS_LOCK = threading.Lock()
+
+
+def table_columns(engine: Engine) -> dict[str, list[str]]:
+    """``{table: [column, ...]}`` of the synced tables, read once per database."""
+    cache_key = engine.url.render_as_string(hide_password=True)
+    with _COLUMNS_LOCK:
+        found = _COLUMNS.get(cache_key)
+        if found is None:
+            found = {}
+            with engine.connect() as conn:
+                rows = conn.execute(
+                    text(
+                        "select table_name, column_name from information_schema.columns "
+                        "where table_schema = 'public' and table_name = any(:t) "
+                        "order by table_name, ordinal_position"
+                    ),
+                    {"t": [t.name for t in SYNCED_TABLES]},
+                ).all()
+            for t, c in rows:
+                found.setdefault(t, []).append(c)
+            _COLUMNS[cache_key] = found
+    return found
+
+
+def _when(value: Any) -> datetime:
+    """A version as the functions return it (ISO text in JSON) or as psycopg reads it."""
+    return value if isinstance(value, datetime) else datetime.fromisoformat(value)
 
 
 @dataclass(frozen=True)
@@ -103,23 +135,24 @@ def _first_line(exc: BaseException) -> str:
 
 
 class Syncer:
-    """Syncs one user's rows; ``local`` and ``remote`` are ``db.database.Database`` objects."""
+    """Syncs one user's rows: ``local`` is the device's ``db.database.Database``, ``remote``
+    calls the shared database's sync functions (``db/sync/remote.py``)."""
 
     def __init__(
         self,
         local: Any,
-        remote: Any,
+        remote: Remote,
         user_id: uuid.UUID,
-        remote_key: str,
-        storage: Any = None,
+        storage: SharedAudio | None = None,
         batch: int = BATCH,
     ) -> None:
         self.local = local
         self.remote = remote
         self.user_id = user_id
-        self.remote_key = remote_key
+        self.remote_key = remote.key
         self.storage = storage
-        self.batch = batch
+        # The functions return at most MAX_BATCH entries a page (a short page ends a table).
+        self.batch = min(batch, MAX_BATCH)
         self.result = SyncResult()
         self._meta: Connection | None = None
         #: The shared users row as of the pull, re-read only if the push changed it.
@@ -137,37 +170,10 @@ class Syncer:
                 conn.execute(text("select set_config('infinite.sync_mode', :m, true)"), {"m": mode})
             yield conn
 
-    @contextmanager
-    def _remote_tx(self, push: bool = False) -> Iterator[Session]:
-        assert self.state is not None
-        with self.remote.user_session(self.user_id) as s:
-            if push:
-                s.execute(
-                    text(
-                        "select set_config('infinite.sync_mode', 'push', true), "
-                        "set_config('infinite.sync_device', :d, true)"
-                    ),
-                    {"d": str(self.state.device_id)},
-                )
-            yield s
-
     def columns(self, table: str) -> list[str]:
-        """The table's columns, in order (cached per database: a sync with nothing to do
-        should not pay for a catalog query)."""
-        cache_key = self.local.engine.url.render_as_string(hide_password=True)
-        self._columns = _COLUMNS.setdefault(cache_key, {})
+        """The table's columns on this device, in order."""
         if not self._columns:
-            with self.local.engine.connect() as conn:
-                rows = conn.execute(
-                    text(
-                        "select table_name, column_name from information_schema.columns "
-                        "where table_schema = 'public' and table_name = any(:t) "
-                        "order by table_name, ordinal_position"
-                    ),
-                    {"t": [t.name for t in SYNCED_TABLES]},
-                ).all()
-            for t, c in rows:
-                self._columns.setdefault(t, []).append(c)
+            self._columns = table_columns(self.local.engine)
         return self._columns[table]
 
     # -- the whole sync ---------------------------------------------------------------------
@@ -219,6 +225,8 @@ class Syncer:
                 f"The connection broke during the sync ({_first_line(exc)}). What was already "
                 "synced is kept; run the sync again when the shared database is reachable."
             ) from exc
+        except RemoteRejected as exc:
+            raise SyncError(f"The shared database refused the sync: {exc}") from exc
 
     # -- audio ------------------------------------------------------------------------------
 
@@ -239,9 +247,7 @@ class Syncer:
         for track_id, url in rows:
             if self.storage.owns(url):
                 continue
-            from player.storage import local_path_of
-
-            path = local_path_of(url)
+            path = self.storage.local_file(url)
             if path is None or not path.is_file():
                 continue
             try:
@@ -262,24 +268,10 @@ class Syncer:
         assert self.state is not None
         lo = self.state.pull_cursor
         device = str(self.state.device_id)
-        with self._remote_tx() as s:
-            hi = s.execute(
-                text("select pg_snapshot_xmin(pg_current_snapshot())::text")
-            ).scalar_one()
-            self._remote_user = s.execute(
-                text("select to_jsonb(t.*) from public.users t where t.id = :i"),
-                {"i": self.user_id},
-            ).scalar()
-            changed = set(
-                s.execute(
-                    text(
-                        "select distinct table_name from public.sync_changes "
-                        "where txid >= cast(:lo as xid8) and txid < cast(:hi as xid8) "
-                        "and origin is distinct from :dev"
-                    ),
-                    {"lo": lo, "hi": hi, "dev": device},
-                ).scalars()
-            )
+        begun = self.remote.call("sync_begin", p_lo=lo, p_device=device)
+        hi = str(begun["hi"])
+        self._remote_user = begun["user"]
+        changed = set(begun["tables"])
         for spec in SYNCED_TABLES:
             if spec.name in changed:
                 self._pull_table(spec, lo, hi, device)
@@ -291,43 +283,35 @@ class Syncer:
 
     def _pull_table(self, spec: TableSpec, lo: str, hi: str, device: str) -> None:
         after_tx, after_key = "0", ""
-        sql = text(
-            "select c.row_key, c.op, c.user_id, c.version_at, c.txid::text as txid "
-            "from public.sync_changes c "
-            "where c.table_name = :tn and c.txid >= cast(:lo as xid8) "
-            "and c.txid < cast(:hi as xid8) and c.origin is distinct from :dev "
-            "and (c.txid, c.row_key) > (cast(:atx as xid8), :akey) "
-            "order by c.txid, c.row_key limit :n"
-        )
         while True:
-            with self._remote_tx() as s:
-                page = s.execute(
-                    sql,
-                    {
-                        "tn": spec.name,
-                        "lo": lo,
-                        "hi": hi,
-                        "dev": device,
-                        "atx": after_tx,
-                        "akey": after_key,
-                        "n": self.batch,
-                    },
-                ).all()
-                # The rows in the same transaction as their entries (a consistent pair);
-                # an upsert whose row is not visible (gone since, or private now) is a delete.
-                rows = self._rows_by_key(s, spec, [r.row_key for r in page if r.op == "upsert"])
+            # The rows come in the same transaction as their entries (a consistent pair);
+            # an upsert whose row is not visible (gone since, or private now) is a delete.
+            got = self.remote.call(
+                "sync_pull",
+                p_table=spec.name,
+                p_lo=lo,
+                p_hi=hi,
+                p_device=device,
+                p_after_tx=after_tx,
+                p_after_key=after_key,
+                p_limit=self.batch,
+            )
+            page, rows = got["entries"], got["rows"]
             if not page:
                 return
-            after_tx, after_key = page[-1].txid, page[-1].row_key
+            after_tx, after_key = page[-1]["txid"], page[-1]["row_key"]
             mine = []
             others = []
             for r in page:
-                row = rows.get(r.row_key)
-                item = Incoming(r.row_key, "upsert" if row else "delete", row, r.version_at)
-                if r.user_id == self.user_id:
+                row = rows.get(r["row_key"])
+                item = Incoming(
+                    r["row_key"], "upsert" if row else "delete", row, _when(r["version_at"])
+                )
+                owner = uuid.UUID(r["user_id"])
+                if owner == self.user_id:
                     mine.append(item)
                 elif spec.discoverable:
-                    others.append((item, r.user_id))
+                    others.append((item, owner))
             if mine:
                 self.result.pulled += self.apply_incoming(spec, mine)
             if others:
@@ -591,14 +575,11 @@ class Syncer:
             if len(page) < self.batch:
                 return
 
-    def _push_entries(self, spec: TableSpec, op: str, entries: list[Any]) -> None:
+    def _push_entries(self, spec: TableSpec, op: str, entries: list[_Outgoing]) -> None:
         failed: set[str] = set()
         try:
-            with self._remote_tx(push=True) as s:
-                confirmed = self._write_remote(s, spec, op, entries)
-        except OperationalError:
-            raise
-        except DBAPIError:
+            confirmed = self._write_remote(spec, op, entries)
+        except RemoteRejected:
             confirmed, failed = self._push_one_by_one(spec, op, entries)
         ok = [e for e in entries if e.row_key in confirmed]
         refused = [e for e in entries if e.row_key not in confirmed and e.row_key not in failed]
@@ -617,172 +598,77 @@ class Syncer:
             self._take_remote_version(spec, refused)
 
     def _push_one_by_one(
-        self, spec: TableSpec, op: str, entries: list[Any]
+        self, spec: TableSpec, op: str, entries: list[_Outgoing]
     ) -> tuple[set[str], set[str]]:
         confirmed: set[str] = set()
         failed: set[str] = set()
         for entry in entries:
             try:
-                with self._remote_tx(push=True) as s:
-                    confirmed |= self._write_remote(s, spec, op, [entry])
-            except OperationalError:
-                raise
-            except DBAPIError as exc:
+                confirmed |= self._write_remote(spec, op, [entry])
+            except RemoteRejected as exc:
                 failed.add(entry.row_key)
                 self.result.errors.append(
-                    f"{spec.name} {entry.row_key}: not pushed ({_first_line(exc)}); "
-                    "it stays pending"
+                    f"{spec.name} {entry.row_key}: not pushed ({exc}); it stays pending"
                 )
         return confirmed, failed
 
-    def _write_remote(self, s: Session, spec: TableSpec, op: str, entries: list[Any]) -> set[str]:
-        """Write one batch on the shared database; returns the keys it took."""
-        key_expr = spec.key_sql("t")
-        versions = json.dumps(
-            [{"row_key": e.row_key, "version_at": e.version_at.isoformat()} for e in entries]
+    def _write_remote(self, spec: TableSpec, op: str, entries: list[_Outgoing]) -> set[str]:
+        """Write one batch on the shared database (one transaction, ``sync_push``); returns
+        the keys it took. Server-owned columns are not even sent."""
+        assert self.state is not None
+        payload = []
+        for e in entries:
+            item: dict[str, Any] = {"row_key": e.row_key, "version_at": e.version_at.isoformat()}
+            if op == "upsert" and e.row is not None:
+                item["row"] = {k: v for k, v in e.row.items() if k not in spec.server_columns}
+            payload.append(item)
+        done = self.remote.call(
+            "sync_push",
+            p_table=spec.name,
+            p_op=op,
+            p_entries=payload,
+            p_device=str(self.state.device_id),
         )
-        if op == "delete":
-            guard = f" and t.{spec.updated_at} <= v.version_at" if spec.updated_at else ""
-            done = set(
-                s.execute(
-                    text(
-                        f"delete from public.{spec.name} t using jsonb_to_recordset("
-                        "cast(:v as jsonb)) as v(row_key text, version_at timestamptz) "
-                        f"where {spec.join_sql('t', 'v')}{guard} returning {key_expr}"
-                    ),
-                    {"v": versions},
-                ).scalars()
-            )
-            # A tombstone for a row the shared side never had (created and deleted here)
-            # is done too.
-            present = set(
-                s.execute(
-                    text(
-                        f"select {key_expr} from public.{spec.name} t "
-                        f"where {spec.match_sql('t', 'k')}"
-                    ),
-                    {"k": [e.row_key for e in entries]},
-                ).scalars()
-            )
-            done |= {e.row_key for e in entries if e.row_key not in present}
-        else:
-            rows = [self._pushable(spec, e.row) for e in entries]
-            if spec.name == "users":
-                done = self._write_remote_user(s, rows[0])
-            else:
-                cols = [c for c in self.columns(spec.name) if c not in spec.server_columns]
-                col_list = ", ".join(cols)
-                if spec.updatable:
-                    sets = ", ".join(f"{c} = excluded.{c}" for c in cols if c not in spec.pk)
-                    guard = (
-                        f" where t.{spec.updated_at} <= excluded.{spec.updated_at}"
-                        if spec.updated_at
-                        else ""
-                    )
-                    conflict = f"on conflict ({', '.join(spec.pk)}) do update set {sets}{guard}"
-                else:
-                    conflict = "on conflict do nothing"
-                done = set(
-                    s.execute(
-                        text(
-                            f"insert into public.{spec.name} as t ({col_list}) select {col_list} "
-                            f"from jsonb_populate_recordset(null::public.{spec.name}, "
-                            f"cast(:rows as jsonb)) {conflict} returning {key_expr}"
-                        ),
-                        {"rows": json.dumps(rows)},
-                    ).scalars()
-                )
-        if not spec.updated_at or op == "delete":
-            # The feed entry must carry when the change happened here, not when it arrived.
-            s.execute(
-                text(
-                    "update public.sync_changes c set version_at = v.version_at "
-                    "from jsonb_to_recordset(cast(:v as jsonb)) "
-                    "as v(row_key text, version_at timestamptz) "
-                    "where c.table_name = :t and c.row_key = v.row_key "
-                    "and c.txid = pg_current_xact_id()"
-                ),
-                {"v": versions, "t": spec.name},
-            )
-        return done
+        return set(done or ())
 
-    def _pushable(self, spec: TableSpec, row: dict[str, Any]) -> dict[str, Any]:
-        return {k: v for k, v in row.items() if k not in spec.server_columns}
-
-    def _write_remote_user(self, s: Session, row: dict[str, Any]) -> set[str]:
-        """Only the columns a user may write (the grants); the taste vector only into the
-        same embedding space, or where the shared row has none yet."""
-        theirs = s.execute(
-            text("select embedding_space from public.users where id = :i"), {"i": row["id"]}
-        ).first()
-        cols = ["email", "preferences_profile", "onboarding_completed", "updated_at"]
-        if theirs is None or theirs[0] in (None, row.get("embedding_space")):
-            cols += ["taste_vector", "embedding_space"]
-        if theirs is None:
-            ins = ["id", "created_at", *cols]
-            sql = (
-                f"insert into public.users as t ({', '.join(ins)}) select {', '.join(ins)} "
-                "from jsonb_populate_record(null::public.users, cast(:r as jsonb)) "
-                "on conflict (id) do nothing returning t.id::text"
-            )
-        else:
-            sets = ", ".join(f"{c} = r.{c}" for c in cols)
-            sql = (
-                f"update public.users as t set {sets} from jsonb_populate_record("
-                "null::public.users, cast(:r as jsonb)) as r "
-                "where t.id = r.id and t.updated_at <= r.updated_at returning t.id::text"
-            )
-        return set(s.execute(text(sql), {"r": json.dumps(row)}).scalars())
-
-    def _take_remote_version(self, spec: TableSpec, entries: list[Any]) -> None:
+    def _take_remote_version(self, spec: TableSpec, entries: list[_Outgoing]) -> None:
         """The shared side refused (newer there, or its rules keep the row): take its row."""
-        keys = [e.row_key for e in entries]
-        key_expr = spec.key_sql("t")
-        with self._remote_tx() as s:
-            found = {
-                r.k: r
-                for r in s.execute(
-                    text(
-                        f"select {key_expr} as k, to_jsonb(t.*) as row, c.version_at "
-                        f"from public.{spec.name} t left join public.sync_changes c "
-                        f"on c.table_name = :t and c.row_key = {key_expr} "
-                        f"where {spec.match_sql('t', 'k')}"
-                    ),
-                    {"t": spec.name, "k": keys},
-                )
-            }
-            twins: dict[str, Any] = {}
-            if spec.natural_key:
-                missing = [e for e in entries if e.row_key not in found and e.row]
-                match = " and ".join(f"t.{c} = r.{c}" for c in spec.natural_key)
-                for e in missing:
-                    twin = s.execute(
-                        text(
-                            f"select {key_expr} as k, to_jsonb(t.*) as row, now() as version_at "
-                            f"from public.{spec.name} t, jsonb_populate_record("
-                            f"null::public.{spec.name}, cast(:r as jsonb)) as r where {match}"
-                        ),
-                        {"r": json.dumps(e.row)},
-                    ).first()
-                    if twin is not None:
-                        twins[e.row_key] = twin
+        probes = (
+            [{"row_key": e.row_key, "row": e.row} for e in entries if e.row]
+            if spec.natural_key
+            else []
+        )
+        got = self.remote.call(
+            "sync_rows",
+            p_table=spec.name,
+            p_keys=[e.row_key for e in entries],
+            p_probes=probes,
+        )
+        found, twins = got["found"], got["twins"]
         items = []
         for e in entries:
             hit = found.get(e.row_key)
             if hit is not None:
-                items.append(
-                    Incoming(e.row_key, "upsert", hit.row, hit.version_at or e.version_at, e.seq)
-                )
+                version = _when(hit["version_at"]) if hit["version_at"] else e.version_at
+                items.append(Incoming(e.row_key, "upsert", hit["row"], version, e.seq))
             elif e.row_key in twins:
                 twin = twins[e.row_key]
                 # Same pair under another id on the shared side: theirs replaces ours.
-                items.append(Incoming(twin.k, "upsert", twin.row, twin.version_at))
-                items.append(Incoming(e.row_key, "delete", None, twin.version_at, e.seq))
+                version = _when(twin["version_at"])
+                items.append(Incoming(twin["key"], "upsert", twin["row"], version))
+                items.append(Incoming(e.row_key, "delete", None, version, e.seq))
             else:
                 items.append(Incoming(e.row_key, "delete", None, e.version_at, e.seq))
         self.apply_incoming(spec, items)
 
     # -- the users row ----------------------------------------------------------------------
+
+    def _shared_user_row(self) -> dict[str, Any] | None:
+        got = self.remote.call(
+            "sync_rows", p_table="users", p_keys=[str(self.user_id)], p_probes=[]
+        )
+        hit = got["found"].get(str(self.user_id))
+        return hit["row"] if hit else None
 
     def _ensure_local_user(self) -> None:
         """A device signing in to an existing account starts from the shared users row."""
@@ -793,11 +679,7 @@ class Syncer:
         self._meta.commit()
         if found:
             return
-        with self.remote.user_session(self.user_id) as s:
-            row = s.execute(
-                text("select to_jsonb(t.*) from public.users t where t.id = :i"),
-                {"i": self.user_id},
-            ).scalar()
+        row = self._shared_user_row()
         if row is None:
             raise SyncError(
                 f"The account {self.user_id} exists neither on this device nor on the shared "
@@ -811,11 +693,7 @@ class Syncer:
         assert self._meta is not None
         row = self._remote_user
         if self._pushed_user or row is None:
-            with self._remote_tx() as s:
-                row = s.execute(
-                    text("select to_jsonb(t.*) as row from public.users t where t.id = :i"),
-                    {"i": self.user_id},
-                ).scalar()
+            row = self._shared_user_row()
         if row is None:
             return
         mine = self._meta.execute(
