@@ -559,11 +559,23 @@ class ListenerModel:
         with _BLAS.limit(limits=1, user_api="blas"):
             return self._choose(bounds, rng, n_random, n_local)
 
-    def propose(self, bounds: Bounds, rng: np.random.Generator, k: int) -> list[Choice]:
-        """``k`` choices, each the best request under its own posterior draw: candidates
-        for an audition, as varied as the model is unsure."""
+    def propose(
+        self, bounds: Bounds, rng: np.random.Generator, k: int, *, near_liked: int = 0
+    ) -> list[Choice]:
+        """``k`` candidates for an audition: ``k - near_liked`` best requests, each under
+        its own posterior draw (as varied as the model is unsure), and up to
+        ``near_liked`` small variations of a recently liked request with a new seed ("that
+        again, a little different" — whether it still sounds right, the audition hears)."""
         with _BLAS.limit(limits=1, user_api="blas"):
-            return [self._choose(bounds, rng, 240 // k + 40, 80 // k + 20) for _ in range(k)]
+            local = self._local(bounds, rng, near_liked) if near_liked > 0 else None
+            near = [local.at(i) for i in range(len(local))] if local is not None else []
+            expected = self.features(Candidates.of(near)) @ self.posterior()[0] if near else []
+            drawn = [
+                self._choose(bounds, rng, 240 // k + 40, 80 // k + 20) for _ in range(k - len(near))
+            ]
+        return drawn + [
+            Choice(c, float(e), float(e), 1) for c, e in zip(near, expected, strict=True)
+        ]
 
     def _choose(
         self, bounds: Bounds, rng: np.random.Generator, n_random: int, n_local: int

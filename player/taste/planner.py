@@ -147,7 +147,9 @@ class ListenerPlanner:
             self.seconds.append(seconds)
             c = choice.controls
             return Plan(request, c.genre, vibe, c, choice.expected, seconds)
-        choices = self.model.propose(bounds, self._rng, self.auditions)
+        choices = self.model.propose(
+            bounds, self._rng, self.auditions, near_liked=self.auditions // 2
+        )
         alternatives = tuple(
             Alternative(
                 self._request(station, ch.controls, vibe, duration), ch.controls, ch.expected
