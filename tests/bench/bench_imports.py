@@ -117,6 +117,24 @@ drop trigger if exists user_history_sync on public.user_history;
 create trigger user_history_sync after insert or update or delete on public.user_history
   for each row execute function public.sync_record_change('id');
 """
+MIGRATIONS = Path(__file__).resolve().parents[2] / "migrations"
+
+
+def unsorted_statement_trigger() -> str:
+    """The statement-level outbox function as 20261129120000 made it (before 20261129140000
+    fed its rows in key order): the function definition taken from that migration file."""
+    sql = (MIGRATIONS / "20261129120000_history_sync_per_statement.sql").read_text()
+    start = sql.index("create or replace function")
+    return sql[start : sql.index("$$;", start) + 3]
+
+
+#: What each word of a ``--methods`` label changes (words joined by "-", first one is the
+#: write method of ``store_plays``).
+FLAGS = {
+    "rowtrigger": "the sync outbox's per-row insert trigger (before 20261129120000)",
+    "unsorted": "the statement trigger's rows in random key order (before 20261129140000)",
+    "serial": "no read-ahead thread: parse and write take turns",
+}
 
 
 def main() -> None:
@@ -129,10 +147,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--methods",
-        default="unnest-rowtrigger,copy-rowtrigger,copy",
-        help="write paths to compare, in order; a '-rowtrigger' suffix puts back the sync "
-        "outbox's per-row insert trigger on user_history (before migration "
-        "20261129120000) (default: unnest-rowtrigger,copy-rowtrigger,copy)",
+        default="unnest-rowtrigger,copy-serial-unsorted,copy",
+        help="write paths to compare, in order, the first being the baseline: 'unnest' or "
+        "'copy', then any of "
+        + "; ".join(f"'-{flag}': {what}" for flag, what in FLAGS.items())
+        + " (default: the first import path, the one before this change, and today's: "
+        "unnest-rowtrigger,copy-serial-unsorted,copy)",
     )
     args = parser.parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
@@ -170,11 +190,17 @@ def main() -> None:
             from player.imports.history import rebuild_taste_if_available, store_plays
 
             for label in methods:
-                method, _, old_trigger = label.partition("-")
+                method, *flags = label.split("-")
+                unknown = set(flags) - set(FLAGS)
+                if unknown:
+                    parser.error(f"unknown flag(s) {sorted(unknown)} in {label!r}")
                 database = Database(pgtools.fresh_database(superuser))
-                if old_trigger == "rowtrigger":
+                if "rowtrigger" in flags:
                     with database.engine.begin() as conn:
                         conn.exec_driver_sql(ROW_TRIGGER)
+                if "unsorted" in flags:
+                    with database.engine.begin() as conn:
+                        conn.exec_driver_sql(unsorted_statement_trigger())
                 if args.no_sync_trigger:
                     with database.engine.begin() as conn:
                         conn.exec_driver_sql("alter table public.user_history disable trigger user")
@@ -186,8 +212,13 @@ def main() -> None:
                 importer = importer_for("spotify-extended")
                 reset_peak()
                 t0 = time.perf_counter()
+                read_ahead = "serial" not in flags
                 result = store_plays(
-                    database, user_id, read_records(importer, export), method=method
+                    database,
+                    user_id,
+                    read_records(importer, export),
+                    method=method,
+                    read_ahead=read_ahead,
                 )
                 import_s = time.perf_counter() - t0
                 speeds[label] = args.rows / import_s
@@ -201,11 +232,15 @@ def main() -> None:
                     reset_peak()
                     t0 = time.perf_counter()
                     again = store_plays(
-                        database, user_id, read_records(importer, export), method=method
+                        database,
+                        user_id,
+                        read_records(importer, export),
+                        method=method,
+                        read_ahead=read_ahead,
                     )
                     again_s = time.perf_counter() - t0
                     print(
-                        f"re-import [{method}]: {args.rows / again_s:,.0f} records/s "
+                        f"re-import [{label}]: {args.rows / again_s:,.0f} records/s "
                         f"({again_s:.1f} s), imported {again.imported}, duplicates "
                         f"{again.duplicates}; peak RSS {peak_mb():.0f} MB"
                     )
