@@ -22,12 +22,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import tempfile
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -137,6 +139,99 @@ FLAGS = {
 }
 
 
+#: Server-side cost of the final ``INSERT … SELECT … ON CONFLICT`` with parts of the
+#: schema removed, one fresh database each (``--profile``). Each step removes one more.
+PROFILE_STEPS = {
+    "as shipped (as the user, RLS, FK, 5 indexes, sorted outbox trigger)": [],
+    "outbox trigger unsorted (before 20261129140000)": ["unsorted"],
+    "no outbox trigger": ["notrigger"],
+    "no outbox trigger, no RLS (as the owner)": ["notrigger", "norls"],
+    "... and no foreign key": ["notrigger", "norls", "nofk"],
+    "... and no secondary indexes (user_id, played_at, user_played)": [
+        "notrigger",
+        "norls",
+        "nofk",
+        "noindexes",
+    ],
+}
+_STAGE_ROWS = """
+    insert into import_staging
+    select 'spotify', 'spotify:track:' || lpad(mod(i, 5000)::text, 22, '0'),
+           'Track ' || mod(i, 5000), 'Artist ' || mod(i, 700), 'Album ' || mod(i, 900),
+           timestamptz '2015-01-01' + i * interval '240 seconds'
+      from generate_series(1, {rows}) i
+"""
+
+
+def _backend_cpu_s(pid: int) -> float:
+    """utime + stime of a server backend (same machine): its own work, whatever the load."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def profile_insert(superuser: Any, rows: int) -> None:
+    """Where the database's time goes: the final insert of ``rows`` staged rows, per step."""
+    from sqlalchemy import text
+
+    from db.database import Database
+    from db.models import User
+    from player.imports import history
+    from tests import pgtools
+
+    print(f"\nprofile: the final insert of {rows} staged rows (server CPU, wall clock)")
+    for label, steps in PROFILE_STEPS.items():
+        url = pgtools.fresh_database(superuser)
+        database = Database(url)
+        with database.service_session() as s:
+            user = User(email="profile@example.com")
+            s.add(user)
+            s.flush()
+            user_id = user.id
+        with database.engine.begin() as conn:
+            if "unsorted" in steps:
+                conn.exec_driver_sql(unsorted_statement_trigger())
+            if "notrigger" in steps:
+                conn.exec_driver_sql("alter table public.user_history disable trigger user")
+            if "nofk" in steps:
+                conn.exec_driver_sql(
+                    "alter table public.user_history drop constraint user_history_user_id_fkey"
+                )
+            if "noindexes" in steps:
+                for index in ("user_id", "played_at", "user_played"):
+                    conn.exec_driver_sql(f"drop index public.idx_user_history_{index}")
+        with database.engine.begin() as conn:
+            if "norls" not in steps:  # what Database.user_session does
+                conn.exec_driver_sql("set local role authenticated")
+                claims = json.dumps({"sub": str(user_id), "role": "authenticated"})
+                conn.execute(
+                    text("select set_config('request.jwt.claims', :c, true)"), {"c": claims}
+                )
+            conn.exec_driver_sql(history._CREATE_STAGING)
+            conn.exec_driver_sql(_STAGE_ROWS.format(rows=rows))
+            pid = conn.exec_driver_sql("select pg_backend_pid()").scalar_one()
+            cpu, t0 = _backend_cpu_s(pid), time.perf_counter()
+            moved = conn.execute(history._MOVE_STAGED, {"user_id": user_id}).rowcount
+            wall, cpu = time.perf_counter() - t0, _backend_cpu_s(pid) - cpu
+            plan = ""
+            if not steps:  # the plan of the same insert, on new rows, with trigger times
+                conn.exec_driver_sql("truncate import_staging")
+                conn.exec_driver_sql(_STAGE_ROWS.replace("2015", "2030").format(rows=rows))
+                explained = conn.execute(
+                    text("explain (analyze, buffers) " + str(history._MOVE_STAGED)),
+                    {"user_id": user_id},
+                )
+                plan = "\n".join("    " + line for (line,) in explained)
+        print(
+            f"  {label}: {cpu:.2f} s CPU = {rows / max(cpu, 1e-3):,.0f} rows/CPU-s "
+            f"({wall:.2f} s wall, {moved} rows)"
+        )
+        if plan:
+            print(plan)
+        database.close()
+        pgtools.drop_database(superuser, url.database)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=500_000)
@@ -154,10 +249,27 @@ def main() -> None:
         + " (default: the first import path, the one before this change, and today's: "
         "unnest-rowtrigger,copy-serial-unsorted,copy)",
     )
+    parser.add_argument(
+        "--profile",
+        type=int,
+        metavar="ROWS",
+        help="instead of the import, profile the database's part: the final insert of ROWS "
+        "staged rows with parts of the schema removed step by step (server CPU seconds)",
+    )
     args = parser.parse_args()
     methods = [m.strip() for m in args.methods.split(",") if m.strip()]
 
     from tests import pgtools
+
+    if args.profile:
+        with tempfile.TemporaryDirectory() as tmp:
+            server, superuser = pgtools.start_server(Path(tmp) / "pgdata")
+            try:
+                pgtools.prepare_template(superuser)
+                profile_insert(superuser, args.profile)
+            finally:
+                server.stop()
+        return
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)

@@ -1,7 +1,8 @@
 """Exports in the layouts the services really ship (issue 21), parsed without a database.
 
-The fixtures' headers, keys and file names follow the real exports as far as we know them
-(no real export was at hand: see the modules' docstrings); every data row is made up.
+The fixtures' headers, keys and file names follow the real exports as open-source parsers
+and their test data show them (checked 2026-11-29, sources in docs/areas/imports.md; no
+real export was at hand); every data row is made up.
 """
 
 from __future__ import annotations
