@@ -6,16 +6,18 @@ of ~16k records each, with podcasts and short plays mixed in), then measures, in
 1. parse only: records/s of the streaming reader + parser straight out of the zip;
 2. full import (parse + write into ``user_history`` on a real embedded PostgreSQL, one
    transaction, as the user with RLS on, duplicate-check index and sync trigger in
-   place) by the previous path (``method="unnest"``: one insert of 2000 rows' arrays at a
-   time) and by the new one (``method="copy"``: COPY into a staging table, then
-   ``INSERT … SELECT … ON CONFLICT DO NOTHING``), each into a fresh database, with the
-   ratio;
+   place) by the first path (``method="unnest"``: one insert of 2000 rows' arrays at a
+   time, per-row outbox trigger), the previous one (COPY into a staging table, then
+   ``INSERT … SELECT … ON CONFLICT DO NOTHING``, parsing and writing in turns, the
+   unsorted statement trigger) and today's (the same with a read-ahead reader thread and
+   the sorted trigger of 20261129140000), each into a fresh database, with the ratios;
 3. re-import of the same zip by the new path (everything a duplicate), then the taste
    rebuild that ``import_history`` runs afterwards, timed on its own;
 4. the peak resident memory (VmHWM) of each phase, reset between phases through
    ``/proc/self/clear_refs``, to show memory stays flat whatever the export size.
 
-    .venv/bin/python tests/bench/bench_imports.py [--rows 500000] [--no-sync-trigger]
+    .venv/bin/python tests/bench/bench_imports.py [--rows 500000] [--methods …]
+    .venv/bin/python tests/bench/bench_imports.py --profile 100000   # the database's part
 """
 
 from __future__ import annotations
@@ -159,7 +161,7 @@ _STAGE_ROWS = """
     select 'spotify', 'spotify:track:' || lpad(mod(i, 5000)::text, 22, '0'),
            'Track ' || mod(i, 5000), 'Artist ' || mod(i, 700), 'Album ' || mod(i, 900),
            timestamptz '2015-01-01' + i * interval '240 seconds'
-      from generate_series(1, {rows}) i
+      from generate_series({first}, {last}) i
 """
 
 
@@ -170,7 +172,7 @@ def _backend_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def profile_insert(superuser: Any, rows: int) -> None:
+def profile_insert(superuser: Any, rows: int, rounds: int = 2) -> None:
     """Where the database's time goes: the final insert of ``rows`` staged rows, per step."""
     from sqlalchemy import text
 
@@ -179,8 +181,12 @@ def profile_insert(superuser: Any, rows: int) -> None:
     from player.imports import history
     from tests import pgtools
 
-    print(f"\nprofile: the final insert of {rows} staged rows (server CPU, wall clock)")
-    for label, steps in PROFILE_STEPS.items():
+    print(
+        f"\nprofile: the final inserts of {rows} staged rows, {history.COPY_BATCH_ROWS} per "
+        "statement as in an import (server CPU of the inserting backend, wall clock)"
+    )
+    steps_run = [(r, label, steps) for r in range(rounds) for label, steps in PROFILE_STEPS.items()]
+    for round_, label, steps in steps_run:  # interleaved rounds: the machine's load drifts
         url = pgtools.fresh_database(superuser)
         database = Database(url)
         with database.service_session() as s:
@@ -208,22 +214,29 @@ def profile_insert(superuser: Any, rows: int) -> None:
                     text("select set_config('request.jwt.claims', :c, true)"), {"c": claims}
                 )
             conn.exec_driver_sql(history._CREATE_STAGING)
-            conn.exec_driver_sql(_STAGE_ROWS.format(rows=rows))
             pid = conn.exec_driver_sql("select pg_backend_pid()").scalar_one()
-            cpu, t0 = _backend_cpu_s(pid), time.perf_counter()
-            moved = conn.execute(history._MOVE_STAGED, {"user_id": user_id}).rowcount
-            wall, cpu = time.perf_counter() - t0, _backend_cpu_s(pid) - cpu
-            plan = ""
-            if not steps:  # the plan of the same insert, on new rows, with trigger times
+            cpu = wall = 0.0
+            moved = 0
+            for first in range(1, rows + 1, history.COPY_BATCH_ROWS):  # as an import does
+                last = min(first + history.COPY_BATCH_ROWS - 1, rows)
+                conn.exec_driver_sql(_STAGE_ROWS.format(first=first, last=last))
+                cpu0, t0 = _backend_cpu_s(pid), time.perf_counter()
+                moved += conn.execute(history._MOVE_STAGED, {"user_id": user_id}).rowcount
+                wall += time.perf_counter() - t0
+                cpu += _backend_cpu_s(pid) - cpu0
                 conn.exec_driver_sql("truncate import_staging")
-                conn.exec_driver_sql(_STAGE_ROWS.replace("2015", "2030").format(rows=rows))
+            plan = ""
+            if not steps and not round_:  # one more batch, explained: plan, buffers, trigger times
+                conn.exec_driver_sql(
+                    _STAGE_ROWS.format(first=rows + 1, last=rows + history.COPY_BATCH_ROWS)
+                )
                 explained = conn.execute(
                     text("explain (analyze, buffers) " + str(history._MOVE_STAGED)),
                     {"user_id": user_id},
                 )
                 plan = "\n".join("    " + line for (line,) in explained)
         print(
-            f"  {label}: {cpu:.2f} s CPU = {rows / max(cpu, 1e-3):,.0f} rows/CPU-s "
+            f"  [{round_ + 1}] {label}: {cpu:.2f} s CPU = {rows / max(cpu, 1e-3):,.0f} rows/CPU-s "
             f"({wall:.2f} s wall, {moved} rows)"
         )
         if plan:
@@ -365,12 +378,12 @@ def main() -> None:
                 database.close()
         finally:
             server.stop()
-        base = methods[0]
-        for label in methods[1:]:
-            print(
-                f"{label} / {base}: {speeds[label] / speeds[base]:.2f}x "
-                f"({speeds[base]:,.0f} -> {speeds[label]:,.0f} records/s; goal 10,000)"
-            )
+        for i, label in enumerate(methods[1:], 1):
+            for base in methods[:i]:
+                print(
+                    f"{label} / {base}: {speeds[label] / speeds[base]:.2f}x "
+                    f"({speeds[base]:,.0f} -> {speeds[label]:,.0f} records/s; goal 10,000)"
+                )
         print(
             f"process peak RSS over the run: "
             f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB "
