@@ -11,9 +11,9 @@ inside it, folder ``Apple Music Activity``) holds several files about the same l
 - ``Apple Music - Play History Daily Tracks.csv``: one row per track and day,
   ``Track Description`` "Artist - Song", ``Date Played`` (``YYYYMMDD``), ``Play Count``,
   ``Hours``, ``Track Identifier``.
-- ``Apple Music - Track Play History.csv``: one row per track with its last play;
-  ``Song Name`` + ``Artist Name``, or (in the exports we know of) ``Track Name`` as
-  "Artist - Song".
+- ``Apple Music - Track Play History.csv``: one row per track with its last play
+  (``Last Played Date`` in epoch milliseconds, not read); ``Track Name`` as
+  "Artist - Song", or in some exports ``Song Name`` + ``Artist Name``.
 - ``Apple Music Library Tracks.json``: the library, ``Title``, ``Artist``, ``Album`` and
   the track identifiers.
 
@@ -25,8 +25,9 @@ library (song and album, else a song name with one artist). A row none of them e
 is skipped and counted: an artist is never guessed. When the export has Daily Tracks but
 no Play Activity, the Daily Tracks rows are the history: one play per ``Play Count``.
 
-Column names and layouts come from the issue's notes and from what we remember of
-open-source Apple-export parsers; no real export was at hand, so the fixtures in
+Column names and layouts come from the issue's notes and were checked against
+open-source Apple-export parsers and their test data (sources in
+``docs/areas/imports.md``); no real export was at hand, so the fixtures in
 ``tests/imports/data/apple_2024/`` are built to that layout with made-up rows.
 """
 

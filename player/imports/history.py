@@ -18,6 +18,12 @@ every row exactly as a plain insert would, and the conflict clause still turns r
 into counted duplicates. The staging table is the session's own (``on commit drop``);
 nothing of it outlives the transaction. The previous path (one ``unnest`` insert per
 2000 rows) stays as ``method="unnest"`` so the benchmark can compare both in one run.
+
+Reading and writing overlap: the export is parsed in a reader thread up to one batch
+ahead (:func:`_read_ahead`), so the Python parser works while the server inserts the
+previous batch instead of both taking turns. The database's per-row work (indexes, the
+foreign key, the sync outbox) is most of an import's time; profiled in
+``docs/areas/imports.md``.
 """
 
 from __future__ import annotations
@@ -25,12 +31,15 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import queue
+import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import CursorResult, func, select, text
 
@@ -59,6 +68,12 @@ BATCH_ROWS = 2_000
 #: table, and a cancel is noticed between batches as well as between chunks read
 COPY_BATCH_ROWS = 50_000
 METHODS = ("copy", "unnest")
+#: plays handed from the reader thread to the writer at a time, and how many such chunks
+#: may wait: one COPY batch, so memory stays bounded whatever the export's size
+READ_AHEAD_CHUNK = 2_000
+READ_AHEAD_CHUNKS = COPY_BATCH_ROWS // READ_AHEAD_CHUNK
+
+T = TypeVar("T")
 
 #: How each skip reason reads in a sentence after its count.
 _REASON_WORDS = {
@@ -171,17 +186,23 @@ def store_plays(
     *,
     method: str = "copy",
     progress: ImportProgress | None = None,
+    read_ahead: bool = True,
 ) -> ImportResult:
     """Insert ``records`` for ``user_id`` in one transaction; on error nothing is kept.
 
     ``method`` is ``"copy"`` (COPY into staging, then insert; the default) or
     ``"unnest"`` (the earlier batched insert, kept for the benchmark's comparison).
+    ``read_ahead=False`` parses in the writing thread, taking turns with the server
+    (the COPY path as it was before; for the benchmark).
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, not {method!r}")
     result = ImportResult()
     with database.user_session(user_id) as session:
-        if method == "copy":
+        if method == "copy" and read_ahead:
+            with _read_ahead(_counted(records, result)) as plays:
+                _copy_plays(session, user_id, plays, result, progress)
+        elif method == "copy":
             _copy_plays(session, user_id, _counted(records, result), result, progress)
         else:
             _insert_plays(session, user_id, _counted(records, result), result, progress)
@@ -199,6 +220,69 @@ def _counted(records: Iterable[Record], result: ImportResult) -> Iterator[Play]:
             result.skipped_reasons[record.reason] += 1
         else:
             yield record
+
+
+@contextmanager
+def _read_ahead(
+    items: Iterator[T], *, chunk: int = READ_AHEAD_CHUNK, depth: int = READ_AHEAD_CHUNKS
+) -> Iterator[Iterator[T]]:
+    """``items``, produced in a thread up to ``chunk * depth`` ahead of the consumer.
+
+    The reader (zip inflate, JSON/CSV decode, the parser) is Python and holds the GIL;
+    the writer mostly waits for the server, which releases it. Run one after the other,
+    their times add up; overlapped, the slower one sets the pace. Whatever the reader
+    raises (a format error, ``ImportCancelled``) is raised in the consumer, at the
+    point where that item would have come, so the transaction rolls back as before.
+    Leaving the ``with`` early (an error while writing) stops the reader and closes
+    its files before returning.
+    """
+    handoff: queue.Queue[list[T] | BaseException | None] = queue.Queue(maxsize=max(depth, 1))
+    stop = threading.Event()
+
+    def put(item: list[T] | BaseException | None) -> bool:
+        while not stop.is_set():
+            try:
+                handoff.put(item, timeout=0.05)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def produce() -> None:
+        try:
+            batch: list[T] = []
+            for item in items:
+                batch.append(item)
+                if len(batch) >= chunk:
+                    if not put(batch):
+                        return
+                    batch = []
+            if batch and not put(batch):
+                return
+            put(None)
+        except BaseException as exc:  # handed over and raised in the consumer
+            put(exc)
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    def consume() -> Iterator[T]:
+        while True:
+            got = handoff.get()
+            if got is None:
+                return
+            if isinstance(got, BaseException):
+                raise got
+            yield from got
+
+    reader = threading.Thread(target=produce, name="import-reader", daemon=True)
+    reader.start()
+    try:
+        yield consume()
+    finally:
+        stop.set()
+        reader.join()
 
 
 def _copy_plays(

@@ -8,9 +8,11 @@ or differs by region.
 
 Where the rows come from: the issue's notes (Italian, French, Spanish, German) and what
 we remember of Takeout exports and of open-source Takeout parsers; no real export in
-each language was at hand, so rows other than English, Italian and German are unverified
-and marked so. A wrong or missing row costs little: the importer then keeps the title as
-Takeout wrote it and still recognises the play by its channel and URL (see
+each language was at hand. Verified: English (every parser), French (an open-source
+parser strips "Vous avez regardé " from a French watch history), Italian and German (the
+issue's examples, not found in public code). The other rows are unverified and marked so.
+A wrong or missing row costs little: the importer then keeps the title as Takeout wrote
+it and still recognises the play by its channel and URL (see
 :mod:`player.imports.youtube_export`), and says so in the import's result.
 """
 
@@ -38,7 +40,7 @@ WORDINGS: tuple[Wording, ...] = (
     Wording("ja", "", " を視聴しました", False),
     Wording("ru", "Вы посмотрели ", "", False),
     Wording("de", "Sie haben ", " angesehen", True),
-    Wording("fr", "Vous avez regardé ", "", False),
+    Wording("fr", "Vous avez regardé ", "", True),
     Wording("it", "Hai guardato ", "", True),
     Wording("ko", "", " 을(를) 시청했습니다.", False),
     Wording("ko", "", " 시청함", False),

@@ -162,3 +162,64 @@ def test_copy_path_inserts_through_row_level_security(database, make_user):
         with database.user_session(me) as session:
             _copy_plays(session, someone_else, iter([play]), ImportResult(), None)
     assert history_count(database, someone_else) == 0
+
+
+def test_every_imported_row_reaches_the_sync_outbox_once(
+    database, make_user, tmp_path, monkeypatch
+):
+    """Migration 20261129140000 only reorders the statement trigger's inserts: still one
+    pending 'upsert' entry per new row, owned by the user, across several batches."""
+    from sqlalchemy import text
+
+    monkeypatch.setattr(history, "COPY_BATCH_ROWS", 150)
+    export = extended_history(tmp_path / "Streaming_History_Audio_2023.json", 700, 97)
+    user = make_user()
+    result = import_history(database, user, "spotify-extended", export)
+    with database.service_session() as s:
+        ids = set(s.scalars(select(UserHistory.id).where(UserHistory.user_id == user)))
+        outbox = s.execute(
+            text(
+                "select row_key, op, user_id, pending, is_public, txid::text from "
+                "public.sync_changes where table_name = 'user_history' and user_id = :u"
+            ),
+            {"u": user},
+        ).all()
+    assert len(ids) == result.imported > 450
+    assert sorted(r.row_key for r in outbox) == sorted(str(i) for i in ids)
+    assert {(r.op, r.user_id, r.pending, r.is_public) for r in outbox} == {
+        ("upsert", user, True, False)
+    }
+    assert len({r.txid for r in outbox}) == 1  # the whole import is one transaction
+
+
+def test_read_ahead_hands_over_items_errors_and_stops_its_reader():
+    from player.imports.history import _read_ahead
+
+    closed = threading.Event()
+
+    def numbers(fail_at: int | None = None):
+        try:
+            for i in range(10_000):
+                if i == fail_at:
+                    raise ValueError(f"bad record {i}")
+                yield i
+        finally:
+            closed.set()
+
+    with _read_ahead(numbers(), chunk=7, depth=3) as items:
+        assert list(items) == list(range(10_000))
+    assert closed.is_set()
+
+    closed.clear()
+    seen = []
+    with pytest.raises(ValueError, match="bad record 500"):  # noqa: SIM117
+        with _read_ahead(numbers(fail_at=500), chunk=7, depth=3) as items:
+            seen.extend(items)
+    assert seen == list(range(497))  # the last whole chunk before the bad record
+    assert closed.is_set()
+
+    closed.clear()
+    with _read_ahead(numbers(), chunk=7, depth=3) as items:
+        assert next(items) == 0  # the writer stops early (an error of its own)
+    assert closed.is_set()  # the reader was stopped and its files closed on the way out
+    assert not any(t.name == "import-reader" for t in threading.enumerate())

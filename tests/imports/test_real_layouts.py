@@ -1,7 +1,8 @@
 """Exports in the layouts the services really ship (issue 21), parsed without a database.
 
-The fixtures' headers, keys and file names follow the real exports as far as we know them
-(no real export was at hand: see the modules' docstrings); every data row is made up.
+The fixtures' headers, keys and file names follow the real exports as open-source parsers
+and their test data show them (checked 2026-11-29, sources in docs/areas/imports.md; no
+real export was at hand); every data row is made up.
 """
 
 from __future__ import annotations
@@ -117,6 +118,30 @@ def test_apple_daily_tracks_alone_is_the_history(tmp_path):
         datetime(2023, 4, 5, 11, 0, 1, tzinfo=UTC),
     ]
     assert skipped == {"not a play": 1, "not music": 1}
+
+
+def test_apple_daily_tracks_in_the_older_layout(tmp_path):
+    """Older exports' Daily Tracks: ``End Reason Type``, no ``Track Reference``, ``Media
+    type`` "N/A" and several hours in one cell ("18, 19"), as open-source parsers' test
+    data has them. Columns are found by name, so the same rows come out."""
+    folder = tmp_path / "Apple Music Activity"
+    folder.mkdir()
+    (folder / DAILY).write_text(
+        "Country,Track Identifier,Media type,Date Played,Hours,Play Duration Milliseconds,"
+        "End Reason Type,Source Type,Play Count,Skip Count,Track Description\n"
+        'United States,100,N/A,20150630,"18, 19",1300000,NATURAL_END_OF_TRACK,IPHONE,3,1,'
+        "Brian Eno - An Ending (Ascent)\n"
+        "United States,101,N/A,20150701,9,20000,TRACK_SKIPPED_FORWARDS,IPHONE,1,1,"
+        "Fleetwood Mac - Dreams\n",
+        encoding="utf-8",
+    )
+    plays, skipped = parse(importer_for("apple-export"), folder)
+    assert [(p.artist, p.track_name, p.played_at) for p in plays] == [
+        ("Brian Eno", "An Ending (Ascent)", datetime(2015, 6, 30, 18, 0, 0, tzinfo=UTC)),
+        ("Brian Eno", "An Ending (Ascent)", datetime(2015, 6, 30, 19, 0, 1, tzinfo=UTC)),
+        ("Brian Eno", "An Ending (Ascent)", datetime(2015, 6, 30, 18, 0, 2, tzinfo=UTC)),
+    ]
+    assert skipped == {"short play": 1}
 
 
 def test_apple_single_file_picks_up_its_siblings_from_the_folder():
