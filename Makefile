@@ -47,6 +47,7 @@ $(VENV)/.installed: pyproject.toml
 lint:
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 typecheck:
 	$(BIN)/mypy

@@ -26,9 +26,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from base.errors import UserFacingError
 from db.database import Database
 from db.models import Band, GeneratedTrack, User, UserHistory, UserLibraryEntry, UserPlaylist
-from player.errors import UserFacingError
 
 T = TypeVar("T")
 

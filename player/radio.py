@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.paths import data_dir
+from base.paths import data_dir
 from ui.fit import clamp_window, fit_window
 from ui.shortcuts import SEEK_STEP_SECONDS, VOLUME_STEP, ArrowKeyGuard, ShortcutsDialog
 from ui.status import StatusMessages

@@ -31,7 +31,7 @@ PANEL = 28
 
 def parse_size(text: str) -> tuple[int, int]:
     """``"1024x600"`` → ``(1024, 600)``, or a clear error."""
-    from player.errors import UserFacingError
+    from base.errors import UserFacingError
 
     width, sep, height = text.lower().partition("x")
     if not sep or not width.isdigit() or not height.isdigit():

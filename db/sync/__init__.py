@@ -13,12 +13,12 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from base.errors import UserFacingError
 from db.sync.engine import BATCH, Syncer, SyncError, SyncResult
 from db.sync.schema_guard import SchemaMismatch, check_remote_schema
 from db.sync.state import record_outcome, remember_failure
 from db.sync.state import status as _status
 from db.sync.tables import SYNCED_TABLES
-from player.errors import UserFacingError
 
 __all__ = [
     "SYNCED_TABLES",

@@ -34,9 +34,9 @@ from sqlalchemy import Connection, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session
 
+from base.errors import UserFacingError
 from db.sync.state import SyncState, load_state, save_cursor
 from db.sync.tables import SYNCED_TABLES, TableSpec
-from player.errors import UserFacingError
 
 BATCH = 500
 #: Seconds to wait for another sync of the same account to finish.

@@ -28,9 +28,9 @@ from sqlalchemy import ARRAY, Text, delete, func, literal, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from base.errors import UserFacingError
 from player.bands.cover import write_cover
 from player.bands.persona import BandStyle, Persona, PersonaBackend, _name_key, default_backend
-from player.errors import UserFacingError
 
 if TYPE_CHECKING:
     from db.database import Database

@@ -71,8 +71,8 @@ def _emit(rows: list[dict[str, Any]]) -> None:
 def _resolve_user(database: Any, email: str | None, *, create: bool) -> Any:
     from sqlalchemy import func, select
 
+    from base.errors import UserFacingError
     from db.models import User
-    from player.errors import UserFacingError
     from player.settings import Settings
 
     email = (email or Settings.load().get("user_email") or "").strip()

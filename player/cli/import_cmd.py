@@ -66,7 +66,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _user(database: Database, email: str) -> uuid.UUID:
-    from player.errors import UserFacingError
+    from base.errors import UserFacingError
     from player.library import find_user
 
     user_id = find_user(database, email)

@@ -28,7 +28,7 @@ import sys
 import uuid
 from typing import IO, Any
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 LIMIT_ENV = "INFINITE_PLAYER_DAILY_LIMIT"
 UNLIMITED = 2**31 - 1

@@ -45,10 +45,10 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _sync(args: argparse.Namespace) -> int:
+    from base.errors import UserFacingError
     from db.database import Database
     from db.sync import status, sync
     from db.url import parse_database_url
-    from player.errors import UserFacingError
 
     if args.batch is not None and args.batch < 1:
         raise UserFacingError("--batch must be a positive number of rows.")

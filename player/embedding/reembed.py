@@ -24,10 +24,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from sqlalchemy import func, or_, select
 
+from base.errors import UserFacingError
 from db.models import Band, BandTrack, Embedding, GeneratedTrack, User
 from player.background import BackgroundJob
 from player.embedding.store import LOCAL_PREFIX
-from player.errors import UserFacingError
 
 if TYPE_CHECKING:
     from db.database import Database

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation.genres import GENRE_NAMES, STYLES, known_genres, resolve_vibe
 from player.generation.mixing import Limiter
 from player.generation.protocol import GenerationRequest, GenerationResult, Section

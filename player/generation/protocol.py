@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation.theory import MODES as SCALES
 
 MODES = ("new", "similar", "extend", "radio")

@@ -40,15 +40,15 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 from sqlalchemy import text
 
+from base.errors import UserFacingError
+from base.paths import audio_dir
 from player.audio.loudness import LoudnessMeter
-from player.errors import UserFacingError
 from player.generation.protocol import (
     GenerationRequest,
     GenerationResult,
     Generator,
     SourceTrack,
 )
-from player.paths import audio_dir
 
 log = logging.getLogger(__name__)
 

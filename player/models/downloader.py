@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.models.catalogue import ModelEntry
 from player.models.hub import RemoteFile, endpoint, remote_files
 from player.models.local import (

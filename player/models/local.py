@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
+from base.paths import data_dir
 from player.models.catalogue import ModelEntry
-from player.paths import data_dir
 
 MANIFEST = "manifest.json"
 PARTIAL = ".download"

@@ -53,7 +53,7 @@ def ensure_local(url: str, storage: AudioStorage | None = None, cache: Path | No
     if not storage.owns(url):
         raise StorageError(f"{url} is not in the configured storage ({storage.describe()}).")
     if cache is None:
-        from player.paths import audio_dir
+        from base.paths import audio_dir
 
         cache = audio_dir() / "shared"
     target = cache / storage.key_of(url)

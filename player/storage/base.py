@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Protocol, runtime_checkable
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 
 class StorageError(UserFacingError):

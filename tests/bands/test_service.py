@@ -8,9 +8,9 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pytest
 
-from player import paths
+from base import paths
+from base.errors import UserFacingError
 from player.bands.service import BandService, mean_direction
-from player.errors import UserFacingError
 from tests.bands.helpers import SPACE, add_tagged_embedding, make_track, mean_unit, unit
 
 

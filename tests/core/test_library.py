@@ -6,8 +6,8 @@ import uuid
 
 import pytest
 
+from base.errors import UserFacingError
 from db.models import Band, GeneratedTrack
-from player.errors import UserFacingError
 from player.library import (
     Library,
     OnboardingAnswers,

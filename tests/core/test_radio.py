@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation.service import GenerationService
 from player.radio import RadioEvent, RadioSeed, RadioService
 from player.taste.planner import LegacyPlanner, Station, feedback_reward

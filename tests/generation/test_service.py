@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 from sqlalchemy import text
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation import GenerationRequest, SourceTrack
 from player.generation.procedural import ProceduralGenerator
 from player.generation.protocol import GenerationResult

@@ -290,7 +290,7 @@ class OnboardingView(QWidget):
         def save(_c: Any) -> uuid.UUID:
             problems = answers.errors(genres, vibes)
             if problems:
-                from player.errors import UserFacingError
+                from base.errors import UserFacingError
 
                 raise UserFacingError(" ".join(problems.values()))
             return complete_onboarding(database, answers, genres)

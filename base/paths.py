@@ -13,7 +13,7 @@ from pathlib import Path
 
 import platformdirs
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 APP_NAME = "InfinitePlayer"
 HOME_ENV = "INFINITE_PLAYER_HOME"
