@@ -34,12 +34,9 @@ log = logging.getLogger(__name__)
 
 
 def genre_and_vibe_lists() -> tuple[list[str], list[str]]:
-    try:
-        from player.generation.genres import GENRES, VIBES
-    except ImportError:
-        from player.library import VIBES as LIB_VIBES
+    """The engine's genres and vibes, the only ones onboarding and bands may offer."""
+    from player.generation.genres import GENRES, VIBES
 
-        return ["pop", "house", "hip-hop", "ambient", "jazz"], list(LIB_VIBES)
     return list(GENRES), list(VIBES)
 
 
@@ -85,10 +82,7 @@ def warm_imports() -> None:
         "ui.views.settings",
         "ui.views.onboarding",
     ):
-        try:
-            importlib.import_module(name)
-        except ImportError:  # an optional area missing: the window copes without it
-            log.debug("could not pre-import %s", name)
+        importlib.import_module(name)
 
 
 @dataclass
@@ -101,8 +95,7 @@ class Session:
     def close(self) -> None:
         self.window.radio.close()
         self.ctx.playback.close()
-        if self.ctx.generation is not None:
-            self.ctx.generation.close()  # the engine's child process
+        self.ctx.generation.close()  # the engine's child process
 
 
 def build_session(
@@ -256,17 +249,17 @@ class Launcher:
             if self.onboarding is not None:
                 self.onboarding.close()
             generation = self.session.ctx.generation
-            if generation is not None:
 
-                def tidy(_c: Any) -> None:
-                    # Tracks a crash left half-made are marked failed, and the engine's
-                    # process starts now rather than when the first track is wanted.
-                    generation.fail_interrupted(user_id)
-                    start = getattr(generation.generator, "start", None)
-                    if start is not None:
-                        start()
+            def tidy(_c: Any) -> None:
+                # Tracks a crash left half-made are marked failed, and the engine's
+                # process starts now rather than when the first track is wanted.
+                from player.generation.isolated import IsolatedGenerator
 
-                self.tasks.run(tidy, description="Tidying up", visible=False)
+                generation.fail_interrupted(user_id)
+                if isinstance(generation.generator, IsolatedGenerator):
+                    generation.generator.start()
+
+            self.tasks.run(tidy, description="Tidying up", visible=False)
             if self.on_ready is not None:
                 self.on_ready(self.session)
 

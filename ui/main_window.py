@@ -216,7 +216,7 @@ class MainWindow(QMainWindow):
     def _show_device(self) -> None:
         """The lasting "no sound device" indicator, shown while it is true."""
         engine = self.ctx.playback.engine
-        silent = getattr(engine, "output_kind", "") == "null"
+        silent = engine.output_kind == "null"
         problem = self.ctx.playback.device_problem
         self.device_indicator.setVisible(silent or bool(problem))
         self.device_indicator.setText(NO_DEVICE_TEXT if silent else "Sound device problem")
@@ -379,8 +379,7 @@ class MainWindow(QMainWindow):
     def _on_settings_saved(self) -> None:
         """What the window derives from settings follows them at once."""
         settings, generation = self.ctx.settings, self.ctx.generation
-        if generation is not None and hasattr(generation, "daily_limit"):
-            generation.daily_limit = int(settings.daily_limit)
+        generation.daily_limit = int(settings.daily_limit)
         service = self.radio.service
         if service is not None:
             service.track_seconds = float(settings.track_seconds)

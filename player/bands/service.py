@@ -167,24 +167,13 @@ def track_vectors(
     """The vectors in ``space`` of those tracks that have one.
 
     Read through the embedding area's store (``track_id`` = the generated track's id as
-    text); straight from ``embeddings`` with the same convention if it is missing.
+    text).
     """
     if not track_ids:
         return {}
-    try:
-        from player.embedding.store import track_vectors as stored
-    except ImportError:
-        from db.models import Embedding
+    from player.embedding.store import track_vectors as stored
 
-        rows = session.execute(
-            select(Embedding.track_id, Embedding.vector).where(
-                Embedding.track_id.in_([str(t) for t in track_ids]),
-                Embedding.embedding_space == space,
-            )
-        ).all()
-        found = {r.track_id: np.asarray(r.vector, dtype=np.float32) for r in rows}
-    else:
-        found = stored(session, list(track_ids), space)
+    found = stored(session, list(track_ids), space)
     return {t: found[str(t)] for t in track_ids if str(t) in found}
 
 

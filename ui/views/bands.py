@@ -358,7 +358,7 @@ class BandPage(QWidget):
         self.follow_button.setVisible(band.user_id != self.ctx.user_id)
         self.radio_button.setVisible(band.user_id == self.ctx.user_id)
         lib = self.ctx.library
-        ids = list(getattr(band, "track_ids", ()) or ())
+        ids = list(band.track_ids)
         self.ctx.tasks.run(
             lambda _c: lib.tracks_by_id(ids),
             description="Loading band",

@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.library import Playlist, TrackRow
+from player.library import HistoryRow, Playlist, TrackRow
 from player.radio import RadioSeed
 from ui.context import AppContext
 from ui.models import HISTORY_COLUMNS, ROW_ROLE, TRACK_COLUMNS, PagedTableModel, PlaylistModel
@@ -483,8 +483,10 @@ class LibraryView(QWidget):
             self.radio.stop()
             self.ctx.playback.play_tracks(tracks, tracks.index(value))
             return
-        track_id = getattr(value, "track_id", None)
-        if getattr(value, "platform", "") == "infinite" and track_id:
+        if not isinstance(value, HistoryRow):
+            return
+        track_id = value.track_id
+        if value.platform == "infinite" and track_id:
             lib = self.ctx.library
 
             def play(track: TrackRow | None) -> None:
@@ -602,8 +604,6 @@ class LibraryView(QWidget):
 
     def extend(self, track: TrackRow) -> None:
         generation, user, lib = self.ctx.generation, self.ctx.user_id, self.ctx.library
-        if generation is None:
-            return
 
         def work(ctx: Any) -> TrackRow | None:
             from player.generation.protocol import GenerationRequest, SourceTrack
@@ -613,8 +613,7 @@ class LibraryView(QWidget):
                 source=SourceTrack(track_id=str(track.id)),
                 duration_seconds=float(self.ctx.settings.track_seconds),
             )
-            new_id = generation.generate(user, request, cancel=ctx.cancel_event)
-            return lib.track(uuid.UUID(str(getattr(new_id, "track_id", new_id))))
+            return lib.track(generation.generate(user, request, cancel=ctx.cancel_event))
 
         def play(new: TrackRow | None) -> None:
             self.tracks_model.reload()

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -39,6 +39,10 @@ from player.library import (
 )
 from ui.tasks import TaskRunner
 from ui.views.import_progress import ImportProgressBar
+
+if TYPE_CHECKING:
+    from player.imports import ImportCancelled
+    from player.imports.history import ImportResult
 
 IMPORT_KINDS = {
     "spotify-export": "Spotify account data (StreamingHistory_music_*.json)",
@@ -329,7 +333,7 @@ class OnboardingView(QWidget):
         answers = self.answers()
         database = self.database
 
-        def work(ctx: Any) -> tuple[Any, list[str]]:
+        def work(ctx: Any) -> tuple[ImportResult | ImportCancelled, list[str]]:
             from player.imports import ImportCancelled, ImportProgress
             from player.imports.history import import_history, top_artists
 
@@ -346,13 +350,16 @@ class OnboardingView(QWidget):
                 return cancelled, []
             return result, top_artists(database, user_id, 10)
 
-        def done(result: tuple[Any, list[str]]) -> None:
+        def done(result: tuple[ImportResult | ImportCancelled, list[str]]) -> None:
+            from player.imports.history import ImportResult
+
             outcome, artists = result
             self.import_button.setEnabled(True)
             # ImportResult.summary(): imported, skipped and recovered, in plain words.
-            summary = getattr(outcome, "summary", None)
             self.import_status.setText(
-                f"{path.name}:\n{summary()}" if callable(summary) else str(outcome)
+                f"{path.name}:\n{outcome.summary()}"
+                if isinstance(outcome, ImportResult)
+                else str(outcome)
             )
             self.set_suggestions(artists)
 

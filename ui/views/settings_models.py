@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import Qt, Signal
@@ -30,6 +30,9 @@ from PySide6.QtWidgets import (
 
 from player import models
 from player.models.downloader import human_bytes
+
+if TYPE_CHECKING:
+    from player.generation.isolated import IsolatedGenerator
 
 
 def engine_reason() -> str:
@@ -269,15 +272,19 @@ class ModelsPanel(QGroupBox):
         message = f"Downloaded and verified ({human_bytes(report.total_bytes)})."
         if entry.family == "musicgen":
             generator = self._generator()
-            if hasattr(generator, "choose_again"):
+            if generator is not None:
                 generator.choose_again()  # the next track may be MusicGen's
         elif entry.family == "mert":
             message += self._reembed()
         self.refresh_after(name, message)
 
-    def _generator(self) -> Any:
-        service = getattr(self.ctx, "generation", None)
-        return getattr(service, "generator", None) if service is not None else None
+    def _generator(self) -> IsolatedGenerator | None:
+        """The app's engine process, which picks its engine again when models change (a
+        service built around an in-process generator has nothing to re-pick)."""
+        from player.generation.isolated import IsolatedGenerator
+
+        generator = self.ctx.generation.generator
+        return generator if isinstance(generator, IsolatedGenerator) else None
 
     def _current_embedder_choice(self) -> tuple[str, str]:
         settings = self.ctx.settings
@@ -303,9 +310,7 @@ class ModelsPanel(QGroupBox):
         """Bring stored vectors into the space of the embedder the settings choose, in the
         background (what ``ReembedJob`` does, on the task runner for progress and cancel).
         Rows stay in their old space until re-embedded, so spaces never mix."""
-        database = getattr(self.ctx, "database", None)
-        if database is None:
-            return None
+        database = self.ctx.database
         from player.embedding import forget_loaded, get_embedder
 
         forget_loaded()
@@ -341,7 +346,7 @@ class ModelsPanel(QGroupBox):
             if not shiboken6.isValid(self):
                 return
             generator = self._generator()
-            if entry.family == "musicgen" and hasattr(generator, "choose_again"):
+            if entry.family == "musicgen" and generator is not None:
                 generator.choose_again()
             if entry.family == "mert":
                 from player.embedding import forget_loaded
