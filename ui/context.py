@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from player.library import Library, Profile, load_profile
@@ -35,7 +35,6 @@ class AppContext:
     profile: Profile
     generation: GenerationService
     bands: BandService
-    extras: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.library = Library(self.database, self.user_id)

@@ -184,6 +184,8 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(view)
         self.library_view.show_radio.connect(lambda: self.show_view("radio"))
         self.library_view.bands_changed.connect(self.bands_view.reload)
+        self.bands_view.my_bands_changed.connect(self.library_view.set_my_bands)
+        self.bands_view.show_radio.connect(lambda: self.show_view("radio"))
         self.settings_view.onboarding_requested.connect(self.rerun_onboarding)
         self.now_playing = NowPlayingBar(ctx.playback, self.actions_)
         self.central_layout.addWidget(self.now_playing)

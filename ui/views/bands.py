@@ -276,6 +276,10 @@ class CreateBandDialog(QDialog):
 
 class BandPage(QWidget):
     back = Signal()
+    #: the listener followed or unfollowed the band shown (the card strips change).
+    follow_changed = Signal()
+    #: the band's radio started; the window should show the Radio view.
+    show_radio = Signal()
 
     def __init__(self, ctx: AppContext, radio: RadioController, parent: Any = None) -> None:
         super().__init__(parent)
@@ -368,7 +372,7 @@ class BandPage(QWidget):
 
     def toggle_follow(self) -> None:
         band, service, user = self.band, self.ctx.bands, self.ctx.user_id
-        if band is None or service is None:
+        if band is None:
             return
         follow = not self.following
 
@@ -384,18 +388,14 @@ class BandPage(QWidget):
         def done(updated: Any) -> None:
             self.follow_button.setEnabled(True)
             self.show_band(updated, follow)
-            parent = self.parent()
-            while parent is not None and not isinstance(parent, BandsView):
-                parent = parent.parent()
-            if parent is not None:
-                parent.reload()
+            self.follow_changed.emit()
 
         self.ctx.tasks.run(work, description="Following" if follow else "Unfollowing", on_done=done)
 
     def refresh(self) -> None:
         """Re-read the band shown (its tracks grow while its radio plays)."""
         band, service, user = self.band, self.ctx.bands, self.ctx.user_id
-        if band is None or service is None:
+        if band is None:
             return
         self.ctx.tasks.run(
             lambda _c: service.get_band(user, band.id),
@@ -421,10 +421,7 @@ class BandPage(QWidget):
             self.radio.start(
                 RadioSeed("band", band_id=self.band.id, label=f"{self.band.name} radio")
             )
-            window = self.window()
-            show = getattr(window, "show_view", None)
-            if show is not None:
-                show("radio")
+            self.show_radio.emit()
 
     def _play(self, index: QModelIndex) -> None:
         tracks = self.tracks.rows()
@@ -436,6 +433,8 @@ class BandPage(QWidget):
 class BandsView(QWidget):
     #: the list of my bands changed (the library's "Add to band" menu uses it).
     my_bands_changed = Signal(list)
+    #: a band's radio started from its page; the window should show the Radio view.
+    show_radio = Signal()
 
     def __init__(self, ctx: AppContext, radio: RadioController, parent: Any = None) -> None:
         super().__init__(parent)
@@ -496,6 +495,8 @@ class BandsView(QWidget):
         outer.addWidget(scroll, 1)
         self.page = BandPage(ctx, radio)
         self.page.back.connect(lambda: self.stack.setCurrentIndex(0))
+        self.page.follow_changed.connect(self.reload)
+        self.page.show_radio.connect(self.show_radio)
         # Band radio adds tracks to the band: the page and the cards follow, a second
         # after the radio's last change (not on every progress tick).
         self._follow_radio = QTimer(self, singleShot=True, interval=1000)
@@ -506,8 +507,6 @@ class BandsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
-        if ctx.bands is None:
-            self.new_band.setEnabled(False)
 
     def _radio_changed(self) -> None:
         if self.isVisible():
@@ -516,8 +515,6 @@ class BandsView(QWidget):
     def reload(self) -> None:
         """Cards, and the band page when one is open, from the database."""
         service, user = self.ctx.bands, self.ctx.user_id
-        if service is None:
-            return
         if self.stack.currentWidget() is self.page:
             self.page.refresh()
 
@@ -537,7 +534,6 @@ class BandsView(QWidget):
         self.discover.set_bands(discover)
         for label, bands in (("My bands", mine), ("Following", followed), ("Discover", discover)):
             self.hints[label].setVisible(not bands)
-        self.ctx.extras["my_bands"] = mine
         self.my_bands_changed.emit(mine)
 
     def open_band(self, band: Any) -> None:

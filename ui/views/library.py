@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon
@@ -40,6 +40,9 @@ from ui.playback import track_path
 from ui.radio_controller import RadioController
 from ui.tables import TableFitter
 from ui.theme import icon
+
+if TYPE_CHECKING:
+    from player.bands.service import BandInfo
 
 LIKED, TRACKS, HISTORY = "liked", "tracks", "history"
 KIND_ROLE = Qt.ItemDataRole.UserRole + 20
@@ -102,6 +105,8 @@ class LibraryView(QWidget):
         self.radio = radio
         self.playlists: list[Playlist] = []
         self.current_playlist: Playlist | None = None
+        #: the listener's bands, offered by "Add to band" (:meth:`set_my_bands`).
+        self.my_bands: list[BandInfo] = []
         lib = ctx.library
 
         self.liked_model = PagedTableModel(
@@ -223,6 +228,7 @@ class LibraryView(QWidget):
         radio.like_changed.connect(lambda _t, _l: self.liked_model.reload())
         self.nav.setCurrentRow(0)
         self.reload_playlists()
+        self.reload_my_bands()
 
     # -- navigation ---------------------------------------------------------------------
 
@@ -549,12 +555,23 @@ class LibraryView(QWidget):
         if name is not None:
             self.create_playlist(name, ids)
 
+    def reload_my_bands(self) -> None:
+        """Read the listener's bands from the bands service, so "Add to band" offers them
+        whether or not the Bands view has loaded; that view's ``my_bands_changed`` keeps
+        them current afterwards (connected in ``MainWindow.attach``)."""
+        service, user = self.ctx.bands, self.ctx.user_id
+        self.ctx.tasks.run(
+            lambda _c: service.list_bands(user),
+            description="Loading bands",
+            visible=False,
+            on_done=self.set_my_bands,
+        )
+
+    def set_my_bands(self, bands: list[BandInfo]) -> None:
+        self.my_bands = list(bands)
+
     def _fill_band_menu(self, menu: QMenu, ids: list[uuid.UUID]) -> None:
-        bands_service = self.ctx.bands
-        if bands_service is None:
-            menu.setEnabled(False)
-            return
-        for band in self.ctx.extras.get("my_bands", []):
+        for band in self.my_bands:
             action = menu.addAction(band.name)
             action.triggered.connect(lambda _c=False, b=band: self.add_to_band(b.id, ids))
         menu.addSeparator()
