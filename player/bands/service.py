@@ -35,6 +35,7 @@ from player.bands.persona import BandStyle, Persona, PersonaBackend, _name_key, 
 if TYPE_CHECKING:
     from db.database import Database
     from db.models import Band
+    from player.generation.service import GenerationService
 
 log = logging.getLogger(__name__)
 
@@ -185,7 +186,7 @@ class BandService:
         database: Database,
         *,
         persona_backend: PersonaBackend | None = None,
-        generation_service: Any = None,
+        generation_service: GenerationService | None = None,
     ) -> None:
         """``generation_service``: the app's shared one (quota, engine already chosen);
         band radio makes its own ``GenerationService(database)`` when none is given."""

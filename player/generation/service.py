@@ -34,7 +34,7 @@ import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
 import numpy as np
@@ -49,6 +49,9 @@ from player.generation.protocol import (
     Generator,
     SourceTrack,
 )
+
+if TYPE_CHECKING:
+    from db.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +111,7 @@ class GenerationService:
 
     def __init__(
         self,
-        database: Any,
+        database: Database,
         generator: Generator | None = None,
         daily_limit: int = DEFAULT_DAILY_LIMIT,
     ) -> None:
@@ -167,9 +170,10 @@ class GenerationService:
                 {"u": uid, "l": self.daily_limit},
             ).scalar()
             if count is None:
-                exists = s.execute(
-                    text("select 1 from public.users where id = :u"), {"u": uid}
-                ).first()
+                exists = (
+                    s.execute(text("select 1 from public.users where id = :u"), {"u": uid}).first()
+                    is not None
+                )
         if count is None:
             if not exists:
                 raise UserFacingError(f"No user with id {uid}.")
