@@ -703,11 +703,11 @@ def score_track(
     try:
         from sqlalchemy import select, update
 
+        from base.paths import path_from_url
         from db.models import GeneratedTrack, User
         from player import taste
         from player.embedding import active_embedder
         from player.embedding.store import store_track_vector
-        from player.generation.service import path_from_url
         from player.library import track_title
 
         embedder = _scoring_embedder() or active_embedder()

@@ -225,7 +225,7 @@ class Session:
                 self._error(f"a track failed: {event.message}")
 
     def _print(self, item: Any) -> None:
-        from player.generation.service import path_from_url
+        from base.paths import path_from_url
 
         url, match, explanation = self._row(item.track_id)
         path = path_from_url(url) if url else None

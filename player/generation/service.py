@@ -35,13 +35,12 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import unquote, urlparse
 
 import numpy as np
 from sqlalchemy import text
 
 from base.errors import UserFacingError
-from base.paths import audio_dir
+from base.paths import audio_dir, path_from_url
 from player.audio.loudness import LoudnessMeter
 from player.generation.protocol import (
     GenerationRequest,
@@ -92,14 +91,6 @@ def _as_uuid(value: Any, what: str) -> uuid.UUID:
         return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
     except ValueError:
         raise UserFacingError(f"{what} id {value!r} is not a valid id.") from None
-
-
-def path_from_url(url: str) -> Path | None:
-    """The local path of a ``file://`` track URL (``None`` for remote URLs)."""
-    parsed = urlparse(url)
-    if parsed.scheme != "file":
-        return None
-    return Path(unquote(parsed.path))
 
 
 class GenerationService:

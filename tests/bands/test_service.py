@@ -10,7 +10,8 @@ import pytest
 
 from base import paths
 from base.errors import UserFacingError
-from player.bands.service import BandService, mean_direction
+from player.bands.service import BandService
+from player.embedding.band_style import mean_direction
 from tests.bands.helpers import SPACE, add_tagged_embedding, make_track, mean_unit, unit
 
 

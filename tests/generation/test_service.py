@@ -13,6 +13,7 @@ import soundfile as sf
 from sqlalchemy import text
 
 from base.errors import UserFacingError
+from base.paths import path_from_url
 from player.generation import GenerationRequest, SourceTrack
 from player.generation.procedural import ProceduralGenerator
 from player.generation.protocol import GenerationResult
@@ -20,7 +21,6 @@ from player.generation.service import (
     GenerationCancelled,
     GenerationService,
     QuotaExceeded,
-    path_from_url,
 )
 
 SHORT = {"genres": ["house"], "duration_seconds": 2.0, "seed": 1}
