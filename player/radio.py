@@ -681,11 +681,15 @@ class RadioService:
 
 
 def quota_message(detail: str = "") -> str:
-    """The friendly words for a reached quota: what happened and what happens next."""
-    return (
+    """The friendly words for a reached quota: what happened (``detail``: the service's own
+    sentence, which names today's limit; a general one without it) and what happens next."""
+    what = detail.strip() or (
         "You have used today's free generations. New tracks start again at midnight UTC "
-        "(or right away with Premium). Until then, your library keeps playing — liked songs, "
-        "playlists and everything already generated."
+        "(or right away with Premium)."
+    )
+    return (
+        f"{what} Until then, your library keeps playing — liked songs, playlists and "
+        "everything already generated."
     )
 
 

@@ -37,7 +37,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import psycopg
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from base.errors import UserFacingError
 from base.paths import audio_dir, path_from_url
@@ -153,22 +156,16 @@ class GenerationService:
         used = int(count or 0) if today else 0
         return max(0, self.daily_limit - used)
 
-    def _consume(self, uid: uuid.UUID) -> None:
-        exists = True
-        with self.database.service_session() as s:
-            count = s.execute(
-                text("select public.consume_generation_quota(:u, :l)"),
-                {"u": uid, "l": self.daily_limit},
-            ).scalar()
-            if count is None:
-                exists = (
-                    s.execute(text("select 1 from public.users where id = :u"), {"u": uid}).first()
-                    is not None
-                )
+    def _consume(self, s: Session, uid: uuid.UUID) -> None:
+        """Take one generation from today's quota in ``s``'s transaction."""
+        count = s.execute(
+            text("select public.consume_generation_quota(:u, :l)"),
+            {"u": uid, "l": self.daily_limit},
+        ).scalar()
         if count is None:
-            if not exists:
-                raise UserFacingError(f"No user with id {uid}.")
-            raise QuotaExceeded(self.daily_limit)
+            if s.execute(text("select 1 from public.users where id = :u"), {"u": uid}).first():
+                raise QuotaExceeded(self.daily_limit)
+            raise UserFacingError(f"No user with id {uid}.")
 
     def _refund(self, uid: uuid.UUID) -> None:
         with self.database.service_session() as s:
@@ -326,17 +323,25 @@ class GenerationService:
         return track_id
 
     def _book(self, uid: uuid.UUID, row: dict[str, Any]) -> None:
-        """Take one generation from the quota, then insert the ``queued`` row."""
-        self._consume(uid)
-        with self.database.service_session() as s:
-            s.execute(
-                text(
-                    "insert into public.generated_tracks (id, user_id, url, duration, mode, "
-                    "source_id, source_external_id, status, band_id) "
-                    "values (:id, :u, :url, :d, :m, :src, :ext, 'queued', :b)"
-                ),
-                row,
-            )
+        """Take one generation from the quota and insert the ``queued`` row, in one
+        transaction: an insert that fails (a band or source track that is gone) gives the
+        generation back, and the person is told which row was missing."""
+        try:
+            with self.database.service_session() as s:
+                self._consume(s, uid)
+                s.execute(
+                    text(
+                        "insert into public.generated_tracks (id, user_id, url, duration, mode, "
+                        "source_id, source_external_id, status, band_id) "
+                        "values (:id, :u, :url, :d, :m, :src, :ext, 'queued', :b)"
+                    ),
+                    row,
+                )
+        except IntegrityError as exc:
+            orig = exc.orig
+            detail = orig.diag.message_detail if isinstance(orig, psycopg.Error) else None
+            detail = (detail or str(orig)).strip()
+            raise UserFacingError(f"The new track could not be saved: {detail}") from exc
 
     def _update(self, track_id: uuid.UUID, **cols: Any) -> None:
         import json
