@@ -68,7 +68,7 @@ class QuotaExceeded(UserFacingError):
 
     def __init__(self, limit: int) -> None:
         super().__init__(
-            f"You've used all {limit} free generations for today. They refill at midnight UTC "
+            f"You've used all {limit} of today's free generations. They refill at midnight UTC "
             "— or go premium for unlimited music."
         )
         self.limit = limit

@@ -178,6 +178,6 @@ def test_the_quota_message_carries_the_services_sentence():
 
     detail = str(QuotaExceeded(3))
     message = quota_message(detail)
-    assert message.startswith(detail) and "all 3 free generations" in message
+    assert message.startswith(detail) and "all 3 of today's free generations" in message
     assert "library keeps playing" in message
     assert "midnight UTC" in quota_message() and "library keeps playing" in quota_message()
