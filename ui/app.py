@@ -28,7 +28,7 @@ from ui.theme import app_icon, apply_theme
 
 if TYPE_CHECKING:
     from db.database import Database
-    from player.library import Profile
+    from player.accounts import Profile
     from ui.context import AppContext
     from ui.main_window import MainWindow
     from ui.views.onboarding import OnboardingView
@@ -76,7 +76,7 @@ def warm_imports() -> None:
         "player.embedding.descriptor_stats",
         "player.embedding.store",
         "player.taste",
-        "player.search",
+        "player.similarity",
         "player.bands.service",
         "player.radio",
         # What MainWindow.attach() imports (class definitions only: no widget is made here).
@@ -120,7 +120,7 @@ def build_session(
 
     ``window``: a frame already on screen (``MainWindow(email=…)``) to fill in.
     """
-    from player.library import load_profile
+    from player.accounts import load_profile
     from ui.context import AppContext, make_bands, make_engine, make_generation
     from ui.main_window import MainWindow
     from ui.playback import Playback
@@ -198,7 +198,7 @@ class Launcher:
         email = self.settings.user_email
 
         def find(_c: Any) -> Any:
-            from player.library import find_user, load_profile
+            from player.accounts import find_user, load_profile
 
             user_id = find_user(database, email) if email else None
             return load_profile(database, user_id) if user_id else None
@@ -245,7 +245,7 @@ class Launcher:
         assert database is not None, "a window opens only once the database is"
 
         def load(_c: Any) -> Any:
-            from player.library import load_profile
+            from player.accounts import load_profile
 
             return profile or load_profile(database, user_id)
 

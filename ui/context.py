@@ -12,7 +12,8 @@ import uuid
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from player.library import Library, Profile, load_profile
+from player.accounts import Profile, load_profile
+from player.library import Library
 from player.settings import Settings
 from ui.playback import Playback
 from ui.tasks import TaskRunner

@@ -58,7 +58,8 @@ def _demo_profile(database: Any) -> Any:
     from player.bands.service import BandService
     from player.generation import GenerationRequest
     from player.generation.service import GenerationService
-    from player.library import Library, OnboardingAnswers, complete_onboarding
+    from player.library import Library
+    from player.onboarding import OnboardingAnswers, complete_onboarding
 
     answers = OnboardingAnswers(
         email="demo@infinite.local",
@@ -103,7 +104,7 @@ def take_screenshots(out_dir: Path, size: tuple[int, int] = DEFAULT_SIZE) -> lis
     from PySide6.QtCore import QRect
 
     from db.database import Database
-    from player.library import load_profile
+    from player.accounts import load_profile
     from player.settings import Settings
     from ui.app import build_session, genre_and_vibe_lists, make_application
     from ui.fit import fit_window

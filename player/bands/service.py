@@ -321,12 +321,12 @@ class BandService:
         """Public bands by others, closest to the user's taste first.
 
         Cosine distance between ``style_vector`` and ``users.taste_vector`` within the
-        taste's vector space (``player.search``, served by the ivfflat index), in the
+        taste's vector space (``player.similarity``, served by the ivfflat index), in the
         user's RLS session. With no usable taste yet (a brand-new user, or a taste whose
         space is unknown) the most-followed public bands come first.
         """
         from db.models import Band, User
-        from player.search import similar_public_bands
+        from player.similarity import similar_public_bands
 
         if limit < 1:
             raise UserFacingError(

@@ -67,7 +67,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def _user(database: Database, email: str) -> uuid.UUID:
     from base.errors import UserFacingError
-    from player.library import find_user
+    from player.accounts import find_user
 
     user_id = find_user(database, email)
     if user_id is None:

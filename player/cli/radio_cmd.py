@@ -121,8 +121,8 @@ def _radio(args: argparse.Namespace) -> int:
         raise UserFacingError(f"--tracks must be 1 or more, not {args.tracks}.")
     seed = parse_station(args.station)
     from db.database import Database
+    from player.accounts import find_user
     from player.generation.service import GenerationService
-    from player.library import find_user
     from player.radio import RadioService
     from player.settings import Settings
 

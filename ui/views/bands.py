@@ -212,7 +212,9 @@ class CreateBandDialog(QDialog):
         self.vibe_box = QComboBox()
         self.vibe_box.setAccessibleName("Vibe")
         self.vibe_box.addItems(list(VIBES))
-        vibe = ctx.profile.preferences.get("vibe")
+        from player.taste.preferences import Preferences
+
+        vibe = Preferences.from_profile(ctx.profile.preferences).vibe
         if vibe in VIBES:
             self.vibe_box.setCurrentText(vibe)
         self.vibe_box.currentTextChanged.connect(lambda _t: self._update_summary())

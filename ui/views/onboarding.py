@@ -2,7 +2,7 @@
 
 Shown on first run and re-runnable from Settings. It writes
 ``users.preferences_profile`` and sets ``onboarding_completed`` through
-:func:`player.library.complete_onboarding`; the optional history import runs through
+:func:`player.onboarding.complete_onboarding`; the optional history import runs through
 :mod:`player.imports` in the background and feeds the artist suggestions.
 """
 
@@ -30,13 +30,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.library import (
-    BASS_LEVELS,
-    OnboardingAnswers,
-    Profile,
-    complete_onboarding,
-    ensure_user,
-)
+from player.accounts import Profile, ensure_user
+from player.onboarding import BASS_LEVELS, OnboardingAnswers, complete_onboarding
 from ui.tasks import TaskRunner
 from ui.views.import_progress import ImportProgressBar
 
@@ -271,22 +266,23 @@ class OnboardingView(QWidget):
         )
 
     def load(self, profile: Profile) -> None:
-        prefs = profile.preferences
+        """Fill the form from a saved profile, read the one way the radio reads it."""
+        from player.taste.preferences import Preferences
+
+        prefs = Preferences.from_profile(profile.preferences)
         self.email.setText(profile.email)
-        for genre in prefs.get("genres") or []:
+        for genre in prefs.genres:
             if genre in self.genre_buttons:
                 self.genre_buttons[genre].setChecked(True)
-        self.artists.setText(", ".join(prefs.get("favorite_artists") or []))
-        vibe = prefs.get("vibe")
-        if vibe in self.vibe_buttons:
-            self.vibe_buttons[vibe].setChecked(True)
-        if prefs.get("bass_level") in BASS_LEVELS:
-            self.bass.setCurrentText(prefs["bass_level"])
-        lo, _, hi = str(prefs.get("tempo_range") or "90-130").partition("-")
-        if lo.isdigit() and hi.isdigit():
-            self.tempo_min.setValue(int(lo))
-            self.tempo_max.setValue(int(hi))
-        self.explicit.setChecked(bool(prefs.get("explicit_lyrics")))
+        self.artists.setText(", ".join(prefs.favorite_artists))
+        if prefs.vibe in self.vibe_buttons:
+            self.vibe_buttons[prefs.vibe].setChecked(True)
+        self.bass.setCurrentText(prefs.bass_level)
+        if prefs.tempo_range is not None:
+            lo, hi = prefs.tempo_range
+            self.tempo_min.setValue(round(lo))
+            self.tempo_max.setValue(round(hi))
+        self.explicit.setChecked(bool(profile.preferences.get("explicit_lyrics")))
 
     def show_errors(self, problems: dict[str, str]) -> None:
         for key, label in self.errors.items():
