@@ -107,10 +107,37 @@ class LibraryView(QWidget):
         self.current_playlist: Playlist | None = None
         #: the listener's bands, offered by "Add to band" (:meth:`set_my_bands`).
         self.my_bands: list[BandInfo] = []
-        lib = ctx.library
 
+        self._make_models()
+        nav_col = self._navigation()
+        head = self._header()
+        self._make_table()
+        right = QVBoxLayout()
+        right.setSpacing(12)
+        right.addLayout(head)
+        right.addWidget(self.public)
+        right.addWidget(self.table, 1)
+        right.addWidget(self.empty)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 20, 20, 12)
+        layout.setSpacing(16)
+        layout.addLayout(nav_col)
+        layout.addLayout(right, 1)
+
+        for model in (self.liked_model, self.tracks_model, self.history_model, self.playlist_model):
+            model.page_loaded.connect(self._update_count)
+        radio.like_changed.connect(lambda _t, _l: self.liked_model.reload())
+        self.nav.setCurrentRow(0)
+        self.reload_playlists()
+        self.reload_my_bands()
+
+    # -- building the view (one part each) ------------------------------------------------
+
+    def _make_models(self) -> None:
+        """The paged models over the library service, one per section, and the playlist's."""
+        lib = self.ctx.library
         self.liked_model = PagedTableModel(
-            ctx.tasks,
+            self.ctx.tasks,
             lambda o, n, q, s, d: lib.tracks(
                 liked=True, search=q, sort=s, descending=d, offset=o, limit=n
             ),
@@ -119,14 +146,14 @@ class LibraryView(QWidget):
             parent=self,
         )
         self.tracks_model = PagedTableModel(
-            ctx.tasks,
+            self.ctx.tasks,
             lambda o, n, q, s, d: lib.tracks(search=q, sort=s, descending=d, offset=o, limit=n),
             TRACK_COLUMNS,
             default_sort="added",
             parent=self,
         )
         self.history_model = PagedTableModel(
-            ctx.tasks,
+            self.ctx.tasks,
             lambda o, n, q, s, d: lib.history(search=q, sort=s, descending=d, offset=o, limit=n),
             HISTORY_COLUMNS,
             default_sort="played_at",
@@ -134,7 +161,8 @@ class LibraryView(QWidget):
         )
         self.playlist_model = PlaylistModel(self._persist_move, self)
 
-        # -- navigation -----------------------------------------------------------------
+    def _navigation(self) -> QVBoxLayout:
+        """Left: the sections, the playlists under them and "New playlist"."""
         self.nav = QListWidget()
         self.nav.setObjectName("LibraryNav")
         self.nav.setFixedWidth(176)
@@ -153,8 +181,10 @@ class LibraryView(QWidget):
         nav_col = QVBoxLayout()
         nav_col.addWidget(self.nav, 1)
         nav_col.addWidget(self.new_playlist)
+        return nav_col
 
-        # -- header -------------------------------------------------------------------
+    def _header(self) -> QHBoxLayout:
+        """The title and count, the playlist's buttons and the search box."""
         self.title = QLabel("Liked songs")
         self.title.setObjectName("PageTitle")
         self.count = QLabel("")
@@ -188,8 +218,10 @@ class LibraryView(QWidget):
         for w in (self.rename, self.delete):
             head.addWidget(w, 0, Qt.AlignmentFlag.AlignBottom)
         head.addWidget(self.search, 0, Qt.AlignmentFlag.AlignBottom)
+        return head
 
-        # -- table --------------------------------------------------------------------
+    def _make_table(self) -> None:
+        """The one table the sections share, and the hint shown when it is empty."""
         self.table = QTableView()
         self.table.setObjectName("LibraryTable")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -210,25 +242,6 @@ class LibraryView(QWidget):
         self.empty = QLabel("")
         self.empty.setObjectName("Hint")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-
-        right = QVBoxLayout()
-        right.setSpacing(12)
-        right.addLayout(head)
-        right.addWidget(self.public)
-        right.addWidget(self.table, 1)
-        right.addWidget(self.empty)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 20, 20, 12)
-        layout.setSpacing(16)
-        layout.addLayout(nav_col)
-        layout.addLayout(right, 1)
-
-        for model in (self.liked_model, self.tracks_model, self.history_model, self.playlist_model):
-            model.page_loaded.connect(self._update_count)
-        radio.like_changed.connect(lambda _t, _l: self.liked_model.reload())
-        self.nav.setCurrentRow(0)
-        self.reload_playlists()
-        self.reload_my_bands()
 
     # -- navigation ---------------------------------------------------------------------
 
