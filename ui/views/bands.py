@@ -7,7 +7,7 @@ delegate (cover, name, counts), so hundreds of bands cost no widgets.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -49,6 +49,9 @@ from ui.models import PlaylistModel
 from ui.radio_controller import RadioController
 from ui.tables import TableFitter
 
+if TYPE_CHECKING:
+    from player.bands.service import BandInfo
+
 BAND_ROLE = Qt.ItemDataRole.UserRole + 30
 CARD = QSize(176, 244)
 COVER = 144
@@ -59,14 +62,14 @@ PAGE_COVER = 132
 class BandCardModel(QAbstractListModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._bands: list[Any] = []
+        self._bands: list[BandInfo] = []
 
-    def set_bands(self, bands: list[Any]) -> None:
+    def set_bands(self, bands: list[BandInfo]) -> None:
         self.beginResetModel()
         self._bands = list(bands)
         self.endResetModel()
 
-    def bands(self) -> list[Any]:
+    def bands(self) -> list[BandInfo]:
         return list(self._bands)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -85,18 +88,18 @@ class BandCardModel(QAbstractListModel):
         return None
 
 
-def band_counts(band: Any) -> str:
+def band_counts(band: BandInfo) -> str:
     tracks = f"{band.track_count} track{'s' if band.track_count != 1 else ''}"
     followers = f"{band.follower_count} follower{'s' if band.follower_count != 1 else ''}"
     return f"{tracks} · {followers}"
 
 
-def band_style(band: Any) -> str:
+def band_style(band: BandInfo) -> str:
     """Every genre the band plays, then its vibe: nothing it plays is left unsaid."""
     return " · ".join(p for p in (", ".join(band.genres or ()), band.vibe or "") if p)
 
 
-def band_meta(band: Any) -> str:
+def band_meta(band: BandInfo) -> str:
     genres = ", ".join(band.genres) if band.genres else ""
     vibe = f"{band.vibe}" if band.vibe else ""
     style = " · ".join(p for p in (genres, vibe) if p)
@@ -170,7 +173,7 @@ class CardStrip(QListView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.clicked.connect(lambda index: self.band_clicked.emit(index.data(BAND_ROLE)))
 
-    def set_bands(self, bands: list[Any]) -> None:
+    def set_bands(self, bands: list[BandInfo]) -> None:
         self.model_.set_bands(bands)
         self._fit()
 
@@ -287,7 +290,7 @@ class BandPage(QWidget):
         super().__init__(parent)
         self.ctx = ctx
         self.radio = radio
-        self.band: Any = None
+        self.band: BandInfo | None = None
         self.following = False
         self.back_button = QPushButton("← All bands")
         self.back_button.clicked.connect(self.back.emit)
@@ -350,7 +353,7 @@ class BandPage(QWidget):
         layout.addWidget(self.table, 1)
         self.tracks.page_loaded.connect(lambda n: self.empty.setVisible(n == 0))
 
-    def show_band(self, band: Any, following: bool) -> None:
+    def show_band(self, band: BandInfo, following: bool) -> None:
         self.band = band
         self.following = following
         self.cover.setPixmap(
@@ -378,7 +381,7 @@ class BandPage(QWidget):
             return
         follow = not self.following
 
-        def work(_c: Any) -> Any:
+        def work(_c: Any) -> BandInfo:
             if follow:
                 service.follow(user, band.id)
             else:
@@ -387,7 +390,7 @@ class BandPage(QWidget):
 
         self.follow_button.setEnabled(False)
 
-        def done(updated: Any) -> None:
+        def done(updated: BandInfo) -> None:
             self.follow_button.setEnabled(True)
             self.show_band(updated, follow)
             self.follow_changed.emit()
@@ -406,7 +409,7 @@ class BandPage(QWidget):
             on_done=self._refreshed,
         )
 
-    def _refreshed(self, updated: Any) -> None:
+    def _refreshed(self, updated: BandInfo) -> None:
         if self.band is not None and updated.id == self.band.id:
             self.show_band(updated, self.following)
 
@@ -520,7 +523,7 @@ class BandsView(QWidget):
         if self.stack.currentWidget() is self.page:
             self.page.refresh()
 
-        def load(_c: Any) -> tuple[list[Any], list[Any], list[Any]]:
+        def load(_c: Any) -> tuple[list[BandInfo], list[BandInfo], list[BandInfo]]:
             mine = service.list_bands(user)
             followed = service.following(user)
             discover = service.discover(user, limit=12)
@@ -528,7 +531,7 @@ class BandsView(QWidget):
 
         self.ctx.tasks.run(load, description="Loading bands", visible=False, on_done=self._show)
 
-    def _show(self, result: tuple[list[Any], list[Any], list[Any]]) -> None:
+    def _show(self, result: tuple[list[BandInfo], list[BandInfo], list[BandInfo]]) -> None:
         mine, followed, discover = result
         self.following_ids = {b.id for b in followed}
         self.mine.set_bands(mine)
@@ -538,7 +541,7 @@ class BandsView(QWidget):
             self.hints[label].setVisible(not bands)
         self.my_bands_changed.emit(mine)
 
-    def open_band(self, band: Any) -> None:
+    def open_band(self, band: BandInfo | None) -> None:
         if band is None:
             return
         service, user = self.ctx.bands, self.ctx.user_id
@@ -549,7 +552,7 @@ class BandsView(QWidget):
             on_done=lambda full: self._open(full),
         )
 
-    def _open(self, band: Any) -> None:
+    def _open(self, band: BandInfo) -> None:
         self.page.show_band(band, band.id in self.following_ids)
         self.stack.setCurrentIndex(1)
 
