@@ -20,13 +20,13 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+from base.errors import UserFacingError
+from base.paths import pgdata_dir
 from db import compat
 from db import migrate as migrations
 from db.embedded import EmbeddedServer
 from db.migrate import MigrationFile, MigrationState
 from db.url import configured_url, describe, parse_database_url
-from player.errors import UserFacingError
-from player.paths import pgdata_dir
 
 log = logging.getLogger(__name__)
 

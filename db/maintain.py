@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 #: (table, vector column) pairs that carry a vector index.
 VECTOR_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -20,9 +20,9 @@ import psycopg
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError
 
+from base.errors import UserFacingError
+from base.paths import bundled_folder
 from db.sqlsplit import fingerprint, split_statements
-from player.errors import UserFacingError
-from player.paths import bundled_folder
 
 MIGRATIONS_ENV = "INFINITE_PLAYER_MIGRATIONS"
 FILENAME = re.compile(r"^(?P<version>\d{14})_(?P<name>[a-z0-9_]+)\.sql$")

@@ -12,7 +12,7 @@ import os
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 DATABASE_URL_ENV = "DATABASE_URL"
 

@@ -10,8 +10,8 @@ import importlib.util
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from base.paths import data_dir
 from player.hf_cache import hf_cache_folder
-from player.paths import data_dir
 
 #: Hugging Face cache repos the app can use when present (the app downloads only on the
 #: listener's request, into its data folder: ``infinite-player models get``).

@@ -1,4 +1,4 @@
-"""The listener's library: liked songs, playlists, listening history and the profile.
+"""The listener's library: liked songs, playlists and listening history.
 
 A core service with no Qt: the desktop app's item models page through it and the CLI
 could use it as is. Every query runs in the user's own session
@@ -8,7 +8,8 @@ visible, exactly as on the shared database.
 Tracks have no title column in the shared schema, so a title is derived from the track
 id by a SQL expression (two words chosen by the id's first bytes): the same track has the
 same name everywhere, and titles can be searched and sorted in the database rather than
-in Python, which keeps lazy loading honest.
+in Python, which keeps lazy loading honest. Accounts and onboarding have their own modules
+(:mod:`player.accounts`, :mod:`player.onboarding`).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import math
 import re
 import uuid
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -26,9 +27,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
+from base.errors import UserFacingError
 from db.database import Database
-from db.models import Band, GeneratedTrack, User, UserHistory, UserLibraryEntry, UserPlaylist
-from player.errors import UserFacingError
+from db.models import Band, GeneratedTrack, UserHistory, UserLibraryEntry, UserPlaylist
 
 T = TypeVar("T")
 
@@ -472,135 +473,3 @@ def _playlist_name(name: str) -> str:
     if len(name) > 200:
         raise UserFacingError("A playlist name can be at most 200 characters.")
     return name
-
-
-# -- the profile ---------------------------------------------------------------------------
-
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-#: The generator's vibes (``player.generation.genres.VIBES``); callers may pass their own.
-VIBES = (
-    "balanced", "energetic", "happy", "chill", "melancholic",
-    "dark", "dreamy", "focus", "romantic", "party",
-)  # fmt: skip
-BASS_LEVELS = ("low", "medium", "high")
-
-
-@dataclass
-class OnboardingAnswers:
-    """What onboarding asks; :meth:`errors` names every field that is not right yet."""
-
-    email: str = ""
-    genres: list[str] = field(default_factory=list)
-    favorite_artists: list[str] = field(default_factory=list)
-    vibe: str = ""
-    bass_level: str = "medium"
-    tempo_min: int = 90
-    tempo_max: int = 130
-    explicit_lyrics: bool = False
-
-    def errors(
-        self, known_genres: Sequence[str] = (), known_vibes: Sequence[str] = VIBES
-    ) -> dict[str, str]:
-        problems: dict[str, str] = {}
-        if not self.email.strip():
-            problems["email"] = "Enter your email address."
-        elif not EMAIL.match(self.email.strip()):
-            problems["email"] = f"“{self.email.strip()}” is not an email address."
-        if not self.genres:
-            problems["genres"] = "Pick at least one genre."
-        elif known_genres:
-            unknown = [g for g in self.genres if g not in known_genres]
-            if unknown:
-                problems["genres"] = f"Unknown genre: {', '.join(unknown)}."
-        if self.vibe not in known_vibes:
-            problems["vibe"] = "Choose the vibe you are after."
-        if self.bass_level not in BASS_LEVELS:
-            problems["bass_level"] = "Bass level must be low, medium or high."
-        if not 40 <= self.tempo_min <= self.tempo_max <= 220:
-            problems["tempo"] = "Tempo range must go from low to high, between 40 and 220 BPM."
-        return problems
-
-    def profile(self) -> dict[str, Any]:
-        """The ``users.preferences_profile`` JSON the spec describes."""
-        return {
-            "genres": list(self.genres),
-            "favorite_artists": [a for a in (x.strip() for x in self.favorite_artists) if a],
-            "vibe": self.vibe,
-            "bass_level": self.bass_level,
-            "tempo_range": f"{self.tempo_min}-{self.tempo_max}",
-            "explicit_lyrics": bool(self.explicit_lyrics),
-            "onboarding_date": datetime.now(UTC).isoformat(timespec="seconds"),
-        }
-
-
-@dataclass(frozen=True)
-class Profile:
-    id: uuid.UUID
-    email: str
-    preferences: dict[str, Any]
-    premium: bool
-    onboarding_completed: bool
-    daily_count: int
-
-
-def find_user(database: Database, email: str) -> uuid.UUID | None:
-    with database.service_session() as s:
-        return s.scalar(select(User.id).where(func.lower(User.email) == email.strip().lower()))
-
-
-def ensure_user(database: Database, email: str) -> uuid.UUID:
-    """The id of the user with this email, creating the row when there is none."""
-    email = email.strip()
-    if not EMAIL.match(email):
-        raise UserFacingError(f"“{email}” is not an email address.")
-    existing = find_user(database, email)
-    if existing is not None:
-        return existing
-    stmt = (
-        insert(User).values(email=email).on_conflict_do_nothing(index_elements=["email"])
-    ).returning(User.id)
-    with database.service_session() as s:
-        created = s.scalar(stmt)
-    if created is not None:
-        return created
-    found = find_user(database, email)
-    assert found is not None  # inserted concurrently by another process
-    return found
-
-
-def load_profile(database: Database, user_id: uuid.UUID) -> Profile:
-    with database.user_session(user_id) as s:
-        user = s.get(User, user_id)
-        if user is None:
-            raise UserFacingError("This profile no longer exists in the database.")
-        return Profile(
-            user.id,
-            user.email,
-            dict(user.preferences_profile or {}),
-            bool(user.premium),
-            bool(user.onboarding_completed),
-            int(user.daily_count or 0),
-        )
-
-
-def complete_onboarding(
-    database: Database, answers: OnboardingAnswers, known_genres: Sequence[str] = ()
-) -> uuid.UUID:
-    """Validate, create or find the user, save the preferences and mark onboarding done."""
-    problems = answers.errors(known_genres)
-    if problems:
-        raise UserFacingError(" ".join(problems.values()))
-    user_id = ensure_user(database, answers.email)
-    with database.user_session(user_id) as s:
-        s.execute(
-            update(User)
-            .where(User.id == user_id)
-            .values(preferences_profile=answers.profile(), onboarding_completed=True)
-        )
-    return user_id
-
-
-def set_premium(database: Database, user_id: uuid.UUID, premium: bool) -> None:
-    """Premium is a server-side flag; only the service role may change it."""
-    with database.service_session() as s:
-        s.execute(update(User).where(User.id == user_id).values(premium=bool(premium)))

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 log = logging.getLogger(__name__)
 
@@ -715,8 +715,8 @@ class RadioService:
             return None
         from sqlalchemy import select
 
+        from base.paths import path_from_url
         from db.models import GeneratedTrack
-        from player.generation.service import path_from_url
 
         with self.database.user_session(self.user_id) as s:
             url = s.scalar(select(GeneratedTrack.url).where(GeneratedTrack.id == track_id))
@@ -755,11 +755,15 @@ class RadioService:
 
 
 def quota_message(detail: str = "") -> str:
-    """The friendly words for a reached quota: what happened and what happens next."""
-    return (
+    """The friendly words for a reached quota: what happened (``detail``: the service's own
+    sentence, which names today's limit; a general one without it) and what happens next."""
+    what = detail.strip() or (
         "You have used today's free generations. New tracks start again at midnight UTC "
-        "(or right away with Premium). Until then, your library keeps playing — liked songs, "
-        "playlists and everything already generated."
+        "(or right away with Premium)."
+    )
+    return (
+        f"{what} Until then, your library keeps playing — liked songs, playlists and "
+        "everything already generated."
     )
 
 
@@ -777,11 +781,11 @@ def score_track(
     try:
         from sqlalchemy import select, update
 
+        from base.paths import path_from_url
         from db.models import GeneratedTrack, User
         from player import taste
         from player.embedding import active_embedder
         from player.embedding.store import store_track_vector
-        from player.generation.service import path_from_url
         from player.library import track_title
 
         embedder = _scoring_embedder() or active_embedder()

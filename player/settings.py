@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from player.errors import UserFacingError
-from player.paths import data_dir
+from base.errors import UserFacingError
+from base.paths import data_dir
 
 SETTINGS_FILE = "settings.json"
 #: Bump when an upgrade is added; the file records the version it was written with.

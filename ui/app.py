@@ -14,17 +14,24 @@ import sys
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QSize
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 from player.settings import Settings
 from ui.fit import fit_window
 from ui.splash import Splash
 from ui.tasks import TaskRunner
 from ui.theme import app_icon, apply_theme
+
+if TYPE_CHECKING:
+    from db.database import Database
+    from player.accounts import Profile
+    from ui.context import AppContext
+    from ui.main_window import MainWindow
+    from ui.views.onboarding import OnboardingView
 
 #: Onboarding's preferred size; a smaller screen gets what it has, and the form scrolls
 #: above a "Start listening" button that stays in view (``ui.views.onboarding``).
@@ -34,16 +41,13 @@ log = logging.getLogger(__name__)
 
 
 def genre_and_vibe_lists() -> tuple[list[str], list[str]]:
-    try:
-        from player.generation.genres import GENRES, VIBES
-    except ImportError:
-        from player.library import VIBES as LIB_VIBES
+    """The engine's genres and vibes, the only ones onboarding and bands may offer."""
+    from player.generation.genres import GENRES, VIBES
 
-        return ["pop", "house", "hip-hop", "ambient", "jazz"], list(LIB_VIBES)
     return list(GENRES), list(VIBES)
 
 
-def open_database(settings: Settings) -> Any:
+def open_database(settings: Settings) -> Database:
     """``DATABASE_URL`` wins, then the URL in Settings, else the embedded server."""
     from db.database import Database
 
@@ -72,7 +76,7 @@ def warm_imports() -> None:
         "player.embedding.descriptor_stats",
         "player.embedding.store",
         "player.taste",
-        "player.search",
+        "player.similarity",
         "player.bands.service",
         "player.radio",
         # What MainWindow.attach() imports (class definitions only: no widget is made here).
@@ -85,42 +89,38 @@ def warm_imports() -> None:
         "ui.views.settings",
         "ui.views.onboarding",
     ):
-        try:
-            importlib.import_module(name)
-        except ImportError:  # an optional area missing: the window copes without it
-            log.debug("could not pre-import %s", name)
+        importlib.import_module(name)
 
 
 @dataclass
 class Session:
     """One signed-in window and what it owns (closed together)."""
 
-    ctx: Any
-    window: Any
+    ctx: AppContext
+    window: MainWindow
 
     def close(self) -> None:
         self.window.radio.close()
         self.ctx.playback.close()
-        if self.ctx.generation is not None:
-            self.ctx.generation.close()  # the engine's child process
+        self.ctx.generation.close()  # the engine's child process
 
 
 def build_session(
-    database: Any,
+    database: Database,
     settings: Settings,
     user_id: uuid.UUID,
     tasks: TaskRunner,
     *,
     output: str = "sounddevice",
     desktop: bool = True,
-    profile: Any = None,
-    window: Any = None,
+    profile: Profile | None = None,
+    window: MainWindow | None = None,
 ) -> Session:
     """The context and main window for ``user_id`` (tests pass ``output="null"``).
 
     ``window``: a frame already on screen (``MainWindow(email=…)``) to fill in.
     """
-    from player.library import load_profile
+    from player.accounts import load_profile
     from ui.context import AppContext, make_bands, make_engine, make_generation
     from ui.main_window import MainWindow
     from ui.playback import Playback
@@ -164,12 +164,12 @@ class Launcher:
         self.app = app
         self.settings = settings
         self.tasks = tasks
-        self.database: Any = None
+        self.database: Database | None = None
         self.session: Session | None = None
-        self.onboarding: QWidget | None = None
+        self.onboarding: OnboardingView | None = None
         self.splash = Splash()
-        self.frame: Any = None
-        self.on_ready: Callable[[Any], None] | None = None
+        self.frame: MainWindow | None = None
+        self.on_ready: Callable[[Session], None] | None = None
 
     def start(self) -> None:
         if self.settings.user_email:
@@ -193,12 +193,12 @@ class Launcher:
         # needs on a second thread, so the two waits overlap instead of adding up.
         self.tasks.run(lambda _c: warm_imports(), description="Loading", visible=False)
 
-    def _database_ready(self, database: Any) -> None:
+    def _database_ready(self, database: Database) -> None:
         self.database = database
         email = self.settings.user_email
 
         def find(_c: Any) -> Any:
-            from player.library import find_user, load_profile
+            from player.accounts import find_user, load_profile
 
             user_id = find_user(database, email) if email else None
             return load_profile(database, user_id) if user_id else None
@@ -207,15 +207,16 @@ class Launcher:
             find, description="Loading your profile", on_done=self._profile, on_error=self._fatal
         )
 
-    def _profile(self, profile: Any) -> None:
+    def _profile(self, profile: Profile | None) -> None:
         if profile is not None and profile.onboarding_completed:
             self._open_window(profile.id, profile)
         else:
             self._show_onboarding(profile)
 
-    def _show_onboarding(self, profile: Any) -> None:
+    def _show_onboarding(self, profile: Profile | None) -> None:
         from ui.views.onboarding import OnboardingView
 
+        assert self.database is not None, "onboarding opens only once the database is"
         genres, vibes = genre_and_vibe_lists()
         view = OnboardingView(self.database, self.tasks, genres, vibes, profile)
         view.setWindowTitle("Welcome — Infinite Player")
@@ -231,7 +232,7 @@ class Launcher:
 
     def _onboarded(self, user_id: uuid.UUID) -> None:
         assert self.onboarding is not None
-        email = self.onboarding.answers().email  # type: ignore[attr-defined]
+        email = self.onboarding.answers().email
         self.settings.set("user_email", email)
         self.tasks.run(lambda _c: self.settings.save(), description="Saving settings", serial=True)
         # It stays open until the window replaces it: with no window on screen in
@@ -239,11 +240,12 @@ class Launcher:
         self.onboarding.setEnabled(False)
         self._open_window(user_id, None)
 
-    def _open_window(self, user_id: uuid.UUID, profile: Any) -> None:
+    def _open_window(self, user_id: uuid.UUID, profile: Profile | None) -> None:
         database, settings = self.database, self.settings
+        assert database is not None, "a window opens only once the database is"
 
         def load(_c: Any) -> Any:
-            from player.library import load_profile
+            from player.accounts import load_profile
 
             return profile or load_profile(database, user_id)
 
@@ -256,17 +258,17 @@ class Launcher:
             if self.onboarding is not None:
                 self.onboarding.close()
             generation = self.session.ctx.generation
-            if generation is not None:
 
-                def tidy(_c: Any) -> None:
-                    # Tracks a crash left half-made are marked failed, and the engine's
-                    # process starts now rather than when the first track is wanted.
-                    generation.fail_interrupted(user_id)
-                    start = getattr(generation.generator, "start", None)
-                    if start is not None:
-                        start()
+            def tidy(_c: Any) -> None:
+                # Tracks a crash left half-made are marked failed, and the engine's
+                # process starts now rather than when the first track is wanted.
+                from player.generation.isolated import IsolatedGenerator
 
-                self.tasks.run(tidy, description="Tidying up", visible=False)
+                generation.fail_interrupted(user_id)
+                if isinstance(generation.generator, IsolatedGenerator):
+                    generation.generator.start()
+
+            self.tasks.run(tidy, description="Tidying up", visible=False)
             if self.on_ready is not None:
                 self.on_ready(self.session)
 

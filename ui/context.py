@@ -9,28 +9,33 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
-from player.library import Library, Profile, load_profile
+from player.accounts import Profile, load_profile
+from player.library import Library
 from player.settings import Settings
 from ui.playback import Playback
 from ui.tasks import TaskRunner
+
+if TYPE_CHECKING:  # the services load on the worker that opens the session, not at import
+    from db.database import Database
+    from player.bands.service import BandService
+    from player.generation.service import GenerationService
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class AppContext:
-    database: Any
+    database: Database
     settings: Settings
     tasks: TaskRunner
     playback: Playback
     user_id: uuid.UUID
     profile: Profile
-    generation: Any = None
-    bands: Any = None
-    extras: dict[str, Any] = field(default_factory=dict)
+    generation: GenerationService
+    bands: BandService
 
     def __post_init__(self) -> None:
         self.library = Library(self.database, self.user_id)
@@ -51,20 +56,18 @@ class AppContext:
         return self.profile
 
 
-def make_generation(database: Any, settings: Settings) -> Any:
-    """The generation service with the engine the settings name (None: not installed).
+def make_generation(database: Database, settings: Settings) -> GenerationService:
+    """The generation service with the engine the settings name.
 
     The engine renders in a child process (:mod:`player.generation.isolated`): seconds
     of numpy per track on this process's interpreter lock stalled the window. A named
     engine that cannot run here (MusicGen without a checkpoint) falls back to "auto",
     the procedural engine on a machine without a GPU, and the log says so.
     """
-    try:
-        from player.generation.engines import CHECKPOINT_ENV, ENGINES, musicgen_checkpoint
-        from player.generation.isolated import IsolatedGenerator
-        from player.generation.service import GenerationService
-    except ImportError:
-        return None
+    from player.generation.engines import CHECKPOINT_ENV, ENGINES, musicgen_checkpoint
+    from player.generation.isolated import IsolatedGenerator
+    from player.generation.service import GenerationService
+
     if settings.musicgen_model_dir and not os.environ.get(CHECKPOINT_ENV):
         os.environ[CHECKPOINT_ENV] = settings.musicgen_model_dir
     engine = settings.generation_engine
@@ -79,11 +82,9 @@ def make_generation(database: Any, settings: Settings) -> Any:
     )
 
 
-def make_bands(database: Any, generation: Any = None) -> Any:
-    try:
-        from player.bands.service import BandService
-    except ImportError:
-        return None
+def make_bands(database: Database, generation: GenerationService | None = None) -> BandService:
+    from player.bands.service import BandService
+
     return BandService(database, generation_service=generation)
 
 

@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.paths import data_dir
+from base.paths import data_dir
 from ui.fit import clamp_window, fit_window
 from ui.shortcuts import SEEK_STEP_SECONDS, VOLUME_STEP, ArrowKeyGuard, ShortcutsDialog
 from ui.status import StatusMessages
@@ -184,6 +184,8 @@ class MainWindow(QMainWindow):
             self.stack.addWidget(view)
         self.library_view.show_radio.connect(lambda: self.show_view("radio"))
         self.library_view.bands_changed.connect(self.bands_view.reload)
+        self.bands_view.my_bands_changed.connect(self.library_view.set_my_bands)
+        self.bands_view.show_radio.connect(lambda: self.show_view("radio"))
         self.settings_view.onboarding_requested.connect(self.rerun_onboarding)
         self.now_playing = NowPlayingBar(ctx.playback, self.actions_)
         self.central_layout.addWidget(self.now_playing)
@@ -216,7 +218,7 @@ class MainWindow(QMainWindow):
     def _show_device(self) -> None:
         """The lasting "no sound device" indicator, shown while it is true."""
         engine = self.ctx.playback.engine
-        silent = getattr(engine, "output_kind", "") == "null"
+        silent = engine.output_kind == "null"
         problem = self.ctx.playback.device_problem
         self.device_indicator.setVisible(silent or bool(problem))
         self.device_indicator.setText(NO_DEVICE_TEXT if silent else "Sound device problem")
@@ -379,8 +381,7 @@ class MainWindow(QMainWindow):
     def _on_settings_saved(self) -> None:
         """What the window derives from settings follows them at once."""
         settings, generation = self.ctx.settings, self.ctx.generation
-        if generation is not None and hasattr(generation, "daily_limit"):
-            generation.daily_limit = int(settings.daily_limit)
+        generation.daily_limit = int(settings.daily_limit)
         service = self.radio.service
         if service is not None:
             service.track_seconds = float(settings.track_seconds)

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import logging
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import ClassInfo, Property, QObject, Slot
 from PySide6.QtDBus import QDBusAbstractAdaptor, QDBusConnection, QDBusMessage, QDBusObjectPath
+
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +107,7 @@ class PlayerAdaptor(QDBusAbstractAdaptor):  # type: ignore[operator]
 
 
 class MprisService(QObject):
-    def __init__(self, window: Any, actions: dict[str, Any], bus: QDBusConnection) -> None:
+    def __init__(self, window: MainWindow, actions: dict[str, Any], bus: QDBusConnection) -> None:
         super().__init__(window)
         self.window = window
         self.actions = actions
@@ -144,7 +147,7 @@ class MprisService(QObject):
         self.bus.send(message)
 
 
-def start_mpris(window: Any, actions: dict[str, Any]) -> MprisService | None:
+def start_mpris(window: MainWindow, actions: dict[str, Any]) -> MprisService | None:
     """Register on the session bus; None (quietly) when there is none."""
     if not os.environ.get("DBUS_SESSION_BUS_ADDRESS"):
         return None

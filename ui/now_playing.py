@@ -52,7 +52,31 @@ class NowPlayingBar(QWidget):
         self._seeking = False
         self._explanation = ""
 
-        # -- left: cover, title, band, match --------------------------------------------
+        left = self._track_info()
+        centre = self._transport_and_seek()
+        right = self._volume_control()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(12, 6, 12, 6)
+        layout.setSpacing(16)
+        left_w, centre_w, right_w = QWidget(), QWidget(), QWidget()
+        left_w.setLayout(left)
+        centre_w.setLayout(centre)
+        right_w.setLayout(right)
+        layout.addWidget(left_w, 4)
+        layout.addWidget(centre_w, 5)
+        layout.addWidget(right_w, 1)
+        for part in (left, centre, right):
+            part.setContentsMargins(0, 0, 0, 0)
+
+        playback.track_changed.connect(self.show_track)
+        playback.position_changed.connect(self.show_position)
+        playback.state_changed.connect(self.show_state)
+        self.show_state(playback.state)
+
+    # -- building the bar (one part each) ------------------------------------------------
+
+    def _track_info(self) -> QHBoxLayout:
+        """Left: cover, title, band, match badge and the like button."""
         self.cover = QLabel()
         self.cover.setObjectName("Cover")
         self.cover.setFixedSize(56, 56)
@@ -75,17 +99,19 @@ class NowPlayingBar(QWidget):
         band_row.addWidget(self.match)
         meta.addLayout(band_row)
         meta.addStretch(1)
-        self.like_button = _tool(actions["like"], "LikeButton")
+        self.like_button = _tool(self._actions["like"], "LikeButton")
         left = QHBoxLayout()
         left.setSpacing(12)
         left.addWidget(self.cover)
         left.addLayout(meta, 1)
         left.addWidget(self.like_button)
+        return left
 
-        # -- centre: transport, waveform, seek ----------------------------------------
-        self.previous_button = _tool(actions["previous"], "PreviousButton")
-        self.play_button = _tool(actions["play_pause"], "PlayButton", 22)
-        self.next_button = _tool(actions["next"], "NextButton")
+    def _transport_and_seek(self) -> QVBoxLayout:
+        """Centre: previous, play/pause and next over the waveform and the seek slider."""
+        self.previous_button = _tool(self._actions["previous"], "PreviousButton")
+        self.play_button = _tool(self._actions["play_pause"], "PlayButton", 22)
+        self.next_button = _tool(self._actions["next"], "NextButton")
         transport = QHBoxLayout()
         transport.setSpacing(14)
         transport.addStretch(1)
@@ -121,8 +147,10 @@ class NowPlayingBar(QWidget):
         centre.setSpacing(4)
         centre.addLayout(transport)
         centre.addLayout(seek_row)
+        return centre
 
-        # -- right: volume ------------------------------------------------------------
+    def _volume_control(self) -> QHBoxLayout:
+        """Right: the volume slider."""
         volume_icon = QLabel()
         volume_icon.setPixmap(icon("volume").pixmap(18, 18))
         self.volume = QSlider(Qt.Orientation.Horizontal)
@@ -131,32 +159,15 @@ class NowPlayingBar(QWidget):
         self.volume.setRange(0, 100)
         self.volume.setMinimumWidth(60)
         self.volume.setMaximumWidth(110)
-        self.volume.setValue(round(playback.volume * 100))
-        self.volume.valueChanged.connect(lambda v: playback.set_volume(v / 100))
+        self.volume.setValue(round(self.playback.volume * 100))
+        self.volume.valueChanged.connect(lambda v: self.playback.set_volume(v / 100))
         self.volume.setToolTip("Volume")
         right = QHBoxLayout()
         right.setSpacing(8)
         right.addStretch(1)
         right.addWidget(volume_icon)
         right.addWidget(self.volume)
-
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(12, 6, 12, 6)
-        layout.setSpacing(16)
-        left_w, centre_w, right_w = QWidget(), QWidget(), QWidget()
-        left_w.setLayout(left)
-        centre_w.setLayout(centre)
-        right_w.setLayout(right)
-        layout.addWidget(left_w, 4)
-        layout.addWidget(centre_w, 5)
-        layout.addWidget(right_w, 1)
-        for part in (left, centre, right):
-            part.setContentsMargins(0, 0, 0, 0)
-
-        playback.track_changed.connect(self.show_track)
-        playback.position_changed.connect(self.show_position)
-        playback.state_changed.connect(self.show_state)
-        self.show_state(playback.state)
+        return right
 
     # -- updates --------------------------------------------------------------------------
 

@@ -16,12 +16,20 @@ import os
 import sys
 import tempfile
 import time
+import uuid
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication
+
+if TYPE_CHECKING:
+    from PySide6.QtCore import QRect
+
+    from db.database import Database
+    from player.onboarding import OnboardingAnswers
+    from ui.main_window import MainWindow
 
 VIEWS = ("onboarding", "radio", "library", "bands", "settings")
 DEFAULT_SIZE = (1366, 768)
@@ -31,7 +39,7 @@ PANEL = 28
 
 def parse_size(text: str) -> tuple[int, int]:
     """``"1024x600"`` → ``(1024, 600)``, or a clear error."""
-    from player.errors import UserFacingError
+    from base.errors import UserFacingError
 
     width, sep, height = text.lower().partition("x")
     if not sep or not width.isdigit() or not height.isdigit():
@@ -54,11 +62,12 @@ def _wait(check: Callable[[], bool], timeout_s: float) -> None:
         _pump(50)
 
 
-def _demo_profile(database: Any) -> Any:
+def _demo_profile(database: Database) -> tuple[uuid.UUID, OnboardingAnswers]:
     from player.bands.service import BandService
     from player.generation import GenerationRequest
     from player.generation.service import GenerationService
-    from player.library import Library, OnboardingAnswers, complete_onboarding
+    from player.library import Library
+    from player.onboarding import OnboardingAnswers, complete_onboarding
 
     answers = OnboardingAnswers(
         email="demo@infinite.local",
@@ -103,7 +112,7 @@ def take_screenshots(out_dir: Path, size: tuple[int, int] = DEFAULT_SIZE) -> lis
     from PySide6.QtCore import QRect
 
     from db.database import Database
-    from player.library import load_profile
+    from player.accounts import load_profile
     from player.settings import Settings
     from ui.app import build_session, genre_and_vibe_lists, make_application
     from ui.fit import fit_window
@@ -182,7 +191,7 @@ def take_screenshots(out_dir: Path, size: tuple[int, int] = DEFAULT_SIZE) -> lis
     return written
 
 
-def _dialogs(window: Any, out_dir: Path, screen: Any) -> list[Path]:
+def _dialogs(window: MainWindow, out_dir: Path, screen: QRect) -> list[Path]:
     """The dialogs a newcomer meets, sized as the app sizes them."""
 
     from ui.fit import clamp_window, fit_window

@@ -8,7 +8,7 @@ from pathlib import Path
 from PySide6.QtGui import QColor, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
-from player.paths import bundled_folder
+from base.paths import bundled_folder
 
 RESOURCES = bundled_folder("ui._resources", "resources")
 

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from ui.theme import app_icon
 
+if TYPE_CHECKING:
+    from ui.main_window import MainWindow
 
-def make_tray(window: Any, actions: dict[str, QAction]) -> QSystemTrayIcon | None:
+
+def make_tray(window: MainWindow, actions: dict[str, QAction]) -> QSystemTrayIcon | None:
     """A tray icon sharing the window's actions, or None when there is no tray."""
     if not QSystemTrayIcon.isSystemTrayAvailable():
         return None
@@ -18,7 +21,13 @@ def make_tray(window: Any, actions: dict[str, QAction]) -> QSystemTrayIcon | Non
     tray.setToolTip("Infinite Player")
     menu = QMenu(window)
     show = menu.addAction("Show Infinite Player")
-    show.triggered.connect(lambda: (window.showNormal(), window.raise_(), window.activateWindow()))
+
+    def bring_back() -> None:
+        window.showNormal()
+        window.raise_()
+        window.activateWindow()
+
+    show.triggered.connect(bring_back)
     menu.addSeparator()
     for name in ("play_pause", "next", "previous", "like"):
         menu.addAction(actions[name])

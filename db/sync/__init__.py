@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
+from base.errors import UserFacingError
 from db.sync.audio import SharedAudio
 from db.sync.errors import RemoteRejected, RemoteUnreachable, SyncError
 from db.sync.remote import DirectRemote, Remote
@@ -21,7 +22,6 @@ from db.sync.state import adopt_state, has_state, other_states, record_outcome, 
 from db.sync.state import status as _status
 from db.sync.syncer import BATCH, Syncer, SyncResult
 from db.sync.tables import SYNCED_TABLES
-from player.errors import UserFacingError
 
 __all__ = [
     "SYNCED_TABLES",

@@ -18,5 +18,5 @@ class SharedAudio(Protocol):
 
     def put(self, key: str, source: Path) -> str:
         """Store ``source`` under ``key`` (``<user>/<track>.<ext>``); the URL to record.
-        Raises ``player.errors.UserFacingError`` naming the file when it cannot."""
+        Raises ``base.errors.UserFacingError`` naming the file when it cannot."""
         ...

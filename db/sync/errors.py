@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 
 class SyncError(UserFacingError):

@@ -10,8 +10,8 @@ import psycopg
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError, ProgrammingError
 
+from base.errors import UserFacingError
 from db import migrate
-from player.errors import UserFacingError
 
 
 class SchemaMismatch(UserFacingError):

@@ -34,12 +34,12 @@ from typing import Any
 from sqlalchemy import Connection, Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
 
+from base.errors import UserFacingError
 from db.sync.audio import SharedAudio
 from db.sync.errors import RemoteRejected, SyncError
 from db.sync.remote import Remote
 from db.sync.state import SyncState, load_state, save_cursor
 from db.sync.tables import SYNCED_TABLES, TableSpec
-from player.errors import UserFacingError
 
 BATCH = 500
 #: The most rows one call moves (``sync_pull`` caps its pages at this too).

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from urllib.parse import urlparse
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 URL_ENV = "INFINITE_PLAYER_SUPABASE_URL"
 KEY_ENV = "INFINITE_PLAYER_SUPABASE_KEY"

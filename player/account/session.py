@@ -21,9 +21,9 @@ from urllib.parse import parse_qs, urlparse
 
 from filelock import FileLock, Timeout
 
+from base.errors import UserFacingError
 from player.account.config import AccountConfig
 from player.account.vault import SessionVault, default_vault
-from player.errors import UserFacingError
 
 #: Refresh this long before the access token expires (a sync must not start with a token
 #: that dies half way).
@@ -65,7 +65,7 @@ class Account:
     ) -> None:
         from supabase import ClientOptions, create_client
 
-        from player.paths import data_dir
+        from base.paths import data_dir
 
         keys = data_dir() / "keys"
         self.config = config

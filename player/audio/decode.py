@@ -16,8 +16,8 @@ import numpy as np
 import soundfile as sf
 import soxr
 
+from base.errors import UserFacingError
 from player.audio.mixing import to_channels
-from player.errors import UserFacingError
 
 
 class AudioDecodeError(UserFacingError):

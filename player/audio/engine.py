@@ -34,6 +34,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from base.errors import UserFacingError
 from player.audio.decode import AudioDecodeError
 from player.audio.events import (
     BufferHealth,
@@ -61,7 +62,6 @@ from player.audio.output import (
 )
 from player.audio.ringbuffer import FrameRing
 from player.audio.sources import FileSource, Reader, Source, StreamingSource, gain_from_db
-from player.errors import UserFacingError
 
 Subscriber = Callable[[PlaybackEvent], None]
 OutputKind = Literal["sounddevice", "null", "manual"]

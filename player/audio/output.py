@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 #: ``callback(outdata, frames, time_info, status)``: sounddevice's signature.
 AudioCallback = Callable[[np.ndarray, int, Any, Any], None]

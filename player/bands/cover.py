@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from player import paths
+from base import paths
 
 COVER_SIZE = 512
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 # --------------------------------------------------------------------------- style
 

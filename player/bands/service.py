@@ -6,11 +6,8 @@ counters (``track_count``, ``follower_count``) are kept by triggers in the schem
 here: they then stay right whoever writes ``band_tracks``/``user_follows`` (this app, the
 web product, sync) and however many people follow at once.
 
-``style_vector`` is the re-normalised mean of the band's track vectors. It is recomputed
-in the same transaction that changes the band's tracks, under a row lock on the band, so
-two concurrent edits cannot leave a mean of a set that never existed. A band with no
-embedded tracks yet borrows the mean of the shared embeddings tagged with its genres
-(so a band made "from a style" can be discovered before its first track), or none.
+``style_vector`` is recomputed by :func:`player.embedding.band_style.refresh_band_style`
+in the same transaction that changes the band's tracks, under a row lock on the band.
 """
 
 from __future__ import annotations
@@ -18,28 +15,27 @@ from __future__ import annotations
 import logging
 import uuid
 import zlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sqlalchemy import ARRAY, Text, delete, func, literal, select, text
+from sqlalchemy import delete, func, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
+from base.errors import UserFacingError
 from player.bands.cover import write_cover
 from player.bands.persona import BandStyle, Persona, PersonaBackend, _name_key, default_backend
-from player.errors import UserFacingError
+from player.embedding.band_style import refresh_band_style
 
 if TYPE_CHECKING:
     from db.database import Database
     from db.models import Band
+    from player.generation.service import GenerationService
 
 log = logging.getLogger(__name__)
-
-#: At most this many genre-tagged shared embeddings make a track-less band's style.
-PRIOR_LIMIT = 500
 
 
 @dataclass(frozen=True)
@@ -116,78 +112,6 @@ def _uuid(value: uuid.UUID | str, what: str) -> uuid.UUID:
         raise UserFacingError(f"{what} {value!r} is not a valid id (expected a UUID).") from None
 
 
-def mean_direction(vectors: Iterable[np.ndarray]) -> np.ndarray | None:
-    """The unit-length mean of unit-normalised vectors, or None when there is none.
-
-    Each vector is normalised first so a loud outlier cannot dominate; the mean is then
-    re-normalised because cosine search compares directions. Opposite vectors cancel to
-    zero, which has no direction: None.
-    """
-    rows = []
-    for v in vectors:
-        arr = np.asarray(v, dtype=np.float64).ravel()
-        length = float(np.linalg.norm(arr))
-        if np.isfinite(length) and length > 0:
-            rows.append(arr / length)
-    if not rows:
-        return None
-    mean = np.mean(rows, axis=0)
-    norm = float(np.linalg.norm(mean))
-    if norm < 1e-9:
-        return None
-    return (mean / norm).astype(np.float32)
-
-
-def band_space(session: Session, track_ids: Sequence[uuid.UUID]) -> str | None:
-    """The vector space most of these tracks are embedded in (None: none embedded).
-
-    Vectors of different spaces never mix; while a re-embed is under way a band's tracks
-    can sit in two spaces, and the majority's is the one the band keeps meanwhile.
-    """
-    from db.models import Embedding
-
-    if not track_ids:
-        return None
-    row = session.execute(
-        select(Embedding.embedding_space, func.count().label("n"))
-        .where(
-            Embedding.track_id.in_([str(t) for t in track_ids]),
-            Embedding.embedding_space.is_not(None),
-        )
-        .group_by(Embedding.embedding_space)
-        .order_by(func.count().desc(), Embedding.embedding_space)
-        .limit(1)
-    ).first()
-    return None if row is None else str(row.embedding_space)
-
-
-def track_vectors(
-    session: Session, track_ids: Sequence[uuid.UUID], space: str
-) -> dict[uuid.UUID, np.ndarray]:
-    """The vectors in ``space`` of those tracks that have one.
-
-    Read through the embedding area's store (``track_id`` = the generated track's id as
-    text); straight from ``embeddings`` with the same convention if it is missing.
-    """
-    if not track_ids:
-        return {}
-    try:
-        from player.embedding.store import track_vectors as stored
-    except ImportError:
-        from db.models import Embedding
-
-        rows = session.execute(
-            select(Embedding.track_id, Embedding.vector).where(
-                Embedding.track_id.in_([str(t) for t in track_ids]),
-                Embedding.embedding_space == space,
-            )
-        ).all()
-        found = {r.track_id: np.asarray(r.vector, dtype=np.float32) for r in rows}
-    else:
-        found = stored(session, list(track_ids), space)
-    return {t: found[str(t)] for t in track_ids if str(t) in found}
-
-
 class BandService:
     """Bands for one database; every method acts as the user it is given."""
 
@@ -196,7 +120,7 @@ class BandService:
         database: Database,
         *,
         persona_backend: PersonaBackend | None = None,
-        generation_service: Any = None,
+        generation_service: GenerationService | None = None,
     ) -> None:
         """``generation_service``: the app's shared one (quota, engine already chosen);
         band radio makes its own ``GenerationService(database)`` when none is given."""
@@ -258,7 +182,7 @@ class BandService:
             s.add(band)
             s.flush()
             self._insert_tracks(s, uid, band.id, tids)
-            vector = self._refresh_style(s, band)
+            vector = refresh_band_style(s, band.id)
             path = write_cover(str(band.id), vector, style.genre)
             band.cover_url = path.as_uri()
             s.flush()
@@ -298,7 +222,7 @@ class BandService:
         with self.database.user_session(uid) as s:
             band = self._own_band_locked(s, uid, bid)
             change(s, uid, bid, tids)
-            self._refresh_style(s, band)
+            refresh_band_style(s, band.id)
             s.flush()
             s.refresh(band)
             return _info(band)
@@ -397,12 +321,12 @@ class BandService:
         """Public bands by others, closest to the user's taste first.
 
         Cosine distance between ``style_vector`` and ``users.taste_vector`` within the
-        taste's vector space (``player.search``, served by the ivfflat index), in the
+        taste's vector space (``player.similarity``, served by the ivfflat index), in the
         user's RLS session. With no usable taste yet (a brand-new user, or a taste whose
         space is unknown) the most-followed public bands come first.
         """
         from db.models import Band, User
-        from player.search import similar_public_bands
+        from player.similarity import similar_public_bands
 
         if limit < 1:
             raise UserFacingError(
@@ -506,10 +430,10 @@ class BandService:
 
     def _embed_if_missing(self, track_id: uuid.UUID, params: dict[str, Any]) -> None:
         """Give a freshly generated track its vector, in the active embedder's space."""
+        from base.paths import path_from_url
         from db.models import GeneratedTrack
         from player.embedding import get_embedder
         from player.embedding.store import store_track_vector, track_vector
-        from player.generation.service import path_from_url
 
         with self.database.service_session() as s:
             if track_vector(s, track_id) is not None:
@@ -589,37 +513,6 @@ class BandService:
             .values([{"band_id": bid, "track_id": t} for t in tids])
             .on_conflict_do_nothing(index_elements=["band_id", "track_id"])
         )
-
-    @staticmethod
-    def _refresh_style(s: Session, band: Band) -> np.ndarray | None:
-        """Recompute and store ``band.style_vector`` (and its space) from its tracks."""
-        from db.models import BandTrack, Embedding
-
-        tids = list(s.scalars(select(BandTrack.track_id).where(BandTrack.band_id == band.id)))
-        space = band_space(s, tids)
-        vector = None
-        if space is not None:
-            vector = mean_direction(track_vectors(s, tids, space).values())
-        else:
-            genres = list((band.generation_params or {}).get("genres") or ())
-            tagged = Embedding.genre.op("&&")(literal(genres, ARRAY(Text)))
-            space = s.scalar(
-                select(Embedding.embedding_space)
-                .where(tagged, Embedding.embedding_space.is_not(None))
-                .group_by(Embedding.embedding_space)
-                .order_by(func.count().desc(), Embedding.embedding_space)
-                .limit(1)
-            ) if genres else None  # fmt: skip
-            if space is not None:
-                prior = s.scalars(
-                    select(Embedding.vector)
-                    .where(tagged, Embedding.embedding_space == space)
-                    .limit(PRIOR_LIMIT)
-                ).all()
-                vector = mean_direction(prior)
-        band.style_vector = vector
-        band.embedding_space = space if vector is not None else None
-        return vector
 
 
 def radio_request(

@@ -32,11 +32,11 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import delete, select
 
+from base.errors import UserFacingError
 from db.models import Embedding
 from player.background import BackgroundJob
 from player.catalogue.tags import read_tags
 from player.embedding.store import LOCAL_PREFIX, store_vector
-from player.errors import UserFacingError
 
 if TYPE_CHECKING:
     from db.database import Database
@@ -77,7 +77,7 @@ class FolderReport:
 
 
 def default_ledger() -> Path:
-    from player.paths import data_dir
+    from base.paths import data_dir
 
     return data_dir() / "catalogue" / "files.json"
 

@@ -13,8 +13,8 @@ import importlib
 import sys
 from collections.abc import Sequence
 
+from base.errors import UserFacingError
 from player import __version__
-from player.errors import UserFacingError
 
 #: Modules under ``player.cli`` that contribute sub-commands, in help order.
 COMMAND_MODULES: tuple[str, ...] = (

@@ -45,6 +45,7 @@ def _finite(value: float) -> float | None:
 
 
 def _play(args: argparse.Namespace) -> int:
+    from base.errors import UserFacingError
     from player.audio import (
         DeviceEvent,
         FileSource,
@@ -54,7 +55,6 @@ def _play(args: argparse.Namespace) -> int:
         TrackChanged,
         TrackError,
     )
-    from player.errors import UserFacingError
 
     if args.crossfade < 0:
         raise UserFacingError("--crossfade must be 0 or more seconds")
@@ -106,8 +106,8 @@ def _play(args: argparse.Namespace) -> int:
 
 
 def _loudness(args: argparse.Namespace) -> int:
+    from base.errors import UserFacingError
     from player.audio import measure_loudness
-    from player.errors import UserFacingError
 
     status = 0
     for path in args.files:

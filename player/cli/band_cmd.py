@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import argparse
 import json
-from typing import Any
+import uuid
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from db.database import Database
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -68,11 +72,11 @@ def _emit(rows: list[dict[str, Any]]) -> None:
         print(json.dumps(row, ensure_ascii=False))
 
 
-def _resolve_user(database: Any, email: str | None, *, create: bool) -> Any:
+def _resolve_user(database: Database, email: str | None, *, create: bool) -> uuid.UUID:
     from sqlalchemy import func, select
 
+    from base.errors import UserFacingError
     from db.models import User
-    from player.errors import UserFacingError
     from player.settings import Settings
 
     email = (email or Settings.load().get("user_email") or "").strip()

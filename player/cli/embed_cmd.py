@@ -71,8 +71,8 @@ def _tags(path: str) -> tuple[str, str]:
 
 
 def run_embed(args: argparse.Namespace) -> int:
+    from base.errors import UserFacingError
     from player.embedding import active_embedder, get_embedder
-    from player.errors import UserFacingError
 
     if not args.files and not args.reembed:
         raise UserFacingError("name at least one audio file to embed (or use --reembed)")

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 #: --out extension -> (libsndfile format, subtype)
 OUT_FORMATS = {

@@ -66,8 +66,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _user(database: Database, email: str) -> uuid.UUID:
-    from player.errors import UserFacingError
-    from player.library import find_user
+    from base.errors import UserFacingError
+    from player.accounts import find_user
 
     user_id = find_user(database, email)
     if user_id is None:

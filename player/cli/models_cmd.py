@@ -96,7 +96,7 @@ def _print_progress(p: object) -> None:
 
 
 def run_get(args: argparse.Namespace) -> int:
-    from player.errors import UserFacingError
+    from base.errors import UserFacingError
     from player.models import (
         accept_licence,
         download,

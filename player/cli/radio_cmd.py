@@ -28,9 +28,13 @@ import os
 import queue
 import sys
 import uuid
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
+
+if TYPE_CHECKING:
+    from db.database import Database
+    from player.radio import RadioSeed, RadioService
 
 LIMIT_ENV = "INFINITE_PLAYER_DAILY_LIMIT"
 UNLIMITED = 2**31 - 1
@@ -94,7 +98,7 @@ def parse_station(text: str) -> Any:
     )
 
 
-def daily_limit(database: Any, settings_limit: int) -> int:
+def daily_limit(database: Database, settings_limit: int) -> int:
     """The quota for this session: the environment's on a database the listener owns."""
     raw = os.environ.get(LIMIT_ENV)
     if raw is None or not owns(database):
@@ -108,7 +112,7 @@ def daily_limit(database: Any, settings_limit: int) -> int:
     return UNLIMITED if value == 0 else value
 
 
-def owns(database: Any) -> bool:
+def owns(database: Database) -> bool:
     """The embedded server, or a PostgreSQL on this machine: a database nobody else shares."""
     if database.is_embedded:
         return True
@@ -121,8 +125,8 @@ def _radio(args: argparse.Namespace) -> int:
         raise UserFacingError(f"--tracks must be 1 or more, not {args.tracks}.")
     seed = parse_station(args.station)
     from db.database import Database
+    from player.accounts import find_user
     from player.generation.service import GenerationService
-    from player.library import find_user
     from player.radio import RadioService
     from player.settings import Settings
 
@@ -157,7 +161,7 @@ def _radio(args: argparse.Namespace) -> int:
         database.close()
 
 
-def _preferences(database: Any, user_id: uuid.UUID) -> dict[str, Any]:
+def _preferences(database: Database, user_id: uuid.UUID) -> dict[str, Any]:
     from sqlalchemy import select
 
     from db.models import User
@@ -170,14 +174,16 @@ def _preferences(database: Any, user_id: uuid.UUID) -> dict[str, Any]:
 class Session:
     """One lock-step session over text streams (the command's stdin/stdout/stderr)."""
 
-    def __init__(self, radio: Any, stdin: IO[str], stdout: IO[str], stderr: IO[str]) -> None:
+    def __init__(
+        self, radio: RadioService, stdin: IO[str], stdout: IO[str], stderr: IO[str]
+    ) -> None:
         self.radio = radio
         self.stdin, self.stdout, self.stderr = stdin, stdout, stderr
         self.events: queue.Queue[Any] = queue.Queue()
         self.known: set[uuid.UUID] = set()
         self.line_no = 0
 
-    def run(self, seed: Any, tracks: int) -> int:
+    def run(self, seed: RadioSeed, tracks: int) -> int:
         self.radio.subscribe(self.events.put)
         self.radio.start(seed)
         heard = 0
@@ -224,7 +230,7 @@ class Session:
                 self._error(f"a track failed: {event.message}")
 
     def _print(self, item: Any) -> None:
-        from player.generation.service import path_from_url
+        from base.paths import path_from_url
 
         url, match, explanation = self._row(item.track_id)
         path = path_from_url(url) if url else None

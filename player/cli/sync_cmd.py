@@ -73,7 +73,7 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _sync(args: argparse.Namespace) -> int:
-    from player.errors import UserFacingError
+    from base.errors import UserFacingError
 
     if args.batch is not None and args.batch < 1:
         raise UserFacingError("--batch must be a positive number of rows.")
@@ -87,9 +87,9 @@ def _sync(args: argparse.Namespace) -> int:
 
 
 def _open_account() -> Account:
+    from base.errors import UserFacingError
     from player.account import Account, account_config
     from player.account.config import KEY_ENV, URL_ENV
-    from player.errors import UserFacingError
     from player.settings import Settings
 
     config = account_config(Settings.load())
@@ -102,7 +102,7 @@ def _open_account() -> Account:
 
 
 def _account_action(args: argparse.Namespace) -> int:
-    from player.errors import UserFacingError
+    from base.errors import UserFacingError
 
     account = _open_account()
     if args.action == "account":
@@ -126,8 +126,8 @@ def _account_action(args: argparse.Namespace) -> int:
 
 
 def _sync_supabase(args: argparse.Namespace) -> int:
+    from base.errors import UserFacingError
     from db.database import Database
-    from player.errors import UserFacingError
 
     account = _open_account()
     who = account.signed_in()
@@ -150,10 +150,10 @@ def _sync_supabase(args: argparse.Namespace) -> int:
 
 
 def _sync_direct(args: argparse.Namespace) -> int:
+    from base.errors import UserFacingError
     from db.database import Database
     from db.sync import status
     from db.url import parse_database_url
-    from player.errors import UserFacingError
 
     remote = args.remote or os.environ.get(REMOTE_ENV, "").strip()
     storage = None
@@ -178,8 +178,8 @@ def _sync_direct(args: argparse.Namespace) -> int:
 
 
 def _run(local: Any, remote: Any, user: Any, storage: Any, batch: int | None) -> int:
+    from base.errors import UserFacingError
     from db.sync import sync
-    from player.errors import UserFacingError
 
     try:
         result = sync(local, remote, user, storage=storage, batch=batch)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from base.errors import UserFacingError
 from player.embedding.base import EMBEDDING_DIM, Embedder
-from player.errors import UserFacingError
 
 if TYPE_CHECKING:
     from pathlib import Path

@@ -9,7 +9,7 @@ must change whenever the numbers an embedder produces would change meaning.
 Bad input is handled here, once, for every backend: non-finite samples are zeroed
 (a single glitch should not lose a track), clips shorter than
 :data:`MIN_SECONDS` are looped up to that length, and anything that cannot be
-turned into audio raises :class:`~player.errors.UserFacingError` naming the problem.
+turned into audio raises :class:`~base.errors.UserFacingError` naming the problem.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Protocol, runtime_checkable
 
 import numpy as np
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 #: Width of every stored vector (the schema's ``vector(768)``).
 EMBEDDING_DIM = 768

@@ -176,7 +176,9 @@ def _frames(signal: np.ndarray) -> np.ndarray:
 def raw_descriptors(mono22k: np.ndarray) -> np.ndarray:
     """The 768 unstandardised descriptors of mono float32 audio at 22.05 kHz.
 
-    The input must be at least one STFT window long (callers loop short clips).
+    The input must be at least one STFT window long (callers loop short clips). One STFT
+    is shared by the blocks below, each a family of descriptors, concatenated in this
+    order (``block_weights`` and the stored statistics depend on it).
     """
     y = mono22k.astype(np.float32)
     frames = _frames(y)
@@ -187,30 +189,47 @@ def raw_descriptors(mono22k: np.ndarray) -> np.ndarray:
     mel = power @ _MEL.T
     logmel = 10.0 * np.log10(mel + _EPS)  # dB, floor -100
     out: list[np.ndarray] = []
+    out += _envelope_block(logmel)
+    out += _mfcc_block(logmel)
+    out += _chroma_block(spec)
+    out.append(_contrast_block(spec))
+    scalars, flux, rms_db = _frame_scalars(frames, spec, power, logmel)
+    out.append(scalars)
+    out += _rhythm_block(flux, power)
+    out.append(_modulation_block(mel))
+    out.append(_loudness_histogram(rms_db))
+    vector = np.concatenate(out)
+    assert vector.size == EMBEDDING_DIM, vector.size
+    return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0)
 
-    # Log-mel envelope.
+
+def _envelope_block(logmel: np.ndarray) -> list[np.ndarray]:
+    """Log-mel envelope: mean, spread, 10th/90th percentiles and mean change per band."""
     dmel = np.abs(np.diff(logmel, axis=0)) if logmel.shape[0] > 1 else np.zeros_like(logmel)
     p10, p90 = np.percentile(logmel, [10, 90], axis=0)
-    out += [logmel.mean(0), logmel.std(0), p10, p90, dmel.mean(0)]
+    return [logmel.mean(0), logmel.std(0), p10, p90, dmel.mean(0)]
 
-    # MFCC.
+
+def _mfcc_block(logmel: np.ndarray) -> list[np.ndarray]:
+    """MFCC statistics and the correlations between coefficients 1-16 (timbre)."""
     mfcc = logmel @ _DCT.T
     dmfcc = np.diff(mfcc, axis=0) if mfcc.shape[0] > 1 else np.zeros_like(mfcc)
-    out += [mfcc.mean(0), mfcc.std(0), dmfcc.std(0)]
     sub = mfcc[:, 1:17]
     sd = sub.std(0)
     cov = np.cov(sub, rowvar=False) if sub.shape[0] > 1 else np.zeros((16, 16))
     corr = cov / np.maximum(np.outer(sd, sd), 1e-9)
-    out.append(corr[np.triu_indices(16, k=1)])
+    return [mfcc.mean(0), mfcc.std(0), dmfcc.std(0), corr[np.triu_indices(16, k=1)]]
 
-    # Chroma and tonal centroid.
+
+def _chroma_block(spec: np.ndarray) -> list[np.ndarray]:
+    """Chroma (also rotated to its strongest pitch class) and the tonal centroid."""
     chroma = spec @ _CHROMA.T
     chroma = chroma / np.maximum(chroma.max(axis=1, keepdims=True), 1e-9)
     cmean = chroma.mean(0)
     dchroma = np.abs(np.diff(chroma, axis=0)) if chroma.shape[0] > 1 else np.zeros_like(chroma)
     chroma_l1 = chroma / np.maximum(chroma.sum(axis=1, keepdims=True), 1e-9)
     tonnetz = chroma_l1 @ _TONNETZ.T
-    out += [
+    return [
         cmean,
         chroma.std(0),
         np.roll(cmean, -int(np.argmax(cmean))),
@@ -219,7 +238,9 @@ def raw_descriptors(mono22k: np.ndarray) -> np.ndarray:
         tonnetz.std(0),
     ]
 
-    # Spectral contrast (peak vs valley per octave band, 2% quantiles).
+
+def _contrast_block(spec: np.ndarray) -> np.ndarray:
+    """Spectral contrast (peak vs valley per octave band, 2% quantiles)."""
     contrast = np.empty((spec.shape[0], 7))
     for i in range(7):
         band = spec[:, (_CONTRAST_EDGES[i] <= _FREQS) & (_CONTRAST_EDGES[i + 1] > _FREQS)]
@@ -228,9 +249,15 @@ def raw_descriptors(mono22k: np.ndarray) -> np.ndarray:
         peak = band[:, -k:].mean(1)
         valley = band[:, :k].mean(1)
         contrast[:, i] = np.log10(peak + _EPS) - np.log10(valley + _EPS)
-    out.append(_stats(contrast))
+    return _stats(contrast)
 
-    # Frame-level scalar descriptors.
+
+def _frame_scalars(
+    frames: np.ndarray, spec: np.ndarray, power: np.ndarray, logmel: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Frame-level scalar descriptors (centroid, bandwidth, roll-off, flatness, flux, zero
+    crossings, level) summarised; also the flux and level per frame, which the rhythm and
+    loudness blocks reuse."""
     total = spec.sum(1) + _EPS
     centroid = (spec @ _FREQS) / total
     # sum s (f - c)^2 = sum s f^2 - 2 c sum s f + c^2 sum s, without a (T, bins) temporary.
@@ -257,9 +284,13 @@ def raw_descriptors(mono22k: np.ndarray) -> np.ndarray:
         axis=1,
     )
     p10s, p90s = np.percentile(scalars, [10, 90], axis=0)
-    out.append(np.stack([scalars.mean(0), scalars.std(0), p10s, p90s], axis=1).reshape(-1))
+    summary = np.stack([scalars.mean(0), scalars.std(0), p10s, p90s], axis=1).reshape(-1)
+    return summary, flux, rms_db
 
-    # Rhythm: onset envelope = half-wave rectified log-mel flux.
+
+def _rhythm_block(flux: np.ndarray, power: np.ndarray) -> list[np.ndarray]:
+    """Rhythm: the tempo profile of the onset envelope (half-wave rectified log-mel flux),
+    then tempo, pulse strength, onset statistics and the bass share."""
     onset = flux - np.convolve(flux, np.ones(16) / 16, mode="same")
     onset = np.maximum(onset, 0.0)
     n = onset.size
@@ -269,7 +300,6 @@ def raw_descriptors(mono22k: np.ndarray) -> np.ndarray:
     ac = ac / ac[0] if ac[0] > 0 else np.zeros(n)
     lags = 60.0 * FPS / _TEMPI
     profile = np.interp(lags, np.arange(n), ac, right=0.0)
-    out.append(profile)
     prior = np.exp(-0.5 * (np.log2(_TEMPI / 120.0) / 0.9) ** 2)
     best = int(np.argmax(profile * prior))
     bpm = float(_TEMPI[best])
@@ -282,22 +312,23 @@ def raw_descriptors(mono22k: np.ndarray) -> np.ndarray:
     )
     onset_rate = float(peaks.sum()) / max(n / FPS, 1e-9)
     bass = power[:, _FREQS < 150.0].sum() / (power.sum() + _EPS)
-    out.append(
-        np.array(
-            [
-                bpm / 100.0,
-                float(profile.max()),
-                onset.mean(),
-                onset.std(),
-                onset_rate,
-                half,
-                double,
-                bass,
-            ]
-        )
+    summary = np.array(
+        [
+            bpm / 100.0,
+            float(profile.max()),
+            onset.mean(),
+            onset.std(),
+            onset_rate,
+            half,
+            double,
+            bass,
+        ]
     )
+    return [profile, summary]
 
-    # Modulation spectrum of 8 mel regions' loudness envelopes (windows of ~6 s).
+
+def _modulation_block(mel: np.ndarray) -> np.ndarray:
+    """Modulation spectrum of 8 mel regions' loudness envelopes (windows of ~6 s)."""
     regions = np.log(mel.reshape(mel.shape[0], 8, N_MELS // 8).sum(2) + _EPS)
     win = 256
     if regions.shape[0] < win:
@@ -317,16 +348,14 @@ def raw_descriptors(mono22k: np.ndarray) -> np.ndarray:
         ],
         axis=1,
     )  # (regions, modulation bands)
-    out.append(np.log(modbands + 1e-6).reshape(-1))
+    return np.log(modbands + 1e-6).reshape(-1)
 
-    # Loudness histogram relative to the loudest frame.
+
+def _loudness_histogram(rms_db: np.ndarray) -> np.ndarray:
+    """Loudness histogram relative to the loudest frame."""
     rel = rms_db - rms_db.max()
     hist, _ = np.histogram(np.clip(rel, -60.0, 0.0), bins=16, range=(-60.0, 0.0))
-    out.append(hist / max(1, rel.size))
-
-    vector = np.concatenate(out)
-    assert vector.size == EMBEDDING_DIM, vector.size
-    return np.nan_to_num(vector, nan=0.0, posinf=0.0, neginf=0.0)
+    return hist / max(1, rel.size)
 
 
 def block_weights() -> np.ndarray:

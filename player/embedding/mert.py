@@ -41,6 +41,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from base.errors import UserFacingError
 from player.embedding.base import (
     EMBEDDING_DIM,
     l2_normalise,
@@ -51,7 +52,6 @@ from player.embedding.base import (
     window_starts,
 )
 from player.embedding.checkpoints import KNOWN_REPOS, find_checkpoint, hf_cache_folder
-from player.errors import UserFacingError
 
 __all__ = [
     "KNOWN_REPOS",

@@ -21,13 +21,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 from sqlalchemy import func, or_, select
 
-from db.models import Band, BandTrack, Embedding, GeneratedTrack, User
+from base.errors import UserFacingError
+from base.paths import path_from_url
+from db.models import Band, Embedding, GeneratedTrack, User
 from player.background import BackgroundJob
+from player.embedding.band_style import refresh_band_style
 from player.embedding.store import LOCAL_PREFIX
-from player.errors import UserFacingError
 
 if TYPE_CHECKING:
     from db.database import Database
@@ -49,17 +50,6 @@ class ReembedReport:
     users: int = 0
     bands: int = 0
     cancelled: bool = False
-
-
-def _local_path(url: str | None) -> Path | None:
-    if not url:
-        return None
-    try:
-        from player.storage import local_path_of
-
-        return local_path_of(url)
-    except ImportError:  # pragma: no cover - storage area absent
-        return Path(url[len("file://") :]) if url.startswith("file://") else Path(url)
 
 
 def pending_count(database: Database, space: str) -> int:
@@ -84,7 +74,7 @@ def _audio_path(session: Any, row: Any) -> Path | None:
         except ValueError:
             return None
         url = session.scalar(select(GeneratedTrack.url).where(GeneratedTrack.id == tid))
-        return _local_path(url)
+        return path_from_url(url) if url else None
     return None
 
 
@@ -162,26 +152,8 @@ def reembed_all(
         report.users += 1
     for band_id in bands:
         with database.service_session() as s:
-            vectors = s.scalars(
-                select(Embedding.vector)
-                .join(
-                    BandTrack,
-                    func.cast(BandTrack.track_id, Embedding.track_id.type) == Embedding.track_id,
-                )
-                .where(BandTrack.band_id == band_id, Embedding.embedding_space == space)
-            ).all()
-            band = s.get(Band, band_id)
-            if band is None:
-                continue
-            if vectors:
-                mean = np.mean([np.asarray(v, dtype=np.float64) for v in vectors], axis=0)
-                norm = float(np.linalg.norm(mean))
-                band.style_vector = (mean / norm).astype(np.float32) if norm > 1e-9 else None
-                band.embedding_space = space if norm > 1e-9 else None
-            else:
-                band.style_vector = None  # a vector in another space would mislead
-                band.embedding_space = None
-            report.bands += 1
+            refresh_band_style(s, band_id)
+        report.bands += 1
     if progress is not None:
         progress(total, total, "done")
     return report

@@ -12,10 +12,10 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
+from base.paths import data_dir
 from player.generation.protocol import Generator
 from player.hf_cache import hf_cache_folder
-from player.paths import data_dir
 
 log = logging.getLogger(__name__)
 

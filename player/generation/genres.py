@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation.kits import Kit
 
 

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation.protocol import GenerationRequest, GenerationResult
 
 log = logging.getLogger(__name__)

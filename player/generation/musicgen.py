@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation.genres import GENRE_NAMES, STYLES, known_genres, resolve_vibe
 from player.generation.mixing import Limiter
 from player.generation.protocol import GenerationRequest, GenerationResult, Section
@@ -53,13 +53,13 @@ SCALE_MOODS = {
 
 def _control(request: GenerationRequest, name: str) -> float | None:
     """A 0..1 request control (``energy``, ``density``, ``brightness``, ``swing``) when the
-    request carries it; requests from before those controls existed have none."""
-    value = getattr(request, name, None)
+    request sets it (None: the engine's own choice)."""
+    value = getattr(request, name)
     return None if value is None else float(value)
 
 
 def _scale(request: GenerationRequest) -> str | None:
-    scale = getattr(request, "scale", None)
+    scale = request.scale
     if scale:
         return str(scale).strip().lower()
     key = (request.key or "").lower()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation.genres import STYLES, GenreStyle
 from player.generation.kits import KITS, Kit
 

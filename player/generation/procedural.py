@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation.arrangement import Hit, Note, Plan, bars_for, compose
 from player.generation.controls import Controls, default_controls
 from player.generation.genres import STYLES, GenreStyle, Vibe, known_genres, resolve_vibe

@@ -15,7 +15,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation.theory import MODES as SCALES
 
 MODES = ("new", "similar", "extend", "radio")
@@ -231,8 +231,10 @@ class GenerationResult:
 
 @runtime_checkable
 class Generator(Protocol):
-    """A music engine. ``name`` is what ``--engine`` and the params call it."""
+    """A music engine. ``name`` is what ``--engine`` and the params call it (read-only:
+    the app's engine process reports the name of the engine its child chose)."""
 
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def generate(self, request: GenerationRequest) -> GenerationResult: ...

@@ -34,21 +34,26 @@ import weakref
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
-from urllib.parse import unquote, urlparse
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import psycopg
 from sqlalchemy import text
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
+from base.errors import UserFacingError
+from base.paths import audio_dir, path_from_url
 from player.audio.loudness import LoudnessMeter
-from player.errors import UserFacingError
 from player.generation.protocol import (
     GenerationRequest,
     GenerationResult,
     Generator,
     SourceTrack,
 )
-from player.paths import audio_dir
+
+if TYPE_CHECKING:
+    from db.database import Database
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +68,7 @@ class QuotaExceeded(UserFacingError):
 
     def __init__(self, limit: int) -> None:
         super().__init__(
-            f"You've used all {limit} free generations for today. They refill at midnight UTC "
+            f"You've used all {limit} of today's free generations. They refill at midnight UTC "
             "— or go premium for unlimited music."
         )
         self.limit = limit
@@ -91,14 +96,6 @@ def _as_uuid(value: Any, what: str) -> uuid.UUID:
         raise UserFacingError(f"{what} id {value!r} is not a valid id.") from None
 
 
-def path_from_url(url: str) -> Path | None:
-    """The local path of a ``file://`` track URL (``None`` for remote URLs)."""
-    parsed = urlparse(url)
-    if parsed.scheme != "file":
-        return None
-    return Path(unquote(parsed.path))
-
-
 class GenerationService:
     """Make tracks for a user against a :class:`db.database.Database`.
 
@@ -108,7 +105,7 @@ class GenerationService:
 
     def __init__(
         self,
-        database: Any,
+        database: Database,
         generator: Generator | None = None,
         daily_limit: int = DEFAULT_DAILY_LIMIT,
     ) -> None:
@@ -171,21 +168,16 @@ class GenerationService:
         used = int(count or 0) if today else 0
         return max(0, self.daily_limit - used)
 
-    def _consume(self, uid: uuid.UUID) -> None:
-        exists = True
-        with self.database.service_session() as s:
-            count = s.execute(
-                text("select public.consume_generation_quota(:u, :l)"),
-                {"u": uid, "l": self.daily_limit},
-            ).scalar()
-            if count is None:
-                exists = s.execute(
-                    text("select 1 from public.users where id = :u"), {"u": uid}
-                ).first()
+    def _consume(self, s: Session, uid: uuid.UUID) -> None:
+        """Take one generation from today's quota in ``s``'s transaction."""
+        count = s.execute(
+            text("select public.consume_generation_quota(:u, :l)"),
+            {"u": uid, "l": self.daily_limit},
+        ).scalar()
         if count is None:
-            if not exists:
-                raise UserFacingError(f"No user with id {uid}.")
-            raise QuotaExceeded(self.daily_limit)
+            if s.execute(text("select 1 from public.users where id = :u"), {"u": uid}).first():
+                raise QuotaExceeded(self.daily_limit)
+            raise UserFacingError(f"No user with id {uid}.")
 
     def _refund(self, uid: uuid.UUID) -> None:
         with self.database.service_session() as s:
@@ -343,17 +335,25 @@ class GenerationService:
         return track_id
 
     def _book(self, uid: uuid.UUID, row: dict[str, Any]) -> None:
-        """Take one generation from the quota, then insert the ``queued`` row."""
-        self._consume(uid)
-        with self.database.service_session() as s:
-            s.execute(
-                text(
-                    "insert into public.generated_tracks (id, user_id, url, duration, mode, "
-                    "source_id, source_external_id, status, band_id) "
-                    "values (:id, :u, :url, :d, :m, :src, :ext, 'queued', :b)"
-                ),
-                row,
-            )
+        """Take one generation from the quota and insert the ``queued`` row, in one
+        transaction: an insert that fails (a band or source track that is gone) gives the
+        generation back, and the person is told which row was missing."""
+        try:
+            with self.database.service_session() as s:
+                self._consume(s, uid)
+                s.execute(
+                    text(
+                        "insert into public.generated_tracks (id, user_id, url, duration, mode, "
+                        "source_id, source_external_id, status, band_id) "
+                        "values (:id, :u, :url, :d, :m, :src, :ext, 'queued', :b)"
+                    ),
+                    row,
+                )
+        except IntegrityError as exc:
+            orig = exc.orig
+            detail = orig.diag.message_detail if isinstance(orig, psycopg.Error) else None
+            detail = (detail or str(orig)).strip()
+            raise UserFacingError(f"The new track could not be saved: {detail}") from exc
 
     def _update(self, track_id: uuid.UUID, **cols: Any) -> None:
         import json

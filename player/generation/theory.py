@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 NOTE_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
 _PITCH_CLASS = {

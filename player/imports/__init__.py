@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.imports.apple_export import AppleExportImporter
 from player.imports.archive import history_files
 from player.imports.base import FormatError, Importer, Play, Record, Skip

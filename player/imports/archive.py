@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.imports.base import FormatError, Importer
 
 #: Largest history file accepted (uncompressed); a 15-year extended history is < 1 GB.

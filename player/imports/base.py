@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import IO, TYPE_CHECKING, ClassVar
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 if TYPE_CHECKING:
     from player.imports.archive import Member

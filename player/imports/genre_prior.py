@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 if TYPE_CHECKING:
     from db.database import Database
@@ -178,7 +178,7 @@ class SpotifyArtistGenres:
     """Artist genres from the Spotify Web API, asked once per artist and cached on disk."""
 
     def __init__(self, client: Any, cache: Path | None = None) -> None:
-        from player.paths import data_dir
+        from base.paths import data_dir
 
         self.client = client
         self.path = cache if cache is not None else data_dir() / "cache" / CACHE_FILE

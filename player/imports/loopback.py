@@ -16,7 +16,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from urllib.parse import parse_qs, urlsplit, urlunsplit
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]")
 

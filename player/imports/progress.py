@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, cast
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 if TYPE_CHECKING:
     from player.imports.archive import Export, Member

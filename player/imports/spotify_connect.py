@@ -36,7 +36,7 @@ import requests
 from spotipy.cache_handler import CacheHandler
 from spotipy.exceptions import SpotifyException, SpotifyOauthError
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.imports.base import Play, RecordReader, iso_time
 from player.imports.history import ImportResult, rebuild_taste_if_available, store_plays
 from player.imports.loopback import LoopbackRedirectServer

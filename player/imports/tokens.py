@@ -32,8 +32,8 @@ from typing import TYPE_CHECKING
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from player.errors import UserFacingError
-from player.paths import data_dir
+from base.errors import UserFacingError
+from base.paths import data_dir
 
 if TYPE_CHECKING:
     from db.database import Database

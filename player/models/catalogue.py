@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 CATALOGUE_FILE = Path(__file__).with_name("catalogue.json")
 

@@ -23,9 +23,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.models.catalogue import ModelEntry
 from player.models.hub import RemoteFile, endpoint, remote_files
 from player.models.local import (
@@ -39,6 +39,9 @@ from player.models.local import (
     write_manifest,
 )
 from player.models.verify import ChecksumMismatch, check_file
+
+if TYPE_CHECKING:
+    from player.settings import Settings
 
 #: Kept free beyond the model itself, so a download never fills the disk to the last byte.
 SPARE_BYTES = 64 * 1024 * 1024
@@ -178,7 +181,7 @@ def download(
     *,
     progress: Callable[[Progress], None] | None = None,
     cancel: threading.Event | None = None,
-    settings: Any = None,
+    settings: Settings | None = None,
     on_files: Callable[[list[RemoteFile]], None] | None = None,
 ) -> DownloadReport:
     """Fetch ``entry`` into the data folder, resuming whatever an earlier attempt left.

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.models.catalogue import ModelEntry
 
 DEFAULT_ENDPOINT = "https://huggingface.co"

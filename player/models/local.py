@@ -21,11 +21,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
+from base.paths import data_dir
 from player.models.catalogue import ModelEntry
-from player.paths import data_dir
+
+if TYPE_CHECKING:
+    from player.settings import Settings
 
 MANIFEST = "manifest.json"
 PARTIAL = ".download"
@@ -140,7 +143,7 @@ def remove(entry: ModelEntry) -> int:
 
 
 # -- licences ---------------------------------------------------------------------------------
-def _settings(settings: Any) -> Any:
+def _settings(settings: Settings | None) -> Settings:
     if settings is not None:
         return settings
     from player.settings import Settings
@@ -148,12 +151,12 @@ def _settings(settings: Any) -> Any:
     return Settings.load()
 
 
-def licence_accepted(entry: ModelEntry, settings: Any = None) -> bool:
+def licence_accepted(entry: ModelEntry, settings: Settings | None = None) -> bool:
     accepted = _settings(settings).get(LICENCE_SETTING) or {}
     return accepted.get(entry.name) == entry.licence.id
 
 
-def accept_licence(entry: ModelEntry, settings: Any = None) -> None:
+def accept_licence(entry: ModelEntry, settings: Settings | None = None) -> None:
     """Record, in the settings file, that the listener accepted this model's licence."""
     settings = _settings(settings)
     accepted = dict(settings.get(LICENCE_SETTING) or {})

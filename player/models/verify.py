@@ -12,7 +12,7 @@ import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.models.catalogue import ModelEntry
 from player.models.hub import RemoteFile
 from player.models.local import local_state, read_manifest

@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from player.storage.base import AudioStorage, StorageError, local_path_of
+from base.paths import path_from_url
+from player.storage.base import AudioStorage, StorageError
 from player.storage.local import LocalFolderStorage
 from player.storage.supabase import SupabaseStorage
 
@@ -20,7 +21,6 @@ __all__ = [
     "StorageError",
     "SupabaseStorage",
     "ensure_local",
-    "local_path_of",
     "storage_from_env",
 ]
 
@@ -29,7 +29,7 @@ STORAGE_ENV = "INFINITE_PLAYER_STORAGE"
 
 def ensure_local(url: str, storage: AudioStorage | None = None, cache: Path | None = None) -> Path:
     """A local file with the audio of ``url``, fetched into ``cache`` when missing here."""
-    path = local_path_of(url)
+    path = path_from_url(url)
     if path is not None:
         if path.is_file():
             return path
@@ -40,7 +40,7 @@ def ensure_local(url: str, storage: AudioStorage | None = None, cache: Path | No
     if not storage.owns(url):
         raise StorageError(f"{url} is not in the configured storage ({storage.describe()}).")
     if cache is None:
-        from player.paths import audio_dir
+        from base.paths import audio_dir
 
         cache = audio_dir() / "shared"
     target = cache / storage.key_of(url)
@@ -67,7 +67,7 @@ def storage_from_env(value: str | None = None) -> AudioStorage | None:
             access_token=os.environ.get("SUPABASE_ACCESS_TOKEN") or None,
         )
     if value.startswith("file://"):
-        path = local_path_of(value)
+        path = path_from_url(value)
         assert path is not None
         return LocalFolderStorage(path)
     if "://" in value:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Protocol, runtime_checkable
-from urllib.parse import unquote, urlparse
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 
 class StorageError(UserFacingError):
@@ -45,8 +43,8 @@ class AudioStorage(Protocol):
         ...
 
     def local_file(self, url: str) -> Path | None:
-        """The file on this device ``url`` names (``local_path_of``); None for remote URLs.
-        Lets the sync find audio to upload without importing this package."""
+        """The file on this device ``url`` names (``base.paths.path_from_url``); None for
+        remote URLs. Lets the sync find audio to upload without importing this package."""
         ...
 
 
@@ -56,15 +54,3 @@ def check_key(key: str) -> str:
     if not key or key.startswith("/") or any(p in ("", ".", "..") for p in parts):
         raise StorageError(f"{key!r} is not a valid storage key (a relative path like a/b.wav).")
     return key
-
-
-def local_path_of(url: str) -> Path | None:
-    """The file a ``file://`` URL or a plain path names; None for remote URLs."""
-    if not url:
-        return None
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        return Path(unquote(parsed.path))
-    if parsed.scheme == "" or (len(parsed.scheme) == 1 and os.name == "nt"):
-        return Path(url)
-    return None

@@ -8,7 +8,8 @@ import tempfile
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from player.storage.base import StorageError, check_key, local_path_of
+from base.paths import path_from_url
+from player.storage.base import StorageError, check_key
 
 
 class LocalFolderStorage:
@@ -21,7 +22,7 @@ class LocalFolderStorage:
         return f"folder {self.root}"
 
     def local_file(self, url: str) -> Path | None:
-        return local_path_of(url)
+        return path_from_url(url)
 
     def _path(self, key: str) -> Path:
         return self.root / check_key(key)

@@ -17,7 +17,8 @@ from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote, unquote, urlparse
 
-from player.storage.base import StorageError, check_key, local_path_of
+from base.paths import path_from_url
+from player.storage.base import StorageError, check_key
 
 CHUNK = 1 << 16
 
@@ -49,7 +50,7 @@ class SupabaseStorage:
         return f"Supabase Storage bucket {self.bucket!r} at {urlparse(self.base).netloc}"
 
     def local_file(self, url: str) -> Path | None:
-        return local_path_of(url)
+        return path_from_url(url)
 
     # -- URLs ------------------------------------------------------------------------------
 

@@ -210,7 +210,7 @@ def genre_prototype(
         if key in _PROTOTYPES:
             return _PROTOTYPES[key]
     try:
-        from player.errors import UserFacingError
+        from base.errors import UserFacingError
         from player.generation.protocol import GenerationRequest
     except ImportError:  # pragma: no cover - generation area absent
         return None

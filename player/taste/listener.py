@@ -33,7 +33,7 @@ import numpy as np
 from scipy.linalg import solve_triangular
 from threadpoolctl import ThreadpoolController
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation.genres import GENRES, STYLES, Vibe, resolve_vibe
 from player.generation.palettes import palette_count
 from player.generation.theory import MODES

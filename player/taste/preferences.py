@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation.genres import GENRES, resolve_genre, resolve_vibe
 
 BASS_LEVELS = ("low", "medium", "high")

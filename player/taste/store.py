@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import text
 from sqlalchemy.exc import DataError, IntegrityError
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 #: The largest model we store, as UTF-8 JSON. A listener model is a few kilobytes; one
 #: this large is a bug (say, a history growing without bound), and it would be copied to

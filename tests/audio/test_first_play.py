@@ -99,9 +99,10 @@ def test_generated_track_carries_its_loudness_and_plays_without_measuring(
 ) -> None:
     from sqlalchemy import text
 
+    from base.paths import path_from_url
     from player.generation import GenerationRequest
     from player.generation.procedural import ProceduralGenerator
-    from player.generation.service import GenerationService, path_from_url
+    from player.generation.service import GenerationService
 
     user = make_user()
     service = GenerationService(database, ProceduralGenerator(), daily_limit=3)

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from base.errors import UserFacingError
 from player.bands.service import BandService
-from player.errors import UserFacingError
 
 
 def test_a_chosen_name_replaces_the_made_up_one(database, make_user):

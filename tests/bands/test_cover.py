@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from player import paths
+from base import paths
 from player.bands.cover import (
     encode_png,
     motif_for,

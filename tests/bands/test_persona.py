@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from base.errors import UserFacingError
 from player.bands.persona import (
     _GENRES,
     BandStyle,
@@ -12,7 +13,6 @@ from player.bands.persona import (
     normalize_genre,
     unique_name,
 )
-from player.errors import UserFacingError
 
 
 def test_same_seed_same_persona_and_seed_changes_it():

@@ -8,9 +8,10 @@ from urllib.parse import unquote, urlparse
 import numpy as np
 import pytest
 
-from player import paths
-from player.bands.service import BandService, mean_direction
-from player.errors import UserFacingError
+from base import paths
+from base.errors import UserFacingError
+from player.bands.service import BandService
+from player.embedding.band_style import mean_direction
 from tests.bands.helpers import SPACE, add_tagged_embedding, make_track, mean_unit, unit
 
 

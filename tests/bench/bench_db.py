@@ -9,7 +9,7 @@ procedural-engine excerpts grown by ``catalogue_vectors.grow``, documented there
   ``maintenance_work_mem`` large enough for the graph and parallel maintenance workers;
 * a query filtered by ``embedding_space`` on a space holding 10 % of the rows: HNSW with
   iterative scans vs a partial HNSW index for that space;
-* the app's own path (``player.search.similar_tracks`` on the migrated index);
+* the app's own path (``player.similarity.similar_tracks`` on the migrated index);
 * the old benchmark's vectors (isotropic noise around 200 centres) next to the realistic
   ones, with the gap between the 10th and 50th true neighbour: why HNSW measured low.
 
@@ -260,7 +260,7 @@ def grid(b: Bench, rows: int, nq: int, rng: np.random.Generator, full: bool) -> 
     print("  plan:", b.plan(other_q[0], plain, OTHER))
     b.sql("drop index bench_part")
 
-    print("  -- the app's query path (player.search, settings from the module) --")
+    print("  -- the app's query path (player.similarity, settings from the module) --")
     app_path(b, queries, truth)
     print("  plan:", b.plan(queries[0], plain))
     b.sql("drop index bench_hnsw_kept")
@@ -269,7 +269,7 @@ def grid(b: Bench, rows: int, nq: int, rng: np.random.Generator, full: bool) -> 
 def app_path(b: Bench, queries: np.ndarray, truth: np.ndarray) -> None:
     from sqlalchemy.orm import Session
 
-    from player import search
+    from player import similarity
 
     engine = create_engine(_URL)
     lat, hits = [], 0
@@ -277,7 +277,7 @@ def app_path(b: Bench, queries: np.ndarray, truth: np.ndarray) -> None:
         for qi, q in enumerate(queries):
             t = time.perf_counter()
             with session.begin():
-                got = search.similar_tracks(session, q, 10, SPACE)
+                got = similarity.similar_tracks(session, q, 10, SPACE)
             lat.append((time.perf_counter() - t) * 1000)
             hits += len({int(h.track_id or -1) for h in got} & set(truth[qi].tolist()))
     engine.dispose()
@@ -354,9 +354,9 @@ def growth(b: Bench, rng: np.random.Generator, final: int, nq: int) -> None:
 
 
 def maintain_settings() -> list[str]:
-    from player import search
+    from player import similarity
 
-    return [f"set local {k} = {v}" for k, v in search.index_settings().items()]
+    return [f"set local {k} = {v}" for k, v in similarity.index_settings().items()]
 
 
 def _migration_index_ddl() -> str:

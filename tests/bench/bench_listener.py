@@ -109,7 +109,7 @@ def main() -> None:
     os.environ["INFINITE_PLAYER_HOME"] = home
     os.environ.pop("DATABASE_URL", None)
     from db.database import Database
-    from player.library import OnboardingAnswers, complete_onboarding
+    from player.onboarding import OnboardingAnswers, complete_onboarding
 
     database = Database.open_default()  # held open: every radio process attaches to it
     env = {"INFINITE_PLAYER_HOME": home, "INFINITE_PLAYER_DAILY_LIMIT": "0"}

@@ -206,7 +206,7 @@ def _onboard(home: Path) -> None:
     env.pop("DATABASE_URL", None)
     script = (
         "from db.database import Database\n"
-        "from player.library import OnboardingAnswers, complete_onboarding\n"
+        "from player.onboarding import OnboardingAnswers, complete_onboarding\n"
         "from player.settings import Settings\n"
         "db = Database.open_default()\n"
         "complete_onboarding(db, OnboardingAnswers(email='bench@example.com',"

@@ -6,16 +6,11 @@ import uuid
 
 import pytest
 
+from base.errors import UserFacingError
 from db.models import Band, GeneratedTrack
-from player.errors import UserFacingError
-from player.library import (
-    Library,
-    OnboardingAnswers,
-    complete_onboarding,
-    ensure_user,
-    load_profile,
-    track_title,
-)
+from player.accounts import ensure_user, load_profile
+from player.library import Library, track_title
+from player.onboarding import OnboardingAnswers, complete_onboarding
 
 
 def add_tracks(database, user_id, n, band_id=None, match=None):

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.taste.listener import (
     FEATURES,
     Bounds,

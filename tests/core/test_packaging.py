@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_the_listed_packages_are_every_package_in_the_tree() -> None:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
     listed = set(config["packages"])
-    found = set(find_packages(str(ROOT), include=["player*", "ui*", "db*"]))
+    found = set(find_packages(str(ROOT), include=["base*", "player*", "ui*", "db*"]))
     assert found - listed == set(), "add new packages to [tool.setuptools] packages"
     data = {"db._migrations", "ui._resources", "ui._resources.icons"}
     assert listed - found == data

@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 import pytest
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation.service import GenerationService
 from player.radio import RadioEvent, RadioSeed, RadioService
 from player.taste.planner import LegacyPlanner, Station, feedback_reward
@@ -170,3 +170,14 @@ def test_band_radio_adds_its_tracks_to_the_band(radio_for, database):
     assert ready.genre == "ambient" and ready.vibe == "dreamy"
     refreshed = BandService(database).get_band(radio.user_id, band.id)
     assert ready.track_id in refreshed.track_ids
+
+
+def test_the_quota_message_carries_the_services_sentence():
+    from player.generation.service import QuotaExceeded
+    from player.radio import quota_message
+
+    detail = str(QuotaExceeded(3))
+    message = quota_message(detail)
+    assert message.startswith(detail) and "all 3 of today's free generations" in message
+    assert "library keeps playing" in message
+    assert "midnight UTC" in quota_message() and "library keeps playing" in quota_message()

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from base.errors import UserFacingError
 from player.cli.radio_cmd import parse_station
-from player.errors import UserFacingError
 from player.generation.genres import GENRES
 from tests.listener_sim import radio_command
 

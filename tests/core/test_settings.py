@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.settings import OPTIONS, VERSION, Settings
 
 

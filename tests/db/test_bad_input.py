@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
+from base.errors import UserFacingError
 from db.database import Database, DatabaseUnavailable
-from player.errors import UserFacingError
 
 
 @pytest.mark.parametrize(

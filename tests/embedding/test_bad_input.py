@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from base.errors import UserFacingError
 from player.embedding.descriptor import DescriptorEmbedder
-from player.errors import UserFacingError
 
 from .conftest import clicks
 

@@ -161,7 +161,7 @@ def test_a_recording_already_in_the_shared_catalogue_is_left_alone(
 
 
 def test_a_missing_folder_is_a_clear_error(database, tmp_path: Path):
-    from player.errors import UserFacingError
+    from base.errors import UserFacingError
 
     with pytest.raises(UserFacingError, match="not a folder"):
         add_folder(database, tmp_path / "nope", embedder=DescriptorEmbedder())

@@ -15,7 +15,7 @@ from sqlalchemy import event, insert, text
 
 from db.maintain import ivfflat_lists, ivfflat_probes, maintain
 from db.models import Band, Embedding
-from player.search import EF_SEARCH, index_settings, similar_public_bands, similar_tracks
+from player.similarity import EF_SEARCH, index_settings, similar_public_bands, similar_tracks
 
 SPACE = "descriptor-v1"
 OTHER = "mert-v1-95m"

@@ -9,7 +9,7 @@ import pytest
 
 from db.sync.catalogue import pull_catalogue
 from player.embedding.store import store_vector
-from player.search import similar_tracks
+from player.similarity import similar_tracks
 
 
 @pytest.fixture

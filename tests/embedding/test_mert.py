@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+from base.errors import UserFacingError
 from player.embedding.mert import (
     MertConfig,
     MertEmbedder,
@@ -16,7 +17,6 @@ from player.embedding.mert import (
     load_model,
     map_state_dict,
 )
-from player.errors import UserFacingError
 
 from .conftest import TINY_MERT, clicks
 

@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from db.models import Band, Embedding, GeneratedTrack
 from player.embedding.store import space_counts, store_track_vector, store_vector, track_vector
-from player.search import similar_public_bands, similar_tracks
+from player.similarity import similar_public_bands, similar_tracks
 
 SPACE = "descriptor-v1"
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation import GenerationRequest, SourceTrack
 from player.generation.palettes import palette_count
 from player.generation.procedural import SAMPLERATE, ProceduralGenerator

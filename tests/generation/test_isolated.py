@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation.isolated import EngineCrashed, IsolatedGenerator
 from player.generation.procedural import ProceduralGenerator
 from player.generation.protocol import GenerationRequest

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation import GenerationRequest, SourceTrack, get_generator
 from player.generation.engines import CHECKPOINT_ENV, musicgen_checkpoint
 from player.generation.mixing import CEILING

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.generation import GENRES, GenerationRequest, SourceTrack
 from player.generation.genres import STYLES
 from player.generation.mixing import CEILING, Limiter

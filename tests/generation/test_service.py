@@ -12,7 +12,8 @@ import pytest
 import soundfile as sf
 from sqlalchemy import text
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
+from base.paths import path_from_url
 from player.generation import GenerationRequest, SourceTrack
 from player.generation.procedural import ProceduralGenerator
 from player.generation.protocol import GenerationResult
@@ -20,7 +21,6 @@ from player.generation.service import (
     GenerationCancelled,
     GenerationService,
     QuotaExceeded,
-    path_from_url,
 )
 
 SHORT = {"genres": ["house"], "duration_seconds": 2.0, "seed": 1}
@@ -230,3 +230,21 @@ def test_bad_ids_are_named(database: Any, make_user: Any) -> None:
         service.generate(uuid.uuid4(), GenerationRequest(**SHORT))
     with pytest.raises(UserFacingError, match="not a valid id"):
         service.remaining_today("nope")
+
+
+def test_a_failed_insert_gives_the_generation_back_and_names_the_missing_row(
+    database: Any, make_user: Any
+) -> None:
+    user = make_user()
+    service = GenerationService(database, ProceduralGenerator(), daily_limit=2)
+    gone = uuid.uuid4()  # a band deleted (or synced away) while its radio was asking
+    with pytest.raises(UserFacingError, match=rf"could not be saved: Key \(band_id\)=\({gone}\)"):
+        service.generate(user, GenerationRequest(**SHORT), band_id=gone)
+    assert service.remaining_today(user) == 2
+    with database.service_session() as s:
+        assert (
+            s.execute(
+                text("select count(*) from public.generated_tracks where user_id = :u"), {"u": user}
+            ).scalar_one()
+            == 0
+        )

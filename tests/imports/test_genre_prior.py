@@ -13,10 +13,10 @@ import uuid
 import pytest
 from sqlalchemy import text
 
+from base.paths import data_dir
 from player.imports.genre_prior import CACHE_FILE, engine_genre, history_genre_prior
 from player.imports.history import import_history
 from player.imports.spotify_connect import SpotifyConfig, SpotifyConnector
-from player.paths import data_dir
 from tests.imports.conftest import DATA, make_zip
 from tests.imports.fake_spotify import CLIENT_ID, FakeSpotify, artist, track
 from tests.imports.test_spotify_connect import browser

@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
 
+from base.errors import UserFacingError
 from db.models import UserHistory
-from player.errors import UserFacingError
 from player.imports import IMPORTERS, FormatError, Play, importer_for, read_records
 from player.imports.history import import_history
 from tests.imports.conftest import DATA, make_zip

@@ -7,7 +7,7 @@ import time
 
 from PySide6.QtWidgets import QApplication
 
-from player.library import find_user
+from player.accounts import find_user
 from tests.imports.test_history_db import history_count
 from tests.imports.test_real_layouts import ACTIVITY, DAILY, LIBRARY, apple_zip
 from ui.tasks import TaskRunner

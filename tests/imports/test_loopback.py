@@ -7,7 +7,7 @@ import threading
 import pytest
 import requests
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.imports.loopback import LoopbackRedirectServer
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.imports import FormatError, Play, Skip, importer_for, read_records
 from tests.imports.conftest import DATA, make_zip
 

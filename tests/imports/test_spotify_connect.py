@@ -9,8 +9,8 @@ import pytest
 import requests
 from sqlalchemy import func, select, text
 
+from base.errors import UserFacingError
 from db.models import OAuthConnection, UserHistory
-from player.errors import UserFacingError
 from player.imports.spotify_connect import SpotifyConfig, SpotifyConnector
 from player.imports.tokens import TokenStore
 from tests.imports.fake_spotify import CLIENT_ID, FakeSpotify, Scripted, track

@@ -9,6 +9,7 @@ import keyring
 import pytest
 from keyring.backend import KeyringBackend
 
+from base.paths import data_dir
 from player.imports.tokens import (
     KEY_FILE,
     KEYRING_ENTRY,
@@ -17,7 +18,6 @@ from player.imports.tokens import (
     TokenDecryptError,
     TokenStore,
 )
-from player.paths import data_dir
 
 
 class MemoryKeyring(KeyringBackend):
@@ -101,7 +101,7 @@ def test_existing_key_file_wins_over_a_keyring_that_appears_later(memory_keyring
 
 
 def test_damaged_key_file_is_a_clear_error():
-    from player.errors import UserFacingError
+    from base.errors import UserFacingError
 
     path = data_dir() / KEY_FILE
     path.parent.mkdir(parents=True)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from base.errors import UserFacingError
 from player import models
-from player.errors import UserFacingError
 from player.models import downloader as download_module
 from player.models.local import PARTIAL
 from player.settings import Settings

@@ -14,10 +14,10 @@ import jwt
 import pytest
 from sqlalchemy import text
 
+from base.errors import UserFacingError
 from db.sync import RemoteUnreachable, sync
 from db.sync.rpc import RpcRemote
 from player.account import Account, AccountConfig, FileVault
-from player.errors import UserFacingError
 from tests.sync.helpers import add_history, add_playlist, add_track, assert_same, one, pending
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sqlalchemy import text
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 from player.taste.store import MAX_STATE_BYTES, load_state, reset_state, save_state
 
 STATE = {

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from player.library import OnboardingAnswers, complete_onboarding
+from player.onboarding import OnboardingAnswers, complete_onboarding
 from player.settings import Settings
 
 

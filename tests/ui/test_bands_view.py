@@ -79,7 +79,7 @@ def test_create_a_band_from_tracks_and_follow_it(qtbot, session, make_tracks):
 
 def test_follow_and_unfollow_someone_elses_band(qtbot, session, database):
     from player.bands.service import BandService
-    from player.library import OnboardingAnswers, complete_onboarding
+    from player.onboarding import OnboardingAnswers, complete_onboarding
 
     window = session.window
     other = complete_onboarding(

@@ -122,7 +122,7 @@ def test_every_view_keeps_its_actions_on_screen(qtbot, session, make_tracks, scr
 def test_onboarding_start_button_stays_on_screen_with_errors(
     qtbot, database, screen_name, onboarded_user
 ):
-    from player.library import load_profile
+    from player.accounts import load_profile
     from ui.app import ONBOARDING_SIZE, genre_and_vibe_lists
     from ui.tasks import SyncTaskRunner
     from ui.views.onboarding import OnboardingView

@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QApplication
 
-from player.library import find_user, load_profile
+from player.accounts import find_user, load_profile
 from ui.tasks import SyncTaskRunner, TaskRunner
 from ui.views.onboarding import OnboardingView
 

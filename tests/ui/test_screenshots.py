@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from PySide6.QtGui import QImage
 
+from base.errors import UserFacingError
 from player.cli import main
-from player.errors import UserFacingError
 from ui.screenshots import PANEL, parse_size
 
 EXPECTED = {

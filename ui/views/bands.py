@@ -7,7 +7,7 @@ delegate (cover, name, counts), so hundreds of bands cost no widgets.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import (
     QAbstractListModel,
@@ -49,6 +49,9 @@ from ui.models import PlaylistModel
 from ui.radio_controller import RadioController
 from ui.tables import TableFitter
 
+if TYPE_CHECKING:
+    from player.bands.service import BandInfo
+
 BAND_ROLE = Qt.ItemDataRole.UserRole + 30
 CARD = QSize(176, 244)
 COVER = 144
@@ -59,14 +62,14 @@ PAGE_COVER = 132
 class BandCardModel(QAbstractListModel):
     def __init__(self, parent: Any = None) -> None:
         super().__init__(parent)
-        self._bands: list[Any] = []
+        self._bands: list[BandInfo] = []
 
-    def set_bands(self, bands: list[Any]) -> None:
+    def set_bands(self, bands: list[BandInfo]) -> None:
         self.beginResetModel()
         self._bands = list(bands)
         self.endResetModel()
 
-    def bands(self) -> list[Any]:
+    def bands(self) -> list[BandInfo]:
         return list(self._bands)
 
     def rowCount(self, parent: QModelIndex | QPersistentModelIndex = QModelIndex()) -> int:  # noqa: B008
@@ -85,18 +88,18 @@ class BandCardModel(QAbstractListModel):
         return None
 
 
-def band_counts(band: Any) -> str:
+def band_counts(band: BandInfo) -> str:
     tracks = f"{band.track_count} track{'s' if band.track_count != 1 else ''}"
     followers = f"{band.follower_count} follower{'s' if band.follower_count != 1 else ''}"
     return f"{tracks} · {followers}"
 
 
-def band_style(band: Any) -> str:
+def band_style(band: BandInfo) -> str:
     """Every genre the band plays, then its vibe: nothing it plays is left unsaid."""
     return " · ".join(p for p in (", ".join(band.genres or ()), band.vibe or "") if p)
 
 
-def band_meta(band: Any) -> str:
+def band_meta(band: BandInfo) -> str:
     genres = ", ".join(band.genres) if band.genres else ""
     vibe = f"{band.vibe}" if band.vibe else ""
     style = " · ".join(p for p in (genres, vibe) if p)
@@ -170,7 +173,7 @@ class CardStrip(QListView):
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.clicked.connect(lambda index: self.band_clicked.emit(index.data(BAND_ROLE)))
 
-    def set_bands(self, bands: list[Any]) -> None:
+    def set_bands(self, bands: list[BandInfo]) -> None:
         self.model_.set_bands(bands)
         self._fit()
 
@@ -212,7 +215,9 @@ class CreateBandDialog(QDialog):
         self.vibe_box = QComboBox()
         self.vibe_box.setAccessibleName("Vibe")
         self.vibe_box.addItems(list(VIBES))
-        vibe = ctx.profile.preferences.get("vibe")
+        from player.taste.preferences import Preferences
+
+        vibe = Preferences.from_profile(ctx.profile.preferences).vibe
         if vibe in VIBES:
             self.vibe_box.setCurrentText(vibe)
         self.vibe_box.currentTextChanged.connect(lambda _t: self._update_summary())
@@ -276,12 +281,16 @@ class CreateBandDialog(QDialog):
 
 class BandPage(QWidget):
     back = Signal()
+    #: the listener followed or unfollowed the band shown (the card strips change).
+    follow_changed = Signal()
+    #: the band's radio started; the window should show the Radio view.
+    show_radio = Signal()
 
     def __init__(self, ctx: AppContext, radio: RadioController, parent: Any = None) -> None:
         super().__init__(parent)
         self.ctx = ctx
         self.radio = radio
-        self.band: Any = None
+        self.band: BandInfo | None = None
         self.following = False
         self.back_button = QPushButton("← All bands")
         self.back_button.clicked.connect(self.back.emit)
@@ -344,7 +353,7 @@ class BandPage(QWidget):
         layout.addWidget(self.table, 1)
         self.tracks.page_loaded.connect(lambda n: self.empty.setVisible(n == 0))
 
-    def show_band(self, band: Any, following: bool) -> None:
+    def show_band(self, band: BandInfo, following: bool) -> None:
         self.band = band
         self.following = following
         self.cover.setPixmap(
@@ -358,7 +367,7 @@ class BandPage(QWidget):
         self.follow_button.setVisible(band.user_id != self.ctx.user_id)
         self.radio_button.setVisible(band.user_id == self.ctx.user_id)
         lib = self.ctx.library
-        ids = list(getattr(band, "track_ids", ()) or ())
+        ids = list(band.track_ids)
         self.ctx.tasks.run(
             lambda _c: lib.tracks_by_id(ids),
             description="Loading band",
@@ -368,11 +377,11 @@ class BandPage(QWidget):
 
     def toggle_follow(self) -> None:
         band, service, user = self.band, self.ctx.bands, self.ctx.user_id
-        if band is None or service is None:
+        if band is None:
             return
         follow = not self.following
 
-        def work(_c: Any) -> Any:
+        def work(_c: Any) -> BandInfo:
             if follow:
                 service.follow(user, band.id)
             else:
@@ -381,21 +390,17 @@ class BandPage(QWidget):
 
         self.follow_button.setEnabled(False)
 
-        def done(updated: Any) -> None:
+        def done(updated: BandInfo) -> None:
             self.follow_button.setEnabled(True)
             self.show_band(updated, follow)
-            parent = self.parent()
-            while parent is not None and not isinstance(parent, BandsView):
-                parent = parent.parent()
-            if parent is not None:
-                parent.reload()
+            self.follow_changed.emit()
 
         self.ctx.tasks.run(work, description="Following" if follow else "Unfollowing", on_done=done)
 
     def refresh(self) -> None:
         """Re-read the band shown (its tracks grow while its radio plays)."""
         band, service, user = self.band, self.ctx.bands, self.ctx.user_id
-        if band is None or service is None:
+        if band is None:
             return
         self.ctx.tasks.run(
             lambda _c: service.get_band(user, band.id),
@@ -404,7 +409,7 @@ class BandPage(QWidget):
             on_done=self._refreshed,
         )
 
-    def _refreshed(self, updated: Any) -> None:
+    def _refreshed(self, updated: BandInfo) -> None:
         if self.band is not None and updated.id == self.band.id:
             self.show_band(updated, self.following)
 
@@ -421,10 +426,7 @@ class BandPage(QWidget):
             self.radio.start(
                 RadioSeed("band", band_id=self.band.id, label=f"{self.band.name} radio")
             )
-            window = self.window()
-            show = getattr(window, "show_view", None)
-            if show is not None:
-                show("radio")
+            self.show_radio.emit()
 
     def _play(self, index: QModelIndex) -> None:
         tracks = self.tracks.rows()
@@ -436,6 +438,8 @@ class BandPage(QWidget):
 class BandsView(QWidget):
     #: the list of my bands changed (the library's "Add to band" menu uses it).
     my_bands_changed = Signal(list)
+    #: a band's radio started from its page; the window should show the Radio view.
+    show_radio = Signal()
 
     def __init__(self, ctx: AppContext, radio: RadioController, parent: Any = None) -> None:
         super().__init__(parent)
@@ -496,6 +500,8 @@ class BandsView(QWidget):
         outer.addWidget(scroll, 1)
         self.page = BandPage(ctx, radio)
         self.page.back.connect(lambda: self.stack.setCurrentIndex(0))
+        self.page.follow_changed.connect(self.reload)
+        self.page.show_radio.connect(self.show_radio)
         # Band radio adds tracks to the band: the page and the cards follow, a second
         # after the radio's last change (not on every progress tick).
         self._follow_radio = QTimer(self, singleShot=True, interval=1000)
@@ -506,8 +512,6 @@ class BandsView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.stack)
-        if ctx.bands is None:
-            self.new_band.setEnabled(False)
 
     def _radio_changed(self) -> None:
         if self.isVisible():
@@ -516,12 +520,10 @@ class BandsView(QWidget):
     def reload(self) -> None:
         """Cards, and the band page when one is open, from the database."""
         service, user = self.ctx.bands, self.ctx.user_id
-        if service is None:
-            return
         if self.stack.currentWidget() is self.page:
             self.page.refresh()
 
-        def load(_c: Any) -> tuple[list[Any], list[Any], list[Any]]:
+        def load(_c: Any) -> tuple[list[BandInfo], list[BandInfo], list[BandInfo]]:
             mine = service.list_bands(user)
             followed = service.following(user)
             discover = service.discover(user, limit=12)
@@ -529,7 +531,7 @@ class BandsView(QWidget):
 
         self.ctx.tasks.run(load, description="Loading bands", visible=False, on_done=self._show)
 
-    def _show(self, result: tuple[list[Any], list[Any], list[Any]]) -> None:
+    def _show(self, result: tuple[list[BandInfo], list[BandInfo], list[BandInfo]]) -> None:
         mine, followed, discover = result
         self.following_ids = {b.id for b in followed}
         self.mine.set_bands(mine)
@@ -537,10 +539,9 @@ class BandsView(QWidget):
         self.discover.set_bands(discover)
         for label, bands in (("My bands", mine), ("Following", followed), ("Discover", discover)):
             self.hints[label].setVisible(not bands)
-        self.ctx.extras["my_bands"] = mine
         self.my_bands_changed.emit(mine)
 
-    def open_band(self, band: Any) -> None:
+    def open_band(self, band: BandInfo | None) -> None:
         if band is None:
             return
         service, user = self.ctx.bands, self.ctx.user_id
@@ -551,7 +552,7 @@ class BandsView(QWidget):
             on_done=lambda full: self._open(full),
         )
 
-    def _open(self, band: Any) -> None:
+    def _open(self, band: BandInfo) -> None:
         self.page.show_band(band, band.id in self.following_ids)
         self.stack.setCurrentIndex(1)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import shutil
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QModelIndex, QPoint, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon
@@ -32,7 +32,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.library import Playlist, TrackRow
+from player.library import HistoryRow, Playlist, TrackRow
 from player.radio import RadioSeed
 from ui.context import AppContext
 from ui.models import HISTORY_COLUMNS, ROW_ROLE, TRACK_COLUMNS, PagedTableModel, PlaylistModel
@@ -40,6 +40,9 @@ from ui.playback import track_path
 from ui.radio_controller import RadioController
 from ui.tables import TableFitter
 from ui.theme import icon
+
+if TYPE_CHECKING:
+    from player.bands.service import BandInfo
 
 LIKED, TRACKS, HISTORY = "liked", "tracks", "history"
 KIND_ROLE = Qt.ItemDataRole.UserRole + 20
@@ -102,10 +105,39 @@ class LibraryView(QWidget):
         self.radio = radio
         self.playlists: list[Playlist] = []
         self.current_playlist: Playlist | None = None
-        lib = ctx.library
+        #: the listener's bands, offered by "Add to band" (:meth:`set_my_bands`).
+        self.my_bands: list[BandInfo] = []
 
+        self._make_models()
+        nav_col = self._navigation()
+        head = self._header()
+        self._make_table()
+        right = QVBoxLayout()
+        right.setSpacing(12)
+        right.addLayout(head)
+        right.addWidget(self.public)
+        right.addWidget(self.table, 1)
+        right.addWidget(self.empty)
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(16, 20, 20, 12)
+        layout.setSpacing(16)
+        layout.addLayout(nav_col)
+        layout.addLayout(right, 1)
+
+        for model in (self.liked_model, self.tracks_model, self.history_model, self.playlist_model):
+            model.page_loaded.connect(self._update_count)
+        radio.like_changed.connect(lambda _t, _l: self.liked_model.reload())
+        self.nav.setCurrentRow(0)
+        self.reload_playlists()
+        self.reload_my_bands()
+
+    # -- building the view (one part each) ------------------------------------------------
+
+    def _make_models(self) -> None:
+        """The paged models over the library service, one per section, and the playlist's."""
+        lib = self.ctx.library
         self.liked_model = PagedTableModel(
-            ctx.tasks,
+            self.ctx.tasks,
             lambda o, n, q, s, d: lib.tracks(
                 liked=True, search=q, sort=s, descending=d, offset=o, limit=n
             ),
@@ -114,14 +146,14 @@ class LibraryView(QWidget):
             parent=self,
         )
         self.tracks_model = PagedTableModel(
-            ctx.tasks,
+            self.ctx.tasks,
             lambda o, n, q, s, d: lib.tracks(search=q, sort=s, descending=d, offset=o, limit=n),
             TRACK_COLUMNS,
             default_sort="added",
             parent=self,
         )
         self.history_model = PagedTableModel(
-            ctx.tasks,
+            self.ctx.tasks,
             lambda o, n, q, s, d: lib.history(search=q, sort=s, descending=d, offset=o, limit=n),
             HISTORY_COLUMNS,
             default_sort="played_at",
@@ -129,7 +161,8 @@ class LibraryView(QWidget):
         )
         self.playlist_model = PlaylistModel(self._persist_move, self)
 
-        # -- navigation -----------------------------------------------------------------
+    def _navigation(self) -> QVBoxLayout:
+        """Left: the sections, the playlists under them and "New playlist"."""
         self.nav = QListWidget()
         self.nav.setObjectName("LibraryNav")
         self.nav.setFixedWidth(176)
@@ -148,8 +181,10 @@ class LibraryView(QWidget):
         nav_col = QVBoxLayout()
         nav_col.addWidget(self.nav, 1)
         nav_col.addWidget(self.new_playlist)
+        return nav_col
 
-        # -- header -------------------------------------------------------------------
+    def _header(self) -> QHBoxLayout:
+        """The title and count, the playlist's buttons and the search box."""
         self.title = QLabel("Liked songs")
         self.title.setObjectName("PageTitle")
         self.count = QLabel("")
@@ -183,8 +218,10 @@ class LibraryView(QWidget):
         for w in (self.rename, self.delete):
             head.addWidget(w, 0, Qt.AlignmentFlag.AlignBottom)
         head.addWidget(self.search, 0, Qt.AlignmentFlag.AlignBottom)
+        return head
 
-        # -- table --------------------------------------------------------------------
+    def _make_table(self) -> None:
+        """The one table the sections share, and the hint shown when it is empty."""
         self.table = QTableView()
         self.table.setObjectName("LibraryTable")
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -205,24 +242,6 @@ class LibraryView(QWidget):
         self.empty = QLabel("")
         self.empty.setObjectName("Hint")
         self.empty.setAlignment(Qt.AlignmentFlag.AlignCenter)
-
-        right = QVBoxLayout()
-        right.setSpacing(12)
-        right.addLayout(head)
-        right.addWidget(self.public)
-        right.addWidget(self.table, 1)
-        right.addWidget(self.empty)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(16, 20, 20, 12)
-        layout.setSpacing(16)
-        layout.addLayout(nav_col)
-        layout.addLayout(right, 1)
-
-        for model in (self.liked_model, self.tracks_model, self.history_model, self.playlist_model):
-            model.page_loaded.connect(self._update_count)
-        radio.like_changed.connect(lambda _t, _l: self.liked_model.reload())
-        self.nav.setCurrentRow(0)
-        self.reload_playlists()
 
     # -- navigation ---------------------------------------------------------------------
 
@@ -483,8 +502,10 @@ class LibraryView(QWidget):
             self.radio.stop()
             self.ctx.playback.play_tracks(tracks, tracks.index(value))
             return
-        track_id = getattr(value, "track_id", None)
-        if getattr(value, "platform", "") == "infinite" and track_id:
+        if not isinstance(value, HistoryRow):
+            return
+        track_id = value.track_id
+        if value.platform == "infinite" and track_id:
             lib = self.ctx.library
 
             def play(track: TrackRow | None) -> None:
@@ -547,12 +568,23 @@ class LibraryView(QWidget):
         if name is not None:
             self.create_playlist(name, ids)
 
+    def reload_my_bands(self) -> None:
+        """Read the listener's bands from the bands service, so "Add to band" offers them
+        whether or not the Bands view has loaded; that view's ``my_bands_changed`` keeps
+        them current afterwards (connected in ``MainWindow.attach``)."""
+        service, user = self.ctx.bands, self.ctx.user_id
+        self.ctx.tasks.run(
+            lambda _c: service.list_bands(user),
+            description="Loading bands",
+            visible=False,
+            on_done=self.set_my_bands,
+        )
+
+    def set_my_bands(self, bands: list[BandInfo]) -> None:
+        self.my_bands = list(bands)
+
     def _fill_band_menu(self, menu: QMenu, ids: list[uuid.UUID]) -> None:
-        bands_service = self.ctx.bands
-        if bands_service is None:
-            menu.setEnabled(False)
-            return
-        for band in self.ctx.extras.get("my_bands", []):
+        for band in self.my_bands:
             action = menu.addAction(band.name)
             action.triggered.connect(lambda _c=False, b=band: self.add_to_band(b.id, ids))
         menu.addSeparator()
@@ -602,8 +634,6 @@ class LibraryView(QWidget):
 
     def extend(self, track: TrackRow) -> None:
         generation, user, lib = self.ctx.generation, self.ctx.user_id, self.ctx.library
-        if generation is None:
-            return
 
         def work(ctx: Any) -> TrackRow | None:
             from player.generation.protocol import GenerationRequest, SourceTrack
@@ -613,8 +643,7 @@ class LibraryView(QWidget):
                 source=SourceTrack(track_id=str(track.id)),
                 duration_seconds=float(self.ctx.settings.track_seconds),
             )
-            new_id = generation.generate(user, request, cancel=ctx.cancel_event)
-            return lib.track(uuid.UUID(str(getattr(new_id, "track_id", new_id))))
+            return lib.track(generation.generate(user, request, cancel=ctx.cancel_event))
 
         def play(new: TrackRow | None) -> None:
             self.tracks_model.reload()

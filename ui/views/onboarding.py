@@ -2,7 +2,7 @@
 
 Shown on first run and re-runnable from Settings. It writes
 ``users.preferences_profile`` and sets ``onboarding_completed`` through
-:func:`player.library.complete_onboarding`; the optional history import runs through
+:func:`player.onboarding.complete_onboarding`; the optional history import runs through
 :mod:`player.imports` in the background and feeds the artist suggestions.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
@@ -30,15 +30,15 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.library import (
-    BASS_LEVELS,
-    OnboardingAnswers,
-    Profile,
-    complete_onboarding,
-    ensure_user,
-)
+from player.accounts import Profile, ensure_user
+from player.onboarding import BASS_LEVELS, OnboardingAnswers, complete_onboarding
 from ui.tasks import TaskRunner
 from ui.views.import_progress import ImportProgressBar
+
+if TYPE_CHECKING:
+    from db.database import Database
+    from player.imports import ImportCancelled
+    from player.imports.history import ImportResult
 
 IMPORT_KINDS = {
     "spotify-export": "Spotify account data (StreamingHistory_music_*.json)",
@@ -65,7 +65,7 @@ class OnboardingView(QWidget):
 
     def __init__(
         self,
-        database: Any,
+        database: Database,
         tasks: TaskRunner,
         genres: list[str],
         vibes: list[str],
@@ -78,7 +78,50 @@ class OnboardingView(QWidget):
         self.genres = list(genres)
         self.vibes = list(vibes)
         self.errors: dict[str, QLabel] = {}
+        self.email = QLineEdit()
+        self.email.setObjectName("Email")
+        self.email.setPlaceholderText("you@example.com")
+        self.email.textChanged.connect(lambda _t: self._clear("email"))
+        self.artists = QLineEdit()
+        self.artists.setObjectName("Artists")
+        self.artists.setPlaceholderText("Artists you love, separated by commas")
+        self.suggestions = QLabel("")
+        self.suggestions.setObjectName("Hint")
+        self.suggestions.setWordWrap(True)
+        self.suggestions.hide()
+        self.bass = QComboBox()
+        self.bass.setObjectName("Bass")
+        self.bass.addItems(list(BASS_LEVELS))
+        self.bass.setCurrentText("medium")
+        self.explicit = QCheckBox("Explicit lyrics are fine")
+        genre_grid = self._genre_chips()
+        vibe_grid = self._vibe_chips()
+        tempo_row = self._tempo_range()
+        import_row = self._import_controls()
+        form = QVBoxLayout()
+        form.setSpacing(6)
+        self._add_intro(form)
+        self._section(form, "Email", self.email, "email")
+        self._section(form, "Genres (pick any)", genre_grid, "genres")
+        self._section(form, "Favourite artists", self.artists, "artists")
+        form.addWidget(self.suggestions)
+        self._section(form, "Vibe", vibe_grid, "vibe")
+        self._section(form, "Bass", self.bass, "bass_level")
+        self._section(form, "Tempo range", tempo_row, "tempo")
+        form.addSpacing(8)
+        form.addWidget(self.explicit)
+        self._section(form, "Import your listening history", import_row, "import")
+        form.addWidget(self.import_status)
+        form.addWidget(self.import_progress)
+        form.addStretch(1)
+        self._lay_out(form)
+        if profile is not None:
+            self.load(profile)
 
+    # -- building the form (one job each) -------------------------------------------------
+
+    @staticmethod
+    def _add_intro(form: QVBoxLayout) -> None:
         title = QLabel("Welcome to Infinite Player")
         title.setObjectName("PageTitle")
         intro = QLabel(
@@ -87,12 +130,11 @@ class OnboardingView(QWidget):
         )
         intro.setObjectName("PageSubtitle")
         intro.setWordWrap(True)
+        form.addWidget(title)
+        form.addWidget(intro)
+        form.addSpacing(12)
 
-        self.email = QLineEdit()
-        self.email.setObjectName("Email")
-        self.email.setPlaceholderText("you@example.com")
-        self.email.textChanged.connect(lambda _t: self._clear("email"))
-
+    def _genre_chips(self) -> QGridLayout:
         self.genre_buttons: dict[str, QPushButton] = {}
         genre_grid = QGridLayout()
         genre_grid.setSpacing(8)
@@ -101,15 +143,9 @@ class OnboardingView(QWidget):
             chip.toggled.connect(lambda _c: self._clear("genres"))
             self.genre_buttons[genre] = chip
             genre_grid.addWidget(chip, n // 5, n % 5)
+        return genre_grid
 
-        self.artists = QLineEdit()
-        self.artists.setObjectName("Artists")
-        self.artists.setPlaceholderText("Artists you love, separated by commas")
-        self.suggestions = QLabel("")
-        self.suggestions.setObjectName("Hint")
-        self.suggestions.setWordWrap(True)
-        self.suggestions.hide()
-
+    def _vibe_chips(self) -> QGridLayout:
         self.vibe_group = QButtonGroup(self)
         self.vibe_group.setExclusive(True)
         self.vibe_buttons: dict[str, QPushButton] = {}
@@ -121,11 +157,9 @@ class OnboardingView(QWidget):
             chip.toggled.connect(lambda _c: self._clear("vibe"))
             self.vibe_buttons[vibe] = chip
             vibe_grid.addWidget(chip, n // 5, n % 5)
+        return vibe_grid
 
-        self.bass = QComboBox()
-        self.bass.setObjectName("Bass")
-        self.bass.addItems(list(BASS_LEVELS))
-        self.bass.setCurrentText("medium")
+    def _tempo_range(self) -> QHBoxLayout:
         self.tempo_min = QSpinBox()
         self.tempo_max = QSpinBox()
         for spin, value in ((self.tempo_min, 90), (self.tempo_max, 130)):
@@ -138,8 +172,9 @@ class OnboardingView(QWidget):
         tempo_row.addWidget(QLabel("to"))
         tempo_row.addWidget(self.tempo_max)
         tempo_row.addStretch(1)
-        self.explicit = QCheckBox("Explicit lyrics are fine")
+        return tempo_row
 
+    def _import_controls(self) -> QHBoxLayout:
         self.import_kind = QComboBox()
         for kind, label in IMPORT_KINDS.items():
             self.import_kind.addItem(label, kind)
@@ -155,35 +190,11 @@ class OnboardingView(QWidget):
         import_row = QHBoxLayout()
         import_row.addWidget(self.import_kind, 1)
         import_row.addWidget(self.import_button)
+        return import_row
 
-        self.finish = QPushButton("Start listening")
-        self.finish.setObjectName("Primary")
-        self.finish.setMinimumHeight(40)
-        self.finish.setMinimumWidth(180)
-        self.finish.clicked.connect(self.submit)
-        self.status = QLabel("")
-        self.status.setObjectName("ErrorLabel")
-        self.status.setWordWrap(True)
-
-        form = QVBoxLayout()
-        form.setSpacing(6)
-        form.addWidget(title)
-        form.addWidget(intro)
-        form.addSpacing(12)
-        self._section(form, "Email", self.email, "email")
-        self._section(form, "Genres (pick any)", genre_grid, "genres")
-        self._section(form, "Favourite artists", self.artists, "artists")
-        form.addWidget(self.suggestions)
-        self._section(form, "Vibe", vibe_grid, "vibe")
-        self._section(form, "Bass", self.bass, "bass_level")
-        self._section(form, "Tempo range", tempo_row, "tempo")
-        form.addSpacing(8)
-        form.addWidget(self.explicit)
-        self._section(form, "Import your listening history", import_row, "import")
-        form.addWidget(self.import_status)
-        form.addWidget(self.import_progress)
-        form.addStretch(1)
-
+    def _lay_out(self, form: QVBoxLayout) -> None:
+        """The form scrolls; "Start listening" stays below it: on a short screen, and when
+        error messages make the form longer, it is still in view."""
         inner = QWidget()
         inner.setMaximumWidth(760)
         inner.setLayout(form)
@@ -193,11 +204,17 @@ class OnboardingView(QWidget):
         center.addStretch(1)
         center.addWidget(inner, 8)
         center.addStretch(1)
-        self.scroll = QScrollArea()
-        self.scroll.setWidgetResizable(True)
-        self.scroll.setWidget(holder)
-        # "Start listening" stays below the scrolling form: on a short screen, and when
-        # error messages make the form longer, it is still in view.
+        self.form_scroll = QScrollArea()
+        self.form_scroll.setWidgetResizable(True)
+        self.form_scroll.setWidget(holder)
+        self.finish = QPushButton("Start listening")
+        self.finish.setObjectName("Primary")
+        self.finish.setMinimumHeight(40)
+        self.finish.setMinimumWidth(180)
+        self.finish.clicked.connect(self.submit)
+        self.status = QLabel("")
+        self.status.setObjectName("ErrorLabel")
+        self.status.setWordWrap(True)
         footer = QWidget()
         footer.setObjectName("OnboardingFooter")
         footer_row = QHBoxLayout(footer)
@@ -207,10 +224,8 @@ class OnboardingView(QWidget):
         layout = QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
-        layout.addWidget(self.scroll, 1)
+        layout.addWidget(self.form_scroll, 1)
         layout.addWidget(footer)
-        if profile is not None:
-            self.load(profile)
 
     def _section(self, form: QVBoxLayout, label: str, body: Any, key: str) -> None:
         heading = QLabel(label)
@@ -251,22 +266,23 @@ class OnboardingView(QWidget):
         )
 
     def load(self, profile: Profile) -> None:
-        prefs = profile.preferences
+        """Fill the form from a saved profile, read the one way the radio reads it."""
+        from player.taste.preferences import Preferences
+
+        prefs = Preferences.from_profile(profile.preferences)
         self.email.setText(profile.email)
-        for genre in prefs.get("genres") or []:
+        for genre in prefs.genres:
             if genre in self.genre_buttons:
                 self.genre_buttons[genre].setChecked(True)
-        self.artists.setText(", ".join(prefs.get("favorite_artists") or []))
-        vibe = prefs.get("vibe")
-        if vibe in self.vibe_buttons:
-            self.vibe_buttons[vibe].setChecked(True)
-        if prefs.get("bass_level") in BASS_LEVELS:
-            self.bass.setCurrentText(prefs["bass_level"])
-        lo, _, hi = str(prefs.get("tempo_range") or "90-130").partition("-")
-        if lo.isdigit() and hi.isdigit():
-            self.tempo_min.setValue(int(lo))
-            self.tempo_max.setValue(int(hi))
-        self.explicit.setChecked(bool(prefs.get("explicit_lyrics")))
+        self.artists.setText(", ".join(prefs.favorite_artists))
+        if prefs.vibe in self.vibe_buttons:
+            self.vibe_buttons[prefs.vibe].setChecked(True)
+        self.bass.setCurrentText(prefs.bass_level)
+        if prefs.tempo_range is not None:
+            lo, hi = prefs.tempo_range
+            self.tempo_min.setValue(round(lo))
+            self.tempo_max.setValue(round(hi))
+        self.explicit.setChecked(bool(profile.preferences.get("explicit_lyrics")))
 
     def show_errors(self, problems: dict[str, str]) -> None:
         for key, label in self.errors.items():
@@ -290,7 +306,7 @@ class OnboardingView(QWidget):
         def save(_c: Any) -> uuid.UUID:
             problems = answers.errors(genres, vibes)
             if problems:
-                from player.errors import UserFacingError
+                from base.errors import UserFacingError
 
                 raise UserFacingError(" ".join(problems.values()))
             return complete_onboarding(database, answers, genres)
@@ -329,7 +345,7 @@ class OnboardingView(QWidget):
         answers = self.answers()
         database = self.database
 
-        def work(ctx: Any) -> tuple[Any, list[str]]:
+        def work(ctx: Any) -> tuple[ImportResult | ImportCancelled, list[str]]:
             from player.imports import ImportCancelled, ImportProgress
             from player.imports.history import import_history, top_artists
 
@@ -346,13 +362,16 @@ class OnboardingView(QWidget):
                 return cancelled, []
             return result, top_artists(database, user_id, 10)
 
-        def done(result: tuple[Any, list[str]]) -> None:
+        def done(result: tuple[ImportResult | ImportCancelled, list[str]]) -> None:
+            from player.imports.history import ImportResult
+
             outcome, artists = result
             self.import_button.setEnabled(True)
             # ImportResult.summary(): imported, skipped and recovered, in plain words.
-            summary = getattr(outcome, "summary", None)
             self.import_status.setText(
-                f"{path.name}:\n{summary()}" if callable(summary) else str(outcome)
+                f"{path.name}:\n{outcome.summary()}"
+                if isinstance(outcome, ImportResult)
+                else str(outcome)
             )
             self.set_suggestions(artists)
 
@@ -378,7 +397,7 @@ class OnboardingView(QWidget):
                 }
             )
             self.email.setFocus()
-            self.scroll.ensureWidgetVisible(self.email)
+            self.form_scroll.ensureWidgetVisible(self.email)
         return not problem
 
     def set_suggestions(self, artists: list[str]) -> None:

@@ -214,11 +214,13 @@ class RadioView(QWidget):
         self.start_taste = QPushButton("Start my radio")
         self.start_taste.setObjectName("Primary")
         self.start_taste.clicked.connect(lambda: self._start(RadioSeed("taste")))
-        prefs = controller.ctx.profile.preferences if controller.ctx.profile else {}
+        from player.taste.preferences import Preferences
+
+        prefs = Preferences.from_profile(controller.ctx.profile.preferences)
         self.genre = QComboBox()
         self.genre.setAccessibleName("Genre")
         self.genre.addItems(genres)
-        liked_genres = [g for g in prefs.get("genres") or [] if g in genres]
+        liked_genres = [g for g in prefs.genres if g in genres]
         if liked_genres:  # the onboarding picks, not the list's first entry
             self.genre.setCurrentText(liked_genres[0])
         self.start_genre = QPushButton("Genre radio")
@@ -228,8 +230,8 @@ class RadioView(QWidget):
         self.vibe = QComboBox()
         self.vibe.setAccessibleName("Vibe")
         self.vibe.addItems(vibes)
-        if prefs.get("vibe") in vibes:
-            self.vibe.setCurrentText(str(prefs["vibe"]))
+        if prefs.vibe in vibes:
+            self.vibe.setCurrentText(prefs.vibe)
         self.start_vibe = QPushButton("Vibe radio")
         self.start_vibe.clicked.connect(
             lambda: self._start(RadioSeed("vibe", vibe=self.vibe.currentText()))

@@ -33,8 +33,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from player.errors import UserFacingError
-from player.paths import data_dir
+from base.errors import UserFacingError
+from base.paths import data_dir
 from player.settings import OPTIONS
 from ui.context import AppContext
 from ui.views.catalogue_folder import CatalogueFolderBox

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from typing import Any
+from functools import partial
+from typing import TYPE_CHECKING, Any, Protocol
 
 import shiboken6
 from PySide6.QtCore import Qt, Signal
@@ -30,6 +31,13 @@ from PySide6.QtWidgets import (
 
 from player import models
 from player.models.downloader import human_bytes
+
+if TYPE_CHECKING:
+    from db.database import Database
+    from player.generation.isolated import IsolatedGenerator
+    from player.generation.service import GenerationService
+    from player.settings import Settings
+    from ui.tasks import TaskRunner
 
 
 def engine_reason() -> str:
@@ -110,6 +118,21 @@ class _ModelRow(QWidget):
         grid.setColumnStretch(0, 1)
 
 
+class ModelsContext(Protocol):
+    """What the Models box uses of an :class:`~ui.context.AppContext`: the settings and
+    the task runner always; the database and the generation service when a session is
+    open (they put a new model to work at once)."""
+
+    @property
+    def settings(self) -> Settings: ...
+    @property
+    def tasks(self) -> TaskRunner: ...
+    @property
+    def database(self) -> Database | None: ...
+    @property
+    def generation(self) -> GenerationService | None: ...
+
+
 class ModelsPanel(QGroupBox):
     """The Models box of Settings. ``ctx`` needs ``settings`` and ``tasks``; with
     ``database`` and ``generation`` it also puts a new model to work at once."""
@@ -117,7 +140,9 @@ class ModelsPanel(QGroupBox):
     #: the rows were re-read from disk (after start-up, a download, a removal)
     changed = Signal()
 
-    def __init__(self, ctx: Any, saved: Any = None, parent: QWidget | None = None) -> None:
+    def __init__(
+        self, ctx: ModelsContext, saved: Any = None, parent: QWidget | None = None
+    ) -> None:
         """``saved`` is the Settings view's signal: when the embedder choice changed with
         it, the library is re-embedded in the new space in the background."""
         super().__init__("Models", parent)
@@ -234,8 +259,8 @@ class ModelsPanel(QGroupBox):
         task = self.ctx.tasks.run(
             work,
             description=f"Downloading {entry.name}",
-            on_done=lambda report, n=name: self._downloaded(n, report),
-            on_error=lambda exc, n=name: self._failed(n, exc),
+            on_done=partial(self._downloaded, name),
+            on_error=partial(self._failed, name),
         )
         task.progressed.connect(lambda fraction, text, r=row: self._progress(r, fraction, text))
         self.tasks[name] = task
@@ -269,15 +294,20 @@ class ModelsPanel(QGroupBox):
         message = f"Downloaded and verified ({human_bytes(report.total_bytes)})."
         if entry.family == "musicgen":
             generator = self._generator()
-            if hasattr(generator, "choose_again"):
+            if generator is not None:
                 generator.choose_again()  # the next track may be MusicGen's
         elif entry.family == "mert":
             message += self._reembed()
         self.refresh_after(name, message)
 
-    def _generator(self) -> Any:
-        service = getattr(self.ctx, "generation", None)
-        return getattr(service, "generator", None) if service is not None else None
+    def _generator(self) -> IsolatedGenerator | None:
+        """The app's engine process, which picks its engine again when models change (no
+        service, or one built around an in-process generator, has nothing to re-pick)."""
+        from player.generation.isolated import IsolatedGenerator
+
+        service = self.ctx.generation
+        generator = service.generator if service is not None else None
+        return generator if isinstance(generator, IsolatedGenerator) else None
 
     def _current_embedder_choice(self) -> tuple[str, str]:
         settings = self.ctx.settings
@@ -303,7 +333,7 @@ class ModelsPanel(QGroupBox):
         """Bring stored vectors into the space of the embedder the settings choose, in the
         background (what ``ReembedJob`` does, on the task runner for progress and cancel).
         Rows stay in their old space until re-embedded, so spaces never mix."""
-        database = getattr(self.ctx, "database", None)
+        database = self.ctx.database
         if database is None:
             return None
         from player.embedding import forget_loaded, get_embedder
@@ -341,7 +371,7 @@ class ModelsPanel(QGroupBox):
             if not shiboken6.isValid(self):
                 return
             generator = self._generator()
-            if entry.family == "musicgen" and hasattr(generator, "choose_again"):
+            if entry.family == "musicgen" and generator is not None:
                 generator.choose_again()
             if entry.family == "mert":
                 from player.embedding import forget_loaded
@@ -353,5 +383,5 @@ class ModelsPanel(QGroupBox):
             work,
             description=f"Removing {entry.name}",
             on_done=done,
-            on_error=lambda exc, n=name: self._failed(n, exc),
+            on_error=partial(self._failed, name),
         )

@@ -9,7 +9,7 @@ user's other devices.
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import shiboken6
 from PySide6.QtCore import Signal
@@ -23,6 +23,9 @@ from PySide6.QtWidgets import (
 )
 
 from ui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from db.database import Database
 
 CONFIRM_TEXT = (
     "Forget everything the radio learned from your likes, skips and listens?\n\n"
@@ -38,7 +41,7 @@ class RadioMemoryBox(QGroupBox):
     learned_reset = Signal()
 
     def __init__(
-        self, database: Any, user_id: uuid.UUID, tasks: TaskRunner, parent: Any = None
+        self, database: Database, user_id: uuid.UUID, tasks: TaskRunner, parent: Any = None
     ) -> None:
         super().__init__("Radio", parent)
         self._database = database

@@ -10,10 +10,11 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import platformdirs
 
-from player.errors import UserFacingError
+from base.errors import UserFacingError
 
 APP_NAME = "InfinitePlayer"
 HOME_ENV = "INFINITE_PLAYER_HOME"
@@ -51,6 +52,23 @@ def covers_dir() -> Path:
     path = data_dir() / "covers"
     path.mkdir(parents=True, exist_ok=True)
     return path
+
+
+def path_from_url(url: str) -> Path | None:
+    """The local file a track's URL names: a ``file://`` URL (percent-decoded) or a plain
+    path; None for a remote URL (``https://``…), which only storage can fetch.
+
+    The one reading of stored ``url`` columns: generation, playback, bands, re-embedding
+    and sync must agree on which rows have a file here.
+    """
+    if not url:
+        return None
+    parsed = urlparse(url)
+    if parsed.scheme == "file":
+        return Path(unquote(parsed.path))
+    if parsed.scheme == "" or (len(parsed.scheme) == 1 and os.name == "nt"):
+        return Path(url)
+    return None
 
 
 def bundled_folder(package: str, folder: str) -> Path:
