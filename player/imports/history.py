@@ -28,7 +28,6 @@ foreign key, the sync outbox) is most of an import's time; profiled in
 
 from __future__ import annotations
 
-import importlib
 import json
 import logging
 import queue
@@ -385,27 +384,15 @@ def import_history(
     result.notes.extend(importer.notes)
     log.info("imported %s from %s for %s: %s", kind, path, user_id, result.to_json())
     if result.imported:
-        rebuild_taste_if_available(database, user_id)
+        rebuild_taste_after_import(database, user_id)
     return result
 
 
-def rebuild_taste_if_available(database: Database, user_id: uuid.UUID) -> bool:
-    """Call ``player.taste.rebuild_taste`` when that module exists; False when it does not.
+def rebuild_taste_after_import(database: Database, user_id: uuid.UUID) -> None:
+    """The taste vector reflects the history just imported (the onboarding promise)."""
+    from player.taste import rebuild_taste
 
-    Imported lazily: the taste module is another area's and may not be installed in a
-    minimal build; history is still worth importing without it.
-    """
-    try:
-        taste = importlib.import_module("player.taste")
-    except ModuleNotFoundError as exc:
-        if exc.name != "player.taste":
-            raise
-        return False
-    rebuild = getattr(taste, "rebuild_taste", None)
-    if rebuild is None:
-        return False
-    rebuild(database, user_id)
-    return True
+    rebuild_taste(database, user_id)
 
 
 def top_artists(database: Database, user_id: uuid.UUID, n: int = 10) -> list[str]:

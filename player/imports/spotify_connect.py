@@ -38,7 +38,7 @@ from spotipy.exceptions import SpotifyException, SpotifyOauthError
 
 from base.errors import UserFacingError
 from player.imports.base import Play, RecordReader, iso_time
-from player.imports.history import ImportResult, rebuild_taste_if_available, store_plays
+from player.imports.history import ImportResult, rebuild_taste_after_import, store_plays
 from player.imports.loopback import LoopbackRedirectServer
 from player.imports.tokens import Connection, TokenStore
 
@@ -211,7 +211,7 @@ class SpotifyConnector:
         result = store_plays(self.database, self.user_id, plays)
         self.store.mark_synced(self.user_id, PLATFORM, started)
         if result.imported:
-            rebuild_taste_if_available(self.database, self.user_id)
+            rebuild_taste_after_import(self.database, self.user_id)
         return result
 
     def top_artist_names(self, n: int = 10) -> list[str]:

@@ -312,7 +312,7 @@ def main() -> None:
             pgtools.prepare_template(superuser)
             from db.database import Database
             from db.models import User
-            from player.imports.history import rebuild_taste_if_available, store_plays
+            from player.imports.history import rebuild_taste_after_import, store_plays
 
             for label in methods:
                 method, *flags = label.split("-")
@@ -370,10 +370,10 @@ def main() -> None:
                         f"{again.duplicates}; peak RSS {peak_mb():.0f} MB"
                     )
                     t0 = time.perf_counter()
-                    rebuilt = rebuild_taste_if_available(database, user_id)
+                    rebuild_taste_after_import(database, user_id)
                     print(
-                        f"taste rebuild after import: {time.perf_counter() - t0:.1f} s "
-                        f"({'ran' if rebuilt else 'player.taste missing'}); RSS {rss_mb():.0f} MB"
+                        f"taste rebuild after import: {time.perf_counter() - t0:.1f} s; "
+                        f"RSS {rss_mb():.0f} MB"
                     )
                 database.close()
         finally:

@@ -101,7 +101,7 @@ def _choice_box(labels: dict[str, str], current: str, name: str) -> QComboBox:
 
 
 def describe_database(ctx: AppContext) -> str:
-    if getattr(ctx.database, "is_embedded", False):
+    if ctx.database.is_embedded:
         return "Now using: the database on this computer"
     return f"Now using: {ctx.database.describe()}"
 
