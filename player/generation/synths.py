@@ -8,6 +8,7 @@ buffers it has rendered; that cache is what keeps the engine far faster than rea
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -137,171 +138,270 @@ class Instrument:
         return cached, self.gain * (0.25 + 0.75 * velocity)
 
     def _render(self, midi: int, gate: int, velocity: float) -> np.ndarray:
-        sr = self.samplerate
-        f = midi_to_hz(midi)
+        voice = VOICES.get(self.kind)
+        if voice is None:
+            raise ValueError(f"unknown instrument kind {self.kind!r}")
         n = gate + self.tail_samples()
-        bright = self.brightness
-        kind = self.kind
-        ds, at = self.decay_scale, self.attack_scale
-        if kind == "sub":  # sine bass with a little drive: felt more than heard
-            t = np.arange(n) / sr
-            x = np.sin(2 * np.pi * f * t) + 0.15 * np.sin(4 * np.pi * f * t)
-            x = np.tanh(1.5 * x) * adsr(n, gate, sr, 0.005, 0.1, 0.85, self.release)
-        elif kind == "808":  # pitch drops into the note, long decay, saturated
-            t = np.arange(n) / sr
-            freq = f * (1.0 + 0.9 * np.exp(-t / 0.025))
-            phase = np.cumsum(freq) / sr
-            x = np.tanh(2.2 * np.sin(2 * np.pi * phase)) * exp_decay(
-                n, sr, (0.35 + gate / sr * 0.6) * ds
-            )
-            x *= adsr(n, gate, sr, 0.002, 0.05, 1.0, self.release)
-        elif kind == "saw_bass":  # filtered saw: bright layer fades into a dark one
-            bright_l = table_osc("saw", f, n, sr, limit=int(6 + 18 * bright))
-            dark_l = table_osc("triangle", f, n, sr, limit=8)
-            fenv = exp_decay(n, sr, (0.08 + 0.1 * bright) * ds)
-            x = (fenv * bright_l + (1 - fenv) * dark_l) * adsr(
-                n, gate, sr, 0.004, 0.15, 0.7, self.release
-            )
-        elif kind == "reese":  # two detuned saws beating against each other
-            ratio = 2 ** (self.detune_cents * 2 / 1200)
-            x = 0.5 * (
-                table_osc("saw", f, n, sr, limit=14)
-                + table_osc("saw", f * ratio, n, sr, limit=14, phase0=0.3)
-            )
-            x *= adsr(n, gate, sr, 0.01, 0.2, 0.8, self.release)
-        elif kind == "upright":  # plucked acoustic bass
-            x = 0.7 * table_osc("sine", f, n, sr) + 0.3 * table_osc("triangle", f, n, sr, limit=9)
-            x *= exp_decay(n, sr, 0.45 * ds) * adsr(n, gate, sr, 0.003, 0.05, 1.0, self.release)
-        elif kind == "epiano":  # two-operator FM with a decaying index: a Rhodes-like tine
-            t = np.arange(n, dtype=np.float32) / sr
-            index = (0.4 + 2.2 * bright * velocity) * exp_decay(n, sr, 0.35)
-            x = np.sin(2 * np.pi * f * t + index * np.sin(2 * np.pi * f * t))
-            x += 0.08 * velocity * np.sin(2 * np.pi * f * 14 * t) * exp_decay(n, sr, 0.02)
-            x *= exp_decay(n, sr, 1.6 * ds) * adsr(n, gate, sr, 0.002, 0.1, 1.0, self.release)
-        elif kind == "piano":  # partials that die faster the higher they are
-            t = np.arange(n, dtype=np.float32) / sr
-            x = np.zeros(n, dtype=np.float32)
-            for k in range(1, 7):
-                fk = f * k * (1 + 0.0004 * k * k)
-                if fk > sr * 0.45:
-                    break
-                x += (
-                    (0.9 / k)
-                    * np.sin(2 * np.pi * fk * t)
-                    * exp_decay(n, sr, 1.4 * ds / (1 + 0.6 * k))
-                )
-            x *= adsr(n, gate, sr, 0.002, 0.05, 1.0, self.release)
-        elif kind in ("pad", "strings"):  # three detuned saws, slow swell
-            cents = self.detune_cents
-            x = np.zeros(n, dtype=np.float32)
-            for i, c in enumerate((-cents, 0.0, cents)):
-                x += table_osc(
-                    "saw", f * 2 ** (c / 1200), n, sr, limit=int(4 + 10 * bright), phase0=0.37 * i
-                )
-            attack = (0.6 if kind == "pad" else 0.25) * at
-            x *= adsr(n, gate, sr, attack, 0.5, 0.8, self.release) / 3.0
-        elif kind == "organ":
-            x = table_osc("organ", f, n, sr, limit=8) * adsr(
-                n, gate, sr, 0.01, 0.05, 0.9, self.release
-            )
-        elif kind == "power":  # guitar-ish: bright saw for the bus distortion to chew on
-            x = 0.6 * table_osc("saw", f, n, sr, limit=30) + 0.4 * table_osc(
-                "square", f * 1.003, n, sr, limit=20
-            )
-            x *= adsr(n, gate, sr, 0.003, 0.3, 0.6, self.release)
-        elif kind == "stab":  # short chord stab for house and techno
-            x = 0.5 * (
-                table_osc("saw", f, n, sr, limit=int(4 + 14 * bright))
-                + table_osc("square", f * 1.004, n, sr, limit=10)
-            )
-            x *= exp_decay(n, sr, 0.12 * ds) * adsr(n, gate, sr, 0.002, 0.05, 1.0, self.release)
-        elif kind == "pluck":  # arp pluck: bright attack, fast decay
-            fenv = exp_decay(n, sr, 0.05)
-            x = fenv * table_osc("saw", f, n, sr, limit=24) + (1 - fenv) * table_osc(
-                "triangle", f, n, sr, limit=6
-            )
-            x *= exp_decay(n, sr, 0.25 * ds) * adsr(n, gate, sr, 0.002, 0.05, 1.0, self.release)
-        elif kind == "bell":  # inharmonic FM ratio: glassy bell
-            t = np.arange(n, dtype=np.float32) / sr
-            x = np.sin(
-                2 * np.pi * f * t + 1.5 * exp_decay(n, sr, 0.4) * np.sin(2 * np.pi * f * 3.5 * t)
-            )
-            x *= exp_decay(n, sr, 1.0 * ds) * adsr(n, gate, sr, 0.002, 0.05, 1.0, self.release)
-        elif kind in (
-            "lead_square",
-            "lead_saw",
-            "flute",
-            "sine_lead",
-        ):  # monophonic leads with delayed vibrato
-            t = np.arange(n) / sr
-            depth = np.clip((t - 0.18) / 0.3, 0.0, 1.0) * (0.004 if kind != "flute" else 0.006)
-            phase = f * t + depth * f / (2 * np.pi * 5.5) * (1 - np.cos(2 * np.pi * 5.5 * t))
-            shape = {
-                "lead_square": "square",
-                "lead_saw": "saw",
-                "flute": "sine",
-                "sine_lead": "triangle",
-            }[kind]
-            x = table_osc_phase(shape, phase, f * 1.01, sr, limit=int(6 + 14 * bright))
-            if kind == "flute":
-                x = x + 0.12 * table_osc_phase("sine", 2 * phase, 2 * f, sr)
-            attack = 0.04 if kind == "flute" else 0.008
-            x *= adsr(n, gate, sr, attack, 0.15, 0.75, self.release)
-        elif kind == "fm_bass":  # FM bass: a growl that closes into a round tone
-            t = np.arange(n, dtype=np.float32) / sr
-            index = (0.8 + 2.5 * bright) * exp_decay(n, sr, 0.12 * ds)
-            x = np.sin(2 * np.pi * f * t + index * np.sin(2 * np.pi * f * t))
-            x *= adsr(n, gate, sr, 0.003, 0.2, 0.7, self.release)
-        elif kind == "acid":  # squelchy square/saw whose upper partials snap shut
-            fenv = exp_decay(n, sr, 0.07 * ds)
-            hi = table_osc("saw", f, n, sr, limit=int(10 + 30 * bright))
-            lo = table_osc("square", f, n, sr, limit=3)
-            x = (fenv * hi * 1.2 + (1 - fenv) * lo * 0.8) * adsr(
-                n, gate, sr, 0.003, 0.1, 0.8, self.release
-            )
-        elif kind == "square_bass":
-            x = table_osc("square", f, n, sr, limit=int(5 + 10 * bright)) * adsr(
-                n, gate, sr, 0.004, 0.2, 0.75, self.release
-            )
-        elif kind in ("marimba", "vibes"):  # struck bars: a fundamental and a 4th partial
-            t = np.arange(n, dtype=np.float32) / sr
-            ring = 0.3 if kind == "marimba" else 1.3
-            x = np.sin(2 * np.pi * f * t) * exp_decay(n, sr, ring * ds)
-            x += (0.25 + 0.2 * bright) * np.sin(2 * np.pi * 4 * f * t) * exp_decay(n, sr, 0.06)
-            if kind == "vibes":
-                x *= 1.0 - 0.3 * (0.5 + 0.5 * np.sin(2 * np.pi * 5.0 * t))
-            x *= adsr(n, gate, sr, 0.001, 0.05, 1.0, self.release)
-        elif kind == "clav":  # bright, percussive keyboard
-            x = table_osc("square", f, n, sr, limit=int(8 + 24 * bright)) * 0.6
-            x += 0.4 * table_osc("saw", f * 2, n, sr, limit=int(4 + 12 * bright))
-            x *= exp_decay(n, sr, 0.18 * ds) * adsr(n, gate, sr, 0.001, 0.05, 1.0, self.release)
-        elif kind == "brass":  # saw that opens up as it swells
-            fenv = 1.0 - exp_decay(n, sr, 0.08 * at)
-            x = fenv * table_osc("saw", f, n, sr, limit=int(6 + 20 * bright)) + (
-                1 - fenv
-            ) * table_osc("triangle", f, n, sr, limit=5)
-            x *= adsr(n, gate, sr, 0.04 * at, 0.2, 0.8, self.release)
-        elif kind in ("glass", "choir"):  # soft stacked sines / detuned triangles
-            t = np.arange(n, dtype=np.float32) / sr
-            if kind == "glass":
-                x = np.sin(2 * np.pi * f * t) + 0.5 * bright * np.sin(2 * np.pi * 2 * f * t)
-                x += 0.3 * bright * np.sin(2 * np.pi * 3.01 * f * t)
-                attack = 0.3 * at
-            else:
-                cents = self.detune_cents
-                x = np.zeros(n, dtype=np.float32)
-                for i, c in enumerate((-cents, 0.0, cents)):
-                    x += table_osc("triangle", f * 2 ** (c / 1200), n, sr, limit=9, phase0=0.29 * i)
-                x = x / 2.0
-                attack = 0.45 * at
-            x *= adsr(n, gate, sr, attack, 0.4, 0.8, self.release) / 1.5
-        else:
-            raise ValueError(f"unknown instrument kind {kind!r}")
-        x = np.asarray(x, dtype=np.float32)
+        x = np.asarray(voice(_Note(self, midi_to_hz(midi), n, gate, velocity)), dtype=np.float32)
+        sr = self.samplerate
         # Filtering a cached note once is far cheaper than filtering the whole stem.
         if self.highpass or (self.lowpass and self.lowpass < sr * 0.45):
             x = signal.sosfilt(_filter(self.highpass, self.lowpass, sr), x)
         return x.astype(np.float32)
+
+
+@dataclass(frozen=True)
+class _Note:
+    """One note to render: the instrument's settings, pitch, length and gate."""
+
+    ins: Instrument
+    f: float  # Hz
+    n: int  # samples, gate plus release tail
+    gate: int  # samples the key is held
+    velocity: float
+
+    @property
+    def sr(self) -> int:
+        return self.ins.samplerate
+
+    def t(self, dtype: type = np.float64) -> np.ndarray:
+        return np.arange(self.n, dtype=dtype) / self.sr
+
+    def env(self, attack: float, decay: float, sustain: float) -> np.ndarray:
+        return adsr(self.n, self.gate, self.sr, attack, decay, sustain, self.ins.release)
+
+    def ring(self, seconds: float) -> np.ndarray:
+        return exp_decay(self.n, self.sr, seconds)
+
+
+# -- the voices: one function per kind, registered in VOICES -------------------------------
+
+
+def _sub(v: _Note) -> np.ndarray:  # sine bass with a little drive: felt more than heard
+    t = v.t()
+    x = np.sin(2 * np.pi * v.f * t) + 0.15 * np.sin(4 * np.pi * v.f * t)
+    return np.tanh(1.5 * x) * v.env(0.005, 0.1, 0.85)
+
+
+def _808(v: _Note) -> np.ndarray:  # pitch drops into the note, long decay, saturated
+    t = v.t()
+    freq = v.f * (1.0 + 0.9 * np.exp(-t / 0.025))
+    phase = np.cumsum(freq) / v.sr
+    x = np.tanh(2.2 * np.sin(2 * np.pi * phase)) * v.ring(
+        (0.35 + v.gate / v.sr * 0.6) * v.ins.decay_scale
+    )
+    return x * v.env(0.002, 0.05, 1.0)
+
+
+def _saw_bass(v: _Note) -> np.ndarray:  # filtered saw: bright layer fades into a dark one
+    bright, sr = v.ins.brightness, v.sr
+    bright_l = table_osc("saw", v.f, v.n, sr, limit=int(6 + 18 * bright))
+    dark_l = table_osc("triangle", v.f, v.n, sr, limit=8)
+    fenv = v.ring((0.08 + 0.1 * bright) * v.ins.decay_scale)
+    return (fenv * bright_l + (1 - fenv) * dark_l) * v.env(0.004, 0.15, 0.7)
+
+
+def _reese(v: _Note) -> np.ndarray:  # two detuned saws beating against each other
+    ratio = 2 ** (v.ins.detune_cents * 2 / 1200)
+    x = 0.5 * (
+        table_osc("saw", v.f, v.n, v.sr, limit=14)
+        + table_osc("saw", v.f * ratio, v.n, v.sr, limit=14, phase0=0.3)
+    )
+    return x * v.env(0.01, 0.2, 0.8)
+
+
+def _upright(v: _Note) -> np.ndarray:  # plucked acoustic bass
+    x = 0.7 * table_osc("sine", v.f, v.n, v.sr) + 0.3 * table_osc(
+        "triangle", v.f, v.n, v.sr, limit=9
+    )
+    return x * (v.ring(0.45 * v.ins.decay_scale) * v.env(0.003, 0.05, 1.0))
+
+
+def _epiano(v: _Note) -> np.ndarray:  # two-operator FM with a decaying index: a Rhodes tine
+    t = v.t(np.float32)
+    f, vel = v.f, v.velocity
+    index = (0.4 + 2.2 * v.ins.brightness * vel) * v.ring(0.35)
+    x = np.sin(2 * np.pi * f * t + index * np.sin(2 * np.pi * f * t))
+    x += 0.08 * vel * np.sin(2 * np.pi * f * 14 * t) * v.ring(0.02)
+    return x * (v.ring(1.6 * v.ins.decay_scale) * v.env(0.002, 0.1, 1.0))
+
+
+def _piano(v: _Note) -> np.ndarray:  # partials that die faster the higher they are
+    t = v.t(np.float32)
+    x = np.zeros(v.n, dtype=np.float32)
+    for k in range(1, 7):
+        fk = v.f * k * (1 + 0.0004 * k * k)
+        if fk > v.sr * 0.45:
+            break
+        x += (
+            (0.9 / k) * np.sin(2 * np.pi * fk * t) * v.ring(1.4 * v.ins.decay_scale / (1 + 0.6 * k))
+        )
+    return x * v.env(0.002, 0.05, 1.0)
+
+
+def _detuned_saws(v: _Note) -> np.ndarray:  # pad, strings: three detuned saws, slow swell
+    cents = v.ins.detune_cents
+    x = np.zeros(v.n, dtype=np.float32)
+    for i, c in enumerate((-cents, 0.0, cents)):
+        x += table_osc(
+            "saw",
+            v.f * 2 ** (c / 1200),
+            v.n,
+            v.sr,
+            limit=int(4 + 10 * v.ins.brightness),
+            phase0=0.37 * i,
+        )
+    attack = (0.6 if v.ins.kind == "pad" else 0.25) * v.ins.attack_scale
+    return x * (v.env(attack, 0.5, 0.8) / 3.0)
+
+
+def _organ(v: _Note) -> np.ndarray:
+    return table_osc("organ", v.f, v.n, v.sr, limit=8) * v.env(0.01, 0.05, 0.9)
+
+
+def _power(v: _Note) -> np.ndarray:  # guitar-ish: bright saw for the bus distortion to chew on
+    x = 0.6 * table_osc("saw", v.f, v.n, v.sr, limit=30) + 0.4 * table_osc(
+        "square", v.f * 1.003, v.n, v.sr, limit=20
+    )
+    return x * v.env(0.003, 0.3, 0.6)
+
+
+def _stab(v: _Note) -> np.ndarray:  # short chord stab for house and techno
+    x = 0.5 * (
+        table_osc("saw", v.f, v.n, v.sr, limit=int(4 + 14 * v.ins.brightness))
+        + table_osc("square", v.f * 1.004, v.n, v.sr, limit=10)
+    )
+    return x * (v.ring(0.12 * v.ins.decay_scale) * v.env(0.002, 0.05, 1.0))
+
+
+def _pluck(v: _Note) -> np.ndarray:  # arp pluck: bright attack, fast decay
+    fenv = v.ring(0.05)
+    x = fenv * table_osc("saw", v.f, v.n, v.sr, limit=24) + (1 - fenv) * table_osc(
+        "triangle", v.f, v.n, v.sr, limit=6
+    )
+    return x * (v.ring(0.25 * v.ins.decay_scale) * v.env(0.002, 0.05, 1.0))
+
+
+def _bell(v: _Note) -> np.ndarray:  # inharmonic FM ratio: glassy bell
+    t = v.t(np.float32)
+    x = np.sin(2 * np.pi * v.f * t + 1.5 * v.ring(0.4) * np.sin(2 * np.pi * v.f * 3.5 * t))
+    return x * (v.ring(1.0 * v.ins.decay_scale) * v.env(0.002, 0.05, 1.0))
+
+
+_LEAD_SHAPES = {
+    "lead_square": "square",
+    "lead_saw": "saw",
+    "flute": "sine",
+    "sine_lead": "triangle",
+}
+
+
+def _lead(v: _Note) -> np.ndarray:  # monophonic leads with delayed vibrato
+    kind, f, sr = v.ins.kind, v.f, v.sr
+    t = v.t()
+    depth = np.clip((t - 0.18) / 0.3, 0.0, 1.0) * (0.004 if kind != "flute" else 0.006)
+    phase = f * t + depth * f / (2 * np.pi * 5.5) * (1 - np.cos(2 * np.pi * 5.5 * t))
+    limit = int(6 + 14 * v.ins.brightness)
+    x = table_osc_phase(_LEAD_SHAPES[kind], phase, f * 1.01, sr, limit=limit)
+    if kind == "flute":
+        x = x + 0.12 * table_osc_phase("sine", 2 * phase, 2 * f, sr)
+    attack = 0.04 if kind == "flute" else 0.008
+    return x * v.env(attack, 0.15, 0.75)
+
+
+def _fm_bass(v: _Note) -> np.ndarray:  # FM bass: a growl that closes into a round tone
+    t = v.t(np.float32)
+    index = (0.8 + 2.5 * v.ins.brightness) * v.ring(0.12 * v.ins.decay_scale)
+    x = np.sin(2 * np.pi * v.f * t + index * np.sin(2 * np.pi * v.f * t))
+    return x * v.env(0.003, 0.2, 0.7)
+
+
+def _acid(v: _Note) -> np.ndarray:  # squelchy square/saw whose upper partials snap shut
+    fenv = v.ring(0.07 * v.ins.decay_scale)
+    hi = table_osc("saw", v.f, v.n, v.sr, limit=int(10 + 30 * v.ins.brightness))
+    lo = table_osc("square", v.f, v.n, v.sr, limit=3)
+    return (fenv * hi * 1.2 + (1 - fenv) * lo * 0.8) * v.env(0.003, 0.1, 0.8)
+
+
+def _square_bass(v: _Note) -> np.ndarray:
+    limit = int(5 + 10 * v.ins.brightness)
+    return table_osc("square", v.f, v.n, v.sr, limit=limit) * v.env(0.004, 0.2, 0.75)
+
+
+def _struck_bars(v: _Note) -> np.ndarray:  # marimba, vibes: a fundamental and a 4th partial
+    t = v.t(np.float32)
+    kind, f = v.ins.kind, v.f
+    ring = 0.3 if kind == "marimba" else 1.3
+    x = np.sin(2 * np.pi * f * t) * v.ring(ring * v.ins.decay_scale)
+    x += (0.25 + 0.2 * v.ins.brightness) * np.sin(2 * np.pi * 4 * f * t) * v.ring(0.06)
+    if kind == "vibes":
+        x *= 1.0 - 0.3 * (0.5 + 0.5 * np.sin(2 * np.pi * 5.0 * t))
+    return x * v.env(0.001, 0.05, 1.0)
+
+
+def _clav(v: _Note) -> np.ndarray:  # bright, percussive keyboard
+    bright = v.ins.brightness
+    x = table_osc("square", v.f, v.n, v.sr, limit=int(8 + 24 * bright)) * 0.6
+    x += 0.4 * table_osc("saw", v.f * 2, v.n, v.sr, limit=int(4 + 12 * bright))
+    return x * (v.ring(0.18 * v.ins.decay_scale) * v.env(0.001, 0.05, 1.0))
+
+
+def _brass(v: _Note) -> np.ndarray:  # saw that opens up as it swells
+    at = v.ins.attack_scale
+    fenv = 1.0 - v.ring(0.08 * at)
+    x = fenv * table_osc("saw", v.f, v.n, v.sr, limit=int(6 + 20 * v.ins.brightness)) + (
+        1 - fenv
+    ) * table_osc("triangle", v.f, v.n, v.sr, limit=5)
+    return x * v.env(0.04 * at, 0.2, 0.8)
+
+
+def _glass(v: _Note) -> np.ndarray:  # soft stacked sines
+    t = v.t(np.float32)
+    f, bright = v.f, v.ins.brightness
+    x = np.sin(2 * np.pi * f * t) + 0.5 * bright * np.sin(2 * np.pi * 2 * f * t)
+    x += 0.3 * bright * np.sin(2 * np.pi * 3.01 * f * t)
+    return x * (v.env(0.3 * v.ins.attack_scale, 0.4, 0.8) / 1.5)
+
+
+def _choir(v: _Note) -> np.ndarray:  # detuned triangles
+    cents = v.ins.detune_cents
+    x = np.zeros(v.n, dtype=np.float32)
+    for i, c in enumerate((-cents, 0.0, cents)):
+        x += table_osc("triangle", v.f * 2 ** (c / 1200), v.n, v.sr, limit=9, phase0=0.29 * i)
+    x = x / 2.0
+    return x * (v.env(0.45 * v.ins.attack_scale, 0.4, 0.8) / 1.5)
+
+
+#: Every instrument kind and the function that renders one note of it.
+VOICES: dict[str, Callable[[_Note], np.ndarray]] = {
+    "sub": _sub,
+    "808": _808,
+    "saw_bass": _saw_bass,
+    "reese": _reese,
+    "upright": _upright,
+    "epiano": _epiano,
+    "piano": _piano,
+    "pad": _detuned_saws,
+    "strings": _detuned_saws,
+    "organ": _organ,
+    "power": _power,
+    "stab": _stab,
+    "pluck": _pluck,
+    "bell": _bell,
+    "lead_square": _lead,
+    "lead_saw": _lead,
+    "flute": _lead,
+    "sine_lead": _lead,
+    "fm_bass": _fm_bass,
+    "acid": _acid,
+    "square_bass": _square_bass,
+    "marimba": _struck_bars,
+    "vibes": _struck_bars,
+    "clav": _clav,
+    "brass": _brass,
+    "glass": _glass,
+    "choir": _choir,
+}
 
 
 @lru_cache(maxsize=64)
