@@ -287,7 +287,7 @@ class MusicGenGenerator:
                 raise UserFacingError(
                     f"Could not load MusicGen from {self.checkpoint}: {exc}"
                 ) from exc
-            self._model = model.to(device).eval()  # type: ignore[arg-type]
+            self._model = model.to(device).eval()
             self._tokenizer = tokenizer
             self.device = device
 
