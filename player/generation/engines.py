@@ -21,7 +21,12 @@ log = logging.getLogger(__name__)
 
 ENGINES = ("auto", "procedural", "musicgen")
 CHECKPOINT_ENV = "INFINITE_PLAYER_MUSICGEN"
-HF_REPOS = ("facebook/musicgen-small", "facebook/musicgen-medium", "facebook/musicgen-large")
+HF_REPOS = (
+    "facebook/musicgen-small",
+    "facebook/musicgen-medium",
+    "facebook/musicgen-large",
+    "facebook/musicgen-melody",
+)
 #: VRAM assumed for a checkpoint the catalogue does not describe (a hand-placed folder).
 DEFAULT_MIN_VRAM_GB = 4.0
 

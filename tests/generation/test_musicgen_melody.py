@@ -276,7 +276,13 @@ def test_the_engine_finds_a_melody_folder_in_the_models_folder(
     from player import models
 
     monkeypatch.delenv(CHECKPOINT_ENV, raising=False)
-    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    cache = tmp_path / "hf-cache"
+    monkeypatch.setenv("HF_HUB_CACHE", str(cache))
+    # In the Hugging Face cache (fetched by hand, or by another app)...
+    snapshot = cache / "models--facebook--musicgen-melody" / "snapshots" / ("0" * 40)
+    shutil.copytree(melody_checkpoint, snapshot)
+    assert musicgen_checkpoint() == snapshot
+    # ...and downloaded from the catalogue, which wins.
     entry = models.find("musicgen-melody")
     assert entry.runnable
     shutil.copytree(melody_checkpoint, models.model_dir(entry))
