@@ -289,3 +289,29 @@ def test_the_engine_finds_a_melody_folder_in_the_models_folder(
     assert musicgen_checkpoint() == models.model_dir(entry)
     gen = get_generator("musicgen")
     assert isinstance(gen, MusicGenGenerator) and gen.melody
+
+
+def test_a_hummed_file_steers_the_cli_generate(
+    melody_checkpoint: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """``generate --mode similar --source-audio hum.wav`` with the melody model: the
+    hummed tune is the melody, the genre comes from ``--genre``."""
+    import soundfile as sf
+
+    from player.cli import main
+
+    monkeypatch.setenv(CHECKPOINT_ENV, str(melody_checkpoint))
+    hum = tmp_path / "hum.wav"
+    sf.write(str(hum), tone(392.0, 1.0, 22050), 22050)  # a hummed G
+    out = tmp_path / "out.wav"
+    args = ["generate", "--engine", "musicgen", "--mode", "similar", "--genre", "pop"]
+    args += ["--source-audio", str(hum), "--seconds", "1", "--seed", "4", "--out", str(out)]
+    assert main(args) == 0
+    line = json.loads(capsys.readouterr().out)
+    assert line["engine"] == "musicgen" and line["params"]["melody"] == "source"
+    assert line["genre"] == "pop"
+    audio, sr = sf.read(str(out))
+    assert sr == 16000 and len(audio) == 16000
