@@ -13,7 +13,7 @@ source track of a ``similar``/``extend``/``radio`` request (the radio's seed tra
 hummed file given as ``--source-audio``), looped under the track as it grows, as
 audiocraft does for long melody-conditioned tracks. The chroma is computed here
 (:func:`melody_chroma`) exactly as transformers' ``MusicgenMelodyFeatureExtractor`` does,
-because that extractor needs torchaudio, which has no build for the torch this app pins.
+because that extractor needs torchaudio, which has no release for the torch installed here.
 """
 
 from __future__ import annotations
