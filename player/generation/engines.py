@@ -139,7 +139,7 @@ def choose_engine(gpu: tuple[str | None, float | None] | None = None) -> EngineC
     memory = f", {vram:.0f} GB" if vram is not None else ""
     # A larger model still half-downloaded is why this one is used instead: say so.
     waiting = [p for p in _partial_models() if not p.startswith(f"{name} ")]
-    also = f" Not yet {'; '.join(waiting)}." if waiting else ""
+    also = f" Not used: {'; '.join(waiting)}." if waiting else ""
     return EngineChoice(
         "musicgen", checkpoint, f"MusicGen ({name}) on {kind.upper()}{memory}.{also}"
     )

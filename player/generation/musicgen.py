@@ -423,7 +423,8 @@ class MusicGenGenerator:
 
         model = self._model
         values = torch.from_numpy(context[np.newaxis, np.newaxis, :]).to(model.device, model.dtype)
-        codes = model.audio_encoder.encode(input_values=values, return_dict=True).audio_codes
+        with torch.inference_mode():
+            codes = model.audio_encoder.encode(input_values=values, return_dict=True).audio_codes
         _frames, batch, codebooks, length = codes.shape
         return codes[0].reshape(batch * codebooks, length)
 
