@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from player.generation import GenerationRequest, SourceTrack, get_generator
-from player.generation.engines import CHECKPOINT_ENV, musicgen_checkpoint
+from player.generation.engines import CHECKPOINT_ENV, choose_engine, musicgen_checkpoint
 from player.generation.mixing import CEILING
 from player.generation.musicgen import (
     CHROMA_DEFAULTS,
@@ -287,6 +287,10 @@ def test_the_engine_finds_a_melody_folder_in_the_models_folder(
     assert entry.runnable
     shutil.copytree(melody_checkpoint, models.model_dir(entry))
     assert musicgen_checkpoint() == models.model_dir(entry)
+    # auto runs it on a GPU with its catalogue VRAM, and says why not on a smaller one.
+    assert choose_engine(gpu=("cuda", 24.0)).checkpoint == models.model_dir(entry)
+    small_gpu = choose_engine(gpu=("cuda", 6.0))
+    assert small_gpu.engine == "procedural" and "needs about 10 GB" in small_gpu.reason
     gen = get_generator("musicgen")
     assert isinstance(gen, MusicGenGenerator) and gen.melody
 
