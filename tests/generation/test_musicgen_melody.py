@@ -18,6 +18,7 @@ from player.generation.engines import CHECKPOINT_ENV, choose_engine, musicgen_ch
 from player.generation.mixing import CEILING
 from player.generation.musicgen import (
     CHROMA_DEFAULTS,
+    CROSSFADE,
     MusicGenGenerator,
     is_melody_checkpoint,
     melody_chroma,
@@ -213,8 +214,23 @@ def test_similar_follows_the_source_tune_window_by_window(
     # The first window is the start of the tune (looped to chunk_length), pitch class A.
     np.testing.assert_array_equal(first, melody_gen._melody_features(tune, 0.0))
     assert (first.argmax(axis=1) == 9).all()
-    # Later windows move along with the track (their own start, prompt included).
+    # Later windows move along with the track: the second starts where its audio prompt
+    # (the end of the first segment) starts. Over an A-then-C tune it hears both notes.
+    calls.clear()
+    two_notes = np.concatenate([tone(440.0, 0.75, sr), tone(261.63, 0.75, sr)])
+    melody_gen.generate(similar(two_notes)).render()
+    tune = melody_gen._melody(similar(two_notes))
+    assert tune is not None
+    model_sr, hop = 16000, int(np.prod(melody_gen._model.config.audio_encoder.upsampling_ratios))
+    first_emitted = -(-model_sr // hop) * hop - CROSSFADE  # one 1 s segment, less the blend
+    prompt = int(melody_gen.context_seconds * model_sr) // hop * hop
+    second = calls[1]["input_features"][0].numpy()
     assert calls[1]["decoder_input_ids"] is not None
+    np.testing.assert_array_equal(
+        second, melody_gen._melody_features(tune, (first_emitted - prompt) / model_sr)
+    )
+    assert not np.array_equal(second, calls[0]["input_features"][0].numpy())
+    assert {0, 9} <= set(second.argmax(axis=1))
     # A different tune, same seed and words: different music.
     calls.clear()
     with_c = melody_gen.generate(similar(tone(261.63, 1.5, sr))).render()
