@@ -71,16 +71,18 @@ def run_list(args: argparse.Namespace) -> int:
                 "state": state.state,
                 "folder": str(state.folder),
                 "unverified": list(entry.unverified),
+                "sources": dict(entry.sources),
             }
         )
     if args.json:
         for row in rows:
             print(json.dumps(row))
         return 0
-    for row in rows:
+    for entry, row in zip(catalogue(), rows, strict=True):
+        revision = entry.revision[:12] if entry.pinned else f"{entry.revision} (not pinned)"
         print(
             f"{row['name']:<16} {row['state']:<10} ~{human_bytes(row['size_bytes']):>9}  "
-            f"≥{row['min_vram_gb']:g} GB VRAM  {row['licence']}  {row['title']}"
+            f"≥{row['min_vram_gb']:g} GB VRAM  {row['licence']}  {row['title']}  @{revision}"
         )
     print(f"\nGeneration: {choose_engine().reason}")
     print("Sizes and VRAM are estimates; the Hub's own sizes and checksums are used to download.")

@@ -21,7 +21,12 @@ log = logging.getLogger(__name__)
 
 ENGINES = ("auto", "procedural", "musicgen")
 CHECKPOINT_ENV = "INFINITE_PLAYER_MUSICGEN"
-HF_REPOS = ("facebook/musicgen-small", "facebook/musicgen-medium", "facebook/musicgen-large")
+HF_REPOS = (
+    "facebook/musicgen-small",
+    "facebook/musicgen-medium",
+    "facebook/musicgen-large",
+    "facebook/musicgen-melody",
+)
 #: VRAM assumed for a checkpoint the catalogue does not describe (a hand-placed folder).
 DEFAULT_MIN_VRAM_GB = 4.0
 
@@ -56,11 +61,7 @@ def musicgen_checkpoint(hf_cache_dir: str | None = None) -> Path | None:
     models = data_dir() / "models"
     if models.is_dir():
         for candidate in sorted(models.glob("musicgen*")):
-            if (
-                (candidate / "config.json").is_file()
-                and not (candidate / PARTIAL).exists()
-                and "melody" not in candidate.name
-            ):
+            if (candidate / "config.json").is_file() and not (candidate / PARTIAL).exists():
                 return candidate
     for repo in HF_REPOS:
         found = hf_cache_folder(repo, hf_cache_dir)
@@ -85,17 +86,26 @@ def _min_vram_gb(checkpoint: Path) -> float:
     return DEFAULT_MIN_VRAM_GB
 
 
-def _missing_model_reason() -> str:
+def _partial_models() -> list[str]:
+    """Each half-downloaded MusicGen model, said with how to finish it."""
     from player.models import by_family, local_state
 
+    found = []
     for entry in by_family("musicgen"):
         state = local_state(entry)
         if state.state == "partial":
-            return (
+            found.append(
                 f"{entry.name} is only partly downloaded ({state.bytes_on_disk / 1e6:.0f} MB so "
                 f"far): finish it in Settings > Models or with `infinite-player models get "
                 f"{entry.name}`"
             )
+    return found
+
+
+def _missing_model_reason() -> str:
+    partial = _partial_models()
+    if partial:
+        return "; ".join(partial)
     return (
         "no MusicGen model is downloaded (Settings > Models, or `infinite-player models get "
         "musicgen-small`)"
@@ -127,7 +137,12 @@ def choose_engine(gpu: tuple[str | None, float | None] | None = None) -> EngineC
             f"{kind.upper()} device has {vram:.1f} GB.",
         )
     memory = f", {vram:.0f} GB" if vram is not None else ""
-    return EngineChoice("musicgen", checkpoint, f"MusicGen ({name}) on {kind.upper()}{memory}.")
+    # A larger model still half-downloaded is why this one is used instead: say so.
+    waiting = [p for p in _partial_models() if not p.startswith(f"{name} ")]
+    also = f" Not used: {'; '.join(waiting)}." if waiting else ""
+    return EngineChoice(
+        "musicgen", checkpoint, f"MusicGen ({name}) on {kind.upper()}{memory}.{also}"
+    )
 
 
 def gpu_memory() -> tuple[str | None, float | None]:

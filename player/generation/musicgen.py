@@ -1,4 +1,5 @@
-"""MusicGen backend (transformers ``MusicgenForConditionalGeneration``).
+"""MusicGen backend (transformers ``MusicgenForConditionalGeneration``, or
+``MusicgenMelodyForConditionalGeneration`` for a melody checkpoint).
 
 Loaded lazily from a local folder or the Hugging Face cache, never downloaded
 (``local_files_only``; ``infinite-player models get`` fetches one on request). A text
@@ -6,6 +7,13 @@ prompt is built from the request (:func:`build_prompt`); long tracks are made
 in segments, each continuing the last seconds of the previous one as an audio prompt,
 and each segment is yielded as soon as it is decoded. ``extend`` is the same audio-
 prompt continuation starting from the source track's audio.
+
+A melody checkpoint (``musicgen-melody``) is also steered by a tune: the chroma of the
+source track of a ``similar``/``extend``/``radio`` request (the radio's seed track, or a
+hummed file given as ``--source-audio``), looped under the track as it grows, as
+audiocraft does for long melody-conditioned tracks. The chroma is computed here
+(:func:`melody_chroma`) exactly as transformers' ``MusicgenMelodyFeatureExtractor`` does,
+because that extractor needs torchaudio, which has no release for the torch installed here.
 """
 
 from __future__ import annotations
@@ -24,6 +32,89 @@ from player.generation.mixing import Limiter
 from player.generation.protocol import GenerationRequest, GenerationResult, Section
 
 CROSSFADE = 1024  # samples blended where one segment's decode meets the next
+#: ``config.json`` ``model_type`` of a melody-conditioned checkpoint.
+MELODY_MODEL_TYPE = "musicgen_melody"
+#: ``MusicgenMelodyFeatureExtractor``'s defaults, used where ``preprocessor_config.json``
+#: is silent (the published checkpoint's file holds the same values).
+CHROMA_DEFAULTS = {
+    "sampling_rate": 32000,
+    "hop_length": 4096,
+    "n_fft": 16384,
+    "num_chroma": 12,
+    "chunk_length": 30,
+}
+
+
+def is_melody_checkpoint(folder: str | Path) -> bool:
+    """Whether ``folder`` holds a melody-conditioned MusicGen (read from its config,
+    without importing torch)."""
+    import json
+
+    try:
+        config = json.loads((Path(folder) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(config, dict) and config.get("model_type") == MELODY_MODEL_TYPE
+
+
+def chroma_settings(folder: str | Path | None) -> dict[str, int]:
+    """The chroma parameters of a melody checkpoint's ``preprocessor_config.json``."""
+    import json
+
+    settings = dict(CHROMA_DEFAULTS)
+    path = Path(folder) / "preprocessor_config.json" if folder is not None else None
+    if path is not None and path.is_file():
+        try:
+            raw = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError as exc:
+            raise UserFacingError(f"{path} is not valid JSON ({exc}).") from None
+        for key in settings:
+            if isinstance(raw.get(key), int):
+                settings[key] = int(raw[key])
+    return settings
+
+
+def melody_chroma(audio: np.ndarray, samplerate: int, settings: dict[str, int]) -> np.ndarray:
+    """The melody of ``audio`` as MusicGen-melody reads it: one frame per ``hop_length``
+    samples, each a one-hot vector over the 12 pitch classes (C first) marking the
+    strongest one. Same steps as transformers' ``MusicgenMelodyFeatureExtractor``
+    (resampled to its rate, cut to ``chunk_length`` seconds, padded to one FFT, a
+    window-normalised power spectrogram, librosa's chroma filter bank, argmax), with
+    soxr resampling instead of torchaudio's."""
+    import torch
+    from transformers.audio_utils import chroma_filter_bank
+
+    sr, n_fft, hop = settings["sampling_rate"], settings["n_fft"], settings["hop_length"]
+    mono = np.asarray(audio, dtype=np.float32)
+    mono = mono.mean(axis=1) if mono.ndim == 2 else mono
+    if samplerate != sr:
+        import soxr
+
+        mono = soxr.resample(mono, samplerate, sr).astype(np.float32)
+    mono = mono[: settings["chunk_length"] * sr]
+    if len(mono) < n_fft:
+        pad = n_fft - len(mono)
+        mono = np.pad(mono, (pad // 2, pad - pad // 2))
+    window = torch.hann_window(n_fft)
+    spec = torch.stft(
+        torch.from_numpy(np.ascontiguousarray(mono)),
+        n_fft,
+        hop_length=hop,
+        window=window,
+        center=True,
+        pad_mode="reflect",
+        return_complex=True,
+    )
+    power = (spec / window.pow(2).sum().sqrt()).abs().pow(2)
+    filters = torch.from_numpy(
+        chroma_filter_bank(
+            sampling_rate=sr, num_frequency_bins=n_fft, tuning=0, num_chroma=settings["num_chroma"]
+        )
+    ).float()
+    chroma = torch.einsum("cf,ft->tc", filters, power)
+    onehot = torch.zeros_like(chroma)
+    onehot.scatter_(-1, chroma.argmax(-1, keepdim=True), 1.0)
+    return onehot.numpy()
 
 
 def accelerator() -> str | None:
@@ -152,6 +243,11 @@ class MusicGenGenerator:
         self._tokenizer: Any = tokenizer
         if model is not None:
             self.device = str(model.device.type)
+            self.melody = getattr(model.config, "model_type", "") == MELODY_MODEL_TYPE
+        else:
+            self.melody = is_melody_checkpoint(self.checkpoint)
+        #: chroma parameters (melody checkpoints only), from ``preprocessor_config.json``
+        self.chroma = chroma_settings(self.checkpoint if model is None else None)
         self._lock = threading.Lock()
         #: extra ``model.generate`` arguments, e.g. ``{"cache_implementation": "static"}``
         #: (``tests/bench/bench_gpu.py`` measures which ones pay on a GPU).
@@ -164,7 +260,11 @@ class MusicGenGenerator:
             if self._model is not None:
                 return
             import torch
-            from transformers import AutoTokenizer, MusicgenForConditionalGeneration
+            from transformers import (
+                AutoTokenizer,
+                MusicgenForConditionalGeneration,
+                MusicgenMelodyForConditionalGeneration,
+            )
 
             device = self.device or accelerator() or "cpu"
             if device == "cuda":
@@ -173,8 +273,13 @@ class MusicGenGenerator:
                 dtype = torch.float16
             else:
                 dtype = torch.float32
+            model_class: Any = (
+                MusicgenMelodyForConditionalGeneration
+                if self.melody
+                else MusicgenForConditionalGeneration
+            )
             try:
-                model = MusicgenForConditionalGeneration.from_pretrained(
+                model = model_class.from_pretrained(
                     self.checkpoint, local_files_only=True, dtype=dtype
                 )
                 tokenizer = AutoTokenizer.from_pretrained(self.checkpoint, local_files_only=True)
@@ -182,7 +287,7 @@ class MusicGenGenerator:
                 raise UserFacingError(
                     f"Could not load MusicGen from {self.checkpoint}: {exc}"
                 ) from exc
-            self._model = model.to(device).eval()  # type: ignore[arg-type]
+            self._model = model.to(device).eval()
             self._tokenizer = tokenizer
             self.device = device
 
@@ -216,6 +321,7 @@ class MusicGenGenerator:
         context = None
         if request.mode == "extend":
             context = self._source_audio(request)
+        melody = self._melody(request)
         params: dict[str, Any] = {
             "engine": self.name,
             "mode": request.mode,
@@ -237,9 +343,13 @@ class MusicGenGenerator:
         }
         if request.source is not None and request.mode == "extend":
             params["source_track_id"] = request.source.track_id
+        if self.melody:
+            params["melody"] = "source" if melody is not None else "none"
+            if melody is not None and request.source is not None:
+                params["melody_track_id"] = request.source.track_id
 
         def chunks() -> Iterator[np.ndarray]:
-            return self._stream(prompt, total, seed, context)
+            return self._stream(prompt, total, seed, context, melody)
 
         return GenerationResult(
             engine=self.name,
@@ -271,6 +381,53 @@ class MusicGenGenerator:
             mono = soxr.resample(mono, src.samplerate, self.samplerate).astype(np.float32)
         return self._trim_context(mono)
 
+    def _melody(self, request: GenerationRequest) -> tuple[np.ndarray, int, int] | None:
+        """For a melody checkpoint: the tune to follow (the source's audio, mono at the
+        chroma rate) and the sample of it where the new track starts (``extend`` goes on
+        from the source's end; ``similar`` and ``radio`` start from its beginning).
+        ``None`` for a text-only request or checkpoint."""
+        src = request.source
+        if not self.melody or request.mode == "new" or src is None or src.audio is None:
+            return None
+        if not src.samplerate:
+            raise UserFacingError("The melody's audio has no sample rate.")
+        audio = np.asarray(src.audio, dtype=np.float32)
+        mono = audio.mean(axis=1) if audio.ndim == 2 else audio
+        if not len(mono) or not np.isfinite(mono).all():
+            raise UserFacingError("The melody's audio is empty or not finite.")
+        sr = self.chroma["sampling_rate"]
+        if src.samplerate != sr:
+            import soxr
+
+            mono = soxr.resample(mono, src.samplerate, sr).astype(np.float32)
+        start = len(mono) if request.mode == "extend" else 0
+        return mono, sr, start
+
+    def _melody_features(
+        self, melody: tuple[np.ndarray, int, int], at_seconds: float
+    ) -> np.ndarray:
+        """The chroma of the ``chunk_length`` seconds of the (looped) melody that lie
+        under the window the model generates next, which begins ``at_seconds`` into the
+        track (its audio prompt included)."""
+        tune, sr, start = melody
+        first = start + round(at_seconds * sr)
+        span = np.arange(first, first + self.chroma["chunk_length"] * sr)
+        window = np.take(tune, span, mode="wrap")
+        return melody_chroma(window, sr, self.chroma)
+
+    def _prompt_codes(self, context: np.ndarray) -> Any:
+        """``context`` as EnCodec codes in the decoder's layout ``(codebooks, frames)``:
+        the melody model takes an audio prompt as ``decoder_input_ids`` (it has no
+        ``input_values`` path), encoded as ``MusicgenForConditionalGeneration`` does."""
+        import torch
+
+        model = self._model
+        values = torch.from_numpy(context[np.newaxis, np.newaxis, :]).to(model.device, model.dtype)
+        with torch.inference_mode():
+            codes = model.audio_encoder.encode(input_values=values, return_dict=True).audio_codes
+        _frames, batch, codebooks, length = codes.shape
+        return codes[0].reshape(batch * codebooks, length)
+
     def _trim_context(self, audio: np.ndarray) -> np.ndarray:
         """The last ``context_seconds``, cut to whole codec frames so that the decoded
         prompt lines up sample for sample with the audio it came from."""
@@ -281,7 +438,12 @@ class MusicGenGenerator:
         )
 
     def _stream(
-        self, prompt: str, total: int, seed: int, context: np.ndarray | None
+        self,
+        prompt: str,
+        total: int,
+        seed: int,
+        context: np.ndarray | None,
+        melody: tuple[np.ndarray, int, int] | None = None,
     ) -> Iterator[np.ndarray]:
         import torch
 
@@ -298,8 +460,16 @@ class MusicGenGenerator:
             want = min(int(self.segment_seconds * sr), total - produced + CROSSFADE)
             frames = max(1, -(-want // hop))
             kwargs: dict[str, Any] = {}
-            if context is not None and len(context):
+            if context is not None and len(context) and self.melody:
+                kwargs["decoder_input_ids"] = self._prompt_codes(context)
+            elif context is not None and len(context):
                 kwargs["input_values"] = torch.from_numpy(context[np.newaxis, np.newaxis, :]).to(
+                    model.device, model.dtype
+                )
+            if melody is not None:
+                prompt_seconds = (len(context) if context is not None else 0) / sr
+                chroma = self._melody_features(melody, produced / sr - prompt_seconds)
+                kwargs["input_features"] = torch.from_numpy(chroma[np.newaxis]).to(
                     model.device, model.dtype
                 )
             torch.manual_seed(seed + segment)

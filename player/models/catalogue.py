@@ -47,6 +47,14 @@ class ModelEntry:
     runnable: bool = True
     not_runnable_because: str = ""
     unverified: tuple[str, ...] = field(default_factory=tuple)
+    #: where each pinned value came from (field name, source), since no network reached
+    #: the Hub when the catalogue was written
+    sources: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def pinned(self) -> bool:
+        """Whether ``revision`` is a commit (not a branch that may move)."""
+        return len(self.revision) == 40 and all(c in "0123456789abcdef" for c in self.revision)
 
     def wanted(self, remote_names: list[str]) -> list[str]:
         """The Hub files to fetch: those matching ``include``, keeping only the first
@@ -83,6 +91,7 @@ def _entry(raw: dict[str, Any], licences: dict[str, Licence]) -> ModelEntry:
         runnable=bool(raw.get("runnable", True)),
         not_runnable_because=raw.get("not_runnable_because", ""),
         unverified=tuple(raw.get("unverified", ())),
+        sources=tuple((str(k), str(v)) for k, v in raw.get("sources", {}).items()),
     )
 
 

@@ -30,7 +30,7 @@ def test_list_shows_the_catalogue_state_and_why_the_engine_is_what_it_is(
     rows = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     small = next(r for r in rows if r["name"] == "musicgen-small")
     assert small["repo"] == "facebook/musicgen-small" and small["licence_accepted"] is False
-    assert "revision" in small["unverified"]  # written without network: said so
+    assert "size_bytes" in small["unverified"]  # written without network: said so
 
 
 def test_get_needs_the_licence_accepted_then_installs_verifies_and_removes(
@@ -96,16 +96,23 @@ def test_a_downloaded_musicgen_is_used_at_once_and_auto_says_why(
     assert any("only partly downloaded" in hit for hit in doctor.probe_checkpoints()["musicgen"])
 
 
-def test_the_melody_model_is_never_picked_by_the_plain_musicgen_engine(
-    monkeypatch: pytest.MonkeyPatch,
+def test_auto_says_when_a_larger_model_is_still_half_downloaded(
+    hub: LoopbackHub, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.delenv(CHECKPOINT_ENV, raising=False)
-    entry = models.find("musicgen-melody")
-    folder = models.model_dir(entry)
-    folder.mkdir(parents=True)
-    (folder / "config.json").write_text("{}")
-    assert models.local_state(entry).state == "manual"
-    assert musicgen_checkpoint() is None
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path / "empty-cache"))
+    small = models.find("musicgen-small")
+    models.accept_licence(small)
+    models.download(small)
+    assert "partly" not in choose_engine(gpu=("cuda", 24.0)).reason
+    # musicgen-medium interrupted: small is used, and the listener is told why not medium.
+    medium = models.model_dir(models.find("musicgen-medium"))
+    (medium / PARTIAL).mkdir(parents=True)
+    (medium / PARTIAL / "abc.part").write_bytes(b"x" * 3_000_000)
+    choice = choose_engine(gpu=("cuda", 24.0))
+    assert choice.engine == "musicgen" and choice.checkpoint == models.model_dir(small)
+    assert "musicgen-medium is only partly downloaded (3 MB so far)" in choice.reason
+    assert "models get musicgen-medium" in choice.reason
 
 
 def test_the_engine_process_chooses_again_before_the_next_track() -> None:

@@ -42,7 +42,10 @@ def test_the_page_lists_the_catalogue_and_why_the_engine_is_what_it_is(panel: An
     small = panel.rows["musicgen-small"]
     assert small.status.text() == "Not downloaded." and small.action.text() == "Download"
     assert "Procedural engine" in panel.engine_reason.text()
-    assert "Not used yet" in panel.rows["musicgen-melody"].status.text()
+    melody = panel.rows["musicgen-melody"]
+    assert "Not used yet" not in melody.status.text()  # the engine runs it now
+    assert "melody-conditioned" in melody.detail.text() and "(not pinned)" in melody.detail.text()
+    assert "commit 4c8334b02c6e" in small.detail.text()
 
 
 def test_licence_then_download_with_progress(qtbot: Any, panel: Any, hub: LoopbackHub) -> None:

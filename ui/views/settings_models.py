@@ -78,11 +78,15 @@ class _ModelRow(QWidget):
         self.entry = entry
         self.setObjectName(f"model-{entry.name}")
         title = QLabel(f"<b>{entry.title}</b> · {entry.repo}")
+        revision = (
+            f"commit {entry.revision[:12]}" if entry.pinned else f"{entry.revision} (not pinned)"
+        )
         detail = QLabel(
             f"about {human_bytes(entry.size_bytes)} · needs about {entry.min_vram_gb:g} GB of "
-            f"GPU memory · {entry.engine} · licence {entry.licence.id}"
+            f"GPU memory · {entry.engine} · licence {entry.licence.id} · {revision}"
         )
         detail.setObjectName("Hint")
+        self.detail = detail
         self.status = QLabel("")
         self.status.setWordWrap(True)
         self.progress = QProgressBar()
