@@ -88,25 +88,20 @@ def make_bands(database: Any, generation: Any = None) -> Any:
 
 
 def make_engine(settings: Settings, output: str = "sounddevice") -> Any:
-    """The playback engine; with no sound device it falls back to a null output itself."""
+    """The playback engine on the device the settings name.
+
+    A named device that cannot be opened falls back to the default one (or to silence),
+    and the engine reports that as a device problem (``engine.device_problem``, a
+    :class:`~player.audio.events.DeviceEvent` with ``error``), never as "opened".
+    """
     from player.audio.engine import PlaybackEngine
 
-    device = settings.audio_device or None
-    try:
-        engine = PlaybackEngine(
-            device=device,
-            crossfade_seconds=float(settings.crossfade_seconds),
-            target_lufs=float(settings.loudness_target_lufs),
-            output=output,  # type: ignore[arg-type]
-        )
-    except Exception:
-        if device is None and output == "null":
-            raise
-        # The configured device is gone: play on the default (or silently) and say so.
-        engine = PlaybackEngine(
-            crossfade_seconds=float(settings.crossfade_seconds),
-            target_lufs=float(settings.loudness_target_lufs),
-            output=output,  # type: ignore[arg-type]
-        )
+    engine = PlaybackEngine(
+        device=settings.audio_device or None,
+        crossfade_seconds=float(settings.crossfade_seconds),
+        target_lufs=float(settings.loudness_target_lufs),
+        output=output,  # type: ignore[arg-type]
+        device_fallback=True,
+    )
     engine.set_volume(float(settings.volume))
     return engine

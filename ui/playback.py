@@ -80,7 +80,9 @@ class Playback(QObject):
         self.position = 0.0
         self.duration = -1.0
         self.current: dict[str, Any] = {}
-        self.device_problem = ""
+        # What went wrong with the device before this object subscribed (its event may
+        # already have been delivered to nobody).
+        self.device_problem = str(getattr(engine, "device_problem", None) or "")
         self._event.connect(self._dispatch)
         self._unsubscribe = engine.subscribe(self._event.emit)
 
