@@ -51,32 +51,50 @@ class AppContext:
         return self.profile
 
 
-def make_generation(database: Any, settings: Settings) -> Any:
+def generation_engine(settings: Settings) -> str:
+    """The engine the settings name, or "auto" where it cannot run here (MusicGen
+    without a checkpoint falls back to the procedural engine on a machine without a
+    GPU), and the log says so."""
+    from player.generation.engines import CHECKPOINT_ENV, ENGINES, musicgen_checkpoint
+
+    if settings.musicgen_model_dir and not os.environ.get(CHECKPOINT_ENV):
+        os.environ[CHECKPOINT_ENV] = settings.musicgen_model_dir
+    engine = str(settings.generation_engine)
+    if engine not in ENGINES:
+        log.warning("unknown generation engine %r; using auto", engine)
+        return "auto"
+    if engine == "musicgen" and musicgen_checkpoint() is None:
+        log.warning("generation engine musicgen unavailable: no checkpoint; using auto")
+        return "auto"
+    return engine
+
+
+def start_engine_process(settings: Settings) -> Any:
+    """The engine's process, started now (call off the GUI thread): it imports its engine
+    and renders a warm-up chunk while the database starts, so the first "Start my radio"
+    does not wait for either. Hand it to :func:`make_generation`; close it if unused."""
+    from player.generation.isolated import IsolatedGenerator
+
+    generator = IsolatedGenerator(generation_engine(settings))
+    generator.start()
+    return generator
+
+
+def make_generation(database: Any, settings: Settings, generator: Any = None) -> Any:
     """The generation service with the engine the settings name (None: not installed).
 
     The engine renders in a child process (:mod:`player.generation.isolated`): seconds
-    of numpy per track on this process's interpreter lock stalled the window. A named
-    engine that cannot run here (MusicGen without a checkpoint) falls back to "auto",
-    the procedural engine on a machine without a GPU, and the log says so.
+    of numpy per track on this process's interpreter lock stalled the window.
+    ``generator``: that process, already started by :func:`start_engine_process`.
     """
     try:
-        from player.generation.engines import CHECKPOINT_ENV, ENGINES, musicgen_checkpoint
         from player.generation.isolated import IsolatedGenerator
         from player.generation.service import GenerationService
     except ImportError:
         return None
-    if settings.musicgen_model_dir and not os.environ.get(CHECKPOINT_ENV):
-        os.environ[CHECKPOINT_ENV] = settings.musicgen_model_dir
-    engine = settings.generation_engine
-    if engine not in ENGINES:
-        log.warning("unknown generation engine %r; using auto", engine)
-        engine = "auto"
-    elif engine == "musicgen" and musicgen_checkpoint() is None:
-        log.warning("generation engine musicgen unavailable: no checkpoint; using auto")
-        engine = "auto"
-    return GenerationService(
-        database, IsolatedGenerator(engine), daily_limit=int(settings.daily_limit)
-    )
+    if generator is None:
+        generator = IsolatedGenerator(generation_engine(settings))
+    return GenerationService(database, generator, daily_limit=int(settings.daily_limit))
 
 
 def make_bands(database: Any, generation: Any = None) -> Any:

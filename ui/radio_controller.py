@@ -175,6 +175,27 @@ class RadioController(QObject):
             self._radio_event.connect(self._on_radio_event)
             self.service.subscribe(self._radio_event.emit)
         ctx.playback.track_changed.connect(self._on_track_changed)
+        self._prepared_for: dict[str, Any] | None = None
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Before the first click: the engine's process started and warm, and the radio's
+        planner made (it reads the stored listener model and the history: 0.1-0.3 s of
+        database and imports the first "Start my radio" would otherwise wait for)."""
+        service, generation = self.service, self.ctx.generation
+        if service is None:
+            return
+        preferences = dict(self.ctx.profile.preferences)
+        self._prepared_for = preferences
+
+        def prepare(_ctx: Any) -> None:
+            start = getattr(generation, "generator", None)
+            if start is not None and hasattr(start, "start"):
+                start.start()  # (already started with the app: nothing to do)
+            if service.preferences == preferences:
+                service._ensure_planner()
+
+        self.ctx.tasks.run(prepare, description="Preparing the radio", visible=False)
 
     @property
     def available(self) -> bool:
@@ -195,7 +216,11 @@ class RadioController(QObject):
         if self.streaming is not None:
             self.streaming.stream_next()  # the first track plays from its first chunk
         self.station = seed.describe()
-        self.service.preferences = dict(self.ctx.profile.preferences)
+        preferences = dict(self.ctx.profile.preferences)
+        if self._prepared_for is not None and preferences != self._prepared_for:
+            self.service.planner = None  # made ahead for preferences changed since
+        self._prepared_for = None
+        self.service.preferences = preferences
         service = self.service
         self.ctx.tasks.run(
             lambda _ctx: service.start(seed),
