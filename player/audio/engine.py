@@ -428,7 +428,31 @@ class PlaybackEngine:
             seconds = max(0.0, float(seconds))
             if duration is not None:
                 seconds = min(seconds, duration)
-            self._goto(index, round(seconds * self.samplerate))
+            frame = round(seconds * self.samplerate)
+            if not self._jump_within_ring(index, frame):
+                self._goto(index, frame)
+
+    def _jump_within_ring(self, index: int, frame: int) -> bool:
+        """A seek to audio already in the ring: the callback jumps there, and nothing is
+        decoded, opened or written (lock held). False when the target is not there."""
+        if self.first_play != "glide" or self._stopped or self._closed:
+            return False  # ("measure" keeps the path before issue 17, for comparison)
+        if self._request is not None or self._priming:
+            return False  # the feeder owns the jump position until it has written
+        read = self._ring.read_pos
+        if self._jump_to > read:
+            return False  # a jump the callback has not performed yet
+        marker = self._audible_marker()
+        if marker is None or marker.index != index:
+            return False
+        later = [m.ring_pos for m in self._markers if m.ring_pos > marker.ring_pos]
+        end = min(later) if later else self._ring.write_pos
+        target = marker.ring_pos + (frame - marker.start_frame)
+        if not read + self.blocksize <= target <= end - 2 * self.blocksize:
+            return False
+        self._jump_asked = time.perf_counter()
+        self._jump_to = target
+        return True
 
     def next(self) -> bool:
         """Skip to the next track; ``False`` (and nothing happens) at the end."""
@@ -846,10 +870,14 @@ class PlaybackEngine:
         with self._lock:
             self._markers.append(_Marker(self._mix_base + self._mix_count, index, frame, source))
 
-    def _start_track(self, index: int, frame: int, measure: bool) -> bool:
-        """Make queue[index] (or the next playable one) the feeding track."""
+    def _start_track(
+        self, index: int, frame: int, measure: bool, reader: Reader | None = None
+    ) -> bool:
+        """Make queue[index] (or the next playable one) the feeding track; ``reader``:
+        one already open on it at ``frame``."""
         while index < len(self._queue):
-            reader = self._open(index, frame, measure)
+            if reader is None:
+                reader = self._open(index, frame, measure)
             if reader is not None:
                 self._reader = reader
                 self._feed_index = index
@@ -867,9 +895,36 @@ class PlaybackEngine:
         self._mix_count -= self._limiter.delay
         self._eos_pos = self._ring.write_pos
 
+    def _reusable_reader(self, request: _Goto | _Stop) -> Reader | None:
+        """The feeding reader when ``request`` seeks within its track: it is seeked, not
+        closed and reopened."""
+        reader = self._reader
+        if (
+            self.first_play != "glide"
+            or not isinstance(request, _Goto)
+            or reader is None
+            or self._next_reader is not None
+            or self._feed_index != request.index
+        ):
+            return None
+        with self._lock:
+            same = (
+                request.index < len(self._queue)
+                and self._markers
+                and self._markers[-1].source is self._queue[request.index]
+            )
+        if not same:
+            return None
+        try:
+            reader.seek(request.frame)
+        except (AudioDecodeError, OSError, NotImplementedError):
+            return None
+        return reader
+
     def _handle_request(self, request: _Goto | _Stop) -> None:
+        reuse = self._reusable_reader(request)
         for reader in (self._reader, self._next_reader):
-            if reader is not None:
+            if reader is not None and reader is not reuse:
                 reader.close()
         self._reader = self._next_reader = None
         self._xfade_left = 0
@@ -892,7 +947,7 @@ class PlaybackEngine:
                 self._wake.notify_all()
             return
         self._eos_pos = -1
-        if self._start_track(request.index, request.frame, measure=True):
+        if self._start_track(request.index, request.frame, measure=True, reader=reuse):
             # Write enough for the first callbacks before anyone hears the jump.
             # A tenth of a second costs a millisecond or two to decode and covers a
             # device that asks for several blocks in a burst right after the jump.
