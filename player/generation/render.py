@@ -3,7 +3,8 @@
 Notes and hits are mixed into per-stem mono buffers (the tail of anything still ringing
 is carried into the next block), each stem goes through its bus, the stems are panned
 into stereo with a shared reverb, and the master limiter keeps every sample under
--1 dBFS. Blocks are two bars long, so the first audio is ready in milliseconds.
+-1 dBFS. Blocks are two bars long; a track starts with a quarter bar that doubles up to
+two, so its first audio is ready in milliseconds.
 """
 
 from __future__ import annotations
