@@ -179,21 +179,19 @@ class RadioController(QObject):
         self._prepare()
 
     def _prepare(self) -> None:
-        """Before the first click: the engine's process started and warm, and the radio's
-        planner made (it reads the stored listener model and the history: 0.1-0.3 s of
-        database and imports the first "Start my radio" would otherwise wait for)."""
-        service, generation = self.service, self.ctx.generation
+        """Before the first click, make the radio's planner (it reads the stored listener
+        model and the history: 0.1-0.3 s of database and imports the first "Start my
+        radio" would otherwise wait for). The engine's process is started by the app
+        (``Launcher.prestart_engine``)."""
+        service = self.service
         if service is None:
             return
         preferences = dict(self.ctx.profile.preferences)
         self._prepared_for = preferences
 
         def prepare(_ctx: Any) -> None:
-            start = getattr(generation, "generator", None)
-            if start is not None and hasattr(start, "start"):
-                start.start()  # (already started with the app: nothing to do)
             if service.preferences == preferences:
-                service._ensure_planner()
+                service._ensure_planner()  # (radio.py: a public prepare() would be better)
 
         self.ctx.tasks.run(prepare, description="Preparing the radio", visible=False)
 

@@ -7,10 +7,11 @@ rendering runs on another core without touching this process's lock, a crash in 
 engine (or a GPU driver) cannot take the player down, and torch is never imported here.
 
 One child serves one request at a time. It is spawned (never forked: the parent has Qt
-and audio threads) on first use or by :meth:`IsolatedGenerator.start`, nice'd below the
-player so the GUI and audio win the CPU on small machines, and it exits when the pipe
-closes. It renders a tiny warm-up track before it says it is ready (the first render
-of a process pays for lazy imports and caches), so the first listener's track does not.
+and audio threads) on first use or by :meth:`IsolatedGenerator.start`, and it exits
+when the pipe closes. It renders a tiny warm-up track before it says it is ready (the
+first render of a process pays for lazy imports and caches), so the first listener's
+track does not; then it nices itself below the player, so the GUI and audio win the
+CPU on small machines while it renders.
 
 **One thread reads the pipe** (``generation-pipe``, one per child) and routes each
 message to whoever waits for it: the start-up handshake, or the stream of the request
@@ -70,9 +71,8 @@ def _serve(conn: Connection, engine: str, warm: bool = True) -> None:
 
 
 def _answer(conn: Connection, engine: str, warm: bool) -> None:
-    if hasattr(os, "nice"):
-        with contextlib.suppress(OSError):
-            os.nice(CHILD_NICENESS)
+    if not warm:  # the start-up before issue 17's radio-start work: nice'd at once
+        _nice()
     from player.generation.engines import get_generator
 
     try:
@@ -82,6 +82,10 @@ def _answer(conn: Connection, engine: str, warm: bool) -> None:
         return
     if warm:
         _warm_up(generator)
+        # Imports and warm-up ran at the player's priority: they happen while the app
+        # starts, before any audio plays, and a nice'd start-up on a busy machine made
+        # the first "Start my radio" wait seconds for them. Rendering is nice'd.
+        _nice()
     conn.send(("ready", generator.name))
     while True:
         try:
@@ -100,6 +104,12 @@ def _answer(conn: Connection, engine: str, warm: bool) -> None:
             raise
         except Exception as exc:
             conn.send(("error", _describe(exc)))
+
+
+def _nice() -> None:
+    if hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(CHILD_NICENESS)
 
 
 def _warm_up(generator: Any) -> None:
@@ -234,7 +244,9 @@ class IsolatedGenerator:
     """A :class:`Generator` whose engine (``"auto"``, ``"procedural"``, ``"musicgen"``)
     runs in a child process; thread-safe, one generation at a time.
 
-    ``warm``: the child renders a tiny track before it reports ready (see the module).
+    ``warm``: the child imports its engine and renders a tiny track at the player's
+    priority before it reports ready and nices itself (see the module); ``False``: it
+    nices itself at once and renders nothing ahead (the path before, for benchmarks).
     """
 
     def __init__(self, engine: str = "auto", warm: bool = True) -> None:

@@ -317,7 +317,10 @@ def main() -> None:
             old = radio_runs[f"radio{warmth}_before"]
             label = "cold (first click as the window opens)" if warmth else "warm"
             for run in new + old:
-                print(f"    steps (ms after the click): {run.get('steps_ms')}")
+                if run.get("first_audio_ms") is None:
+                    print(f"    no first audio within 20 s: {run}")
+                else:
+                    print(f"    steps (ms after the click): {run.get('steps_ms')}")
             new_ms = _median([r.get("first_audio_ms") for r in new])
             old_ms = _median([r.get("first_audio_ms") for r in old])
             ratio = f"{old_ms / new_ms:.1f}x" if new_ms and old_ms else "n/a"

@@ -17,7 +17,12 @@ import numpy as np
 import pytest
 
 from player.errors import UserFacingError
-from player.generation.isolated import EngineClosed, EngineCrashed, IsolatedGenerator
+from player.generation.isolated import (
+    CHILD_NICENESS,
+    EngineClosed,
+    EngineCrashed,
+    IsolatedGenerator,
+)
 from player.generation.procedural import ProceduralGenerator
 from player.generation.protocol import GenerationRequest
 from player.generation.service import GenerationCancelled, GenerationService
@@ -306,8 +311,12 @@ def test_the_child_is_ready_and_warm_before_the_first_request() -> None:
         generator.start()
         assert generator.ready(timeout=120)
         assert generator.name == "procedural"
-        # the first request after ready is served by the same, already warm, process
         pid = generator.pid
+        assert pid is not None
+        # warmed up at the player's priority, rendering below it from now on
+        child_nice = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+        assert child_nice == min(19, os.nice(0) + CHILD_NICENESS)
+        # the first request after ready is served by the same, already warm, process
         assert generator.generate(REQUEST).render().shape[0] > 0
         assert generator.pid == pid
     finally:
