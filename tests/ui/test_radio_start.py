@@ -29,23 +29,30 @@ def test_the_engine_process_starts_with_the_app_beside_the_database(
         return really_open(settings)
 
     monkeypatch.setattr(ui.app, "open_database", open_database_when_let)
+    failures: list[str] = []
     monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
     settings = Settings(tmp_path / "settings.json", {"user_email": "listener@example.com"})
     tasks = TaskRunner(QApplication.instance())
     launcher = ui.app.Launcher(QApplication.instance(), settings, tasks)
+    # A start-up failure shows a modal box, which would block this test forever: say it.
+    launcher._fatal = lambda exc: failures.append(repr(exc))  # type: ignore[method-assign]
     ready: list[Any] = []
     launcher.on_ready = ready.append
     try:
         launcher.start()
         if launcher.frame is not None:
             qtbot.addWidget(launcher.frame)
-        qtbot.waitUntil(lambda: launcher.engine_process is not None, timeout=60000)
+        qtbot.waitUntil(
+            lambda: launcher.engine_process is not None or bool(failures), timeout=60000
+        )
+        assert not failures, failures
         generator = launcher.engine_process
         assert launcher.database is None  # still opening
         assert generator.ready(timeout=120)  # imported and warmed up meanwhile
         pid = generator.pid
         gate.set()
-        qtbot.waitUntil(lambda: bool(ready), timeout=60000)
+        qtbot.waitUntil(lambda: bool(ready or failures), timeout=60000)
+        assert not failures, failures
         assert ready[0].ctx.generation.generator is generator
         assert generator.pid == pid  # the same process, not a second one
         assert launcher.engine_process is None  # claimed by the window
