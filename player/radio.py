@@ -236,7 +236,7 @@ class RadioService:
         off the GUI thread.
         """
         station = self._station_for(seed)
-        planner = self._ensure_planner()
+        planner = self.prepare()
         with self._lock:
             self._cancel.set()  # the track being made for the old station is not wanted
             self._items = [i for i in self._items if i.status in ("playing", "played")]
@@ -345,7 +345,7 @@ class RadioService:
         from player.taste.listener import Controls
         from player.taste.planner import feedback_reward
 
-        planner = self._ensure_planner()
+        planner = self.prepare()
         reward, weight = feedback_reward(kind, at, self.track_seconds)
         with self._lock:
             item = self._by_track.get(track_id)
@@ -442,7 +442,7 @@ class RadioService:
 
     def forget(self, *, stored: bool = True) -> None:
         """Reset what the radio learned: in memory, and (``stored``) in the database."""
-        planner = self._ensure_planner()
+        planner = self.prepare()
         if self.planner_kind != "listener":
             return
         if stored:
@@ -454,11 +454,13 @@ class RadioService:
 
     def weights(self) -> dict[str, float]:
         """The legacy planner's genre weights (empty for the listener model)."""
-        planner = self._ensure_planner()
+        planner = self.prepare()
         with self._lock:
             return dict(planner.weights) if self.planner_kind == "legacy" else {}
 
-    def _ensure_planner(self) -> Any:
+    def prepare(self) -> Any:
+        """The planner, made now if it was not (it reads the stored model and the history
+        prior from the database): the app calls it before the first "Start my radio"."""
         with self._lock:
             if self.planner is not None:
                 return self.planner

@@ -13,10 +13,10 @@ import logging
 import uuid
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlparse
 
 from PySide6.QtCore import QObject, Signal
 
+from base.paths import path_from_url
 from player.audio.events import (
     DeviceEvent,
     LoudnessMeasured,
@@ -33,11 +33,9 @@ log = logging.getLogger(__name__)
 
 
 def track_path(url: str) -> Path:
-    """The local file behind a track's ``url`` (a ``file://`` URI or a plain path)."""
-    parsed = urlparse(url)
-    if parsed.scheme == "file":
-        return Path(unquote(parsed.path))
-    return Path(url)
+    """The local file behind a track's ``url`` (``base.paths.path_from_url``); a remote
+    URL stays as it is, and opening it names it as a file that is not here."""
+    return path_from_url(url) or Path(url)
 
 
 def track_metadata(track: TrackRow) -> dict[str, Any]:
@@ -80,7 +78,9 @@ class Playback(QObject):
         self.position = 0.0
         self.duration = -1.0
         self.current: dict[str, Any] = {}
-        self.device_problem = ""
+        # What went wrong with the device before this object subscribed (its event may
+        # already have been delivered to nobody).
+        self.device_problem = str(getattr(engine, "device_problem", None) or "")
         self._event.connect(self._dispatch)
         self._unsubscribe = engine.subscribe(self._event.emit)
 

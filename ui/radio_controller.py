@@ -175,6 +175,25 @@ class RadioController(QObject):
             self._radio_event.connect(self._on_radio_event)
             self.service.subscribe(self._radio_event.emit)
         ctx.playback.track_changed.connect(self._on_track_changed)
+        self._prepared_for: dict[str, Any] | None = None
+        self._prepare()
+
+    def _prepare(self) -> None:
+        """Before the first click, make the radio's planner (it reads the stored listener
+        model and the history: 0.1-0.3 s of database and imports the first "Start my
+        radio" would otherwise wait for). The engine's process is started by the app
+        (``Launcher.prestart_engine``)."""
+        service = self.service
+        if service is None:
+            return
+        preferences = dict(self.ctx.profile.preferences)
+        self._prepared_for = preferences
+
+        def prepare(_ctx: Any) -> None:
+            if service.preferences == preferences:
+                service.prepare()
+
+        self.ctx.tasks.run(prepare, description="Preparing the radio", visible=False)
 
     @property
     def available(self) -> bool:
@@ -195,7 +214,11 @@ class RadioController(QObject):
         if self.streaming is not None:
             self.streaming.stream_next()  # the first track plays from its first chunk
         self.station = seed.describe()
-        self.service.preferences = dict(self.ctx.profile.preferences)
+        preferences = dict(self.ctx.profile.preferences)
+        if self._prepared_for is not None and preferences != self._prepared_for:
+            self.service.planner = None  # made ahead for preferences changed since
+        self._prepared_for = None
+        self.service.preferences = preferences
         service = self.service
         self.ctx.tasks.run(
             lambda _ctx: service.start(seed),
@@ -274,8 +297,7 @@ class RadioController(QObject):
 
         def load(_ctx: Any) -> tuple[int, int]:
             remaining = generation.remaining_today(user_id)
-            limit = getattr(generation, "daily_limit", -1)
-            return (-1 if remaining is None else int(remaining), int(limit or -1))
+            return (-1 if remaining is None else int(remaining), int(generation.daily_limit or -1))
 
         self.ctx.tasks.run(
             load, description="Quota", visible=False, on_done=lambda r: self._set_quota(*r)

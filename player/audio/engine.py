@@ -107,6 +107,19 @@ class _Stop:
     pass
 
 
+@dataclass
+class _Seen:
+    """What the event thread last reported, so it reports changes only."""
+
+    state: State | None = None
+    marker: _Marker | None = None
+    underruns: int = 0
+    position: float = -1.0
+    health_at: float = 0.0
+    dry: bool = False
+    ended_at: int = -1
+
+
 class PlaybackEngine:
     """Plays a queue of :class:`Source` objects through an output.
 
@@ -134,6 +147,7 @@ class PlaybackEngine:
         null_sink: Callable[[np.ndarray], None] | None = None,
         latency: float = 0.1,
         first_play: FirstPlay = "glide",
+        device_fallback: bool = False,
     ) -> None:
         if samplerate <= 0 or channels <= 0 or blocksize <= 0:
             raise ValueError("samplerate, channels and blocksize must be positive")
@@ -217,7 +231,13 @@ class PlaybackEngine:
         if sys.getswitchinterval() > SWITCH_INTERVAL_S:
             sys.setswitchinterval(SWITCH_INTERVAL_S)
         self.output_kind: str = output
-        self._output = self._make_output(output, device, null_sink)
+        #: The latest trouble with the output device, in words (None while all is well);
+        #: a front end that subscribes after start-up reads it here.
+        self.device_problem: str | None = None
+        #: One lock for replacing ``_output`` (set_device, a lost device, close): two
+        #: swaps at once could leave two outputs driving the ring's single reader.
+        self._output_lock = threading.Lock()
+        self._output = self._make_output(output, device, null_sink, device_fallback)
         self._output.start()
         self._threads = [
             threading.Thread(target=self._feeder_loop, name="audio-feeder", daemon=True),
@@ -229,7 +249,12 @@ class PlaybackEngine:
 
     # ------------------------------------------------------------------ outputs
     def _make_output(
-        self, kind: str, device: str | int | None, sink: Callable[[np.ndarray], None] | None
+        self,
+        kind: str,
+        device: str | int | None,
+        sink: Callable[[np.ndarray], None] | None,
+        fallback: bool = False,
+        announce: bool = True,
     ) -> Output:
         args = (self._callback, self.samplerate, self.channels, self.blocksize)
         if kind == "manual":
@@ -241,22 +266,44 @@ class PlaybackEngine:
         try:
             if device is None and not list_output_devices(refresh=False):
                 raise UserFacingError("no audio output device found")
-            out = SoundDeviceOutput(
-                *args, device=device, on_finished=self._on_device_finished, latency=self.latency
-            )
-            self._post(DeviceEvent("sounddevice", out.device_name, "audio output opened"))
+            out = SoundDeviceOutput(*args, device=device, latency=self.latency)
+            if announce:
+                self._post(DeviceEvent("sounddevice", out.device_name, "audio output opened"))
             return out
-        except UserFacingError:
+        except UserFacingError as exc:
             if device is not None:
+                if fallback:
+                    return self._fall_back(device, str(exc), sink)
                 raise  # the user named a device that is not there: say so
             message = "no audio output device found; playing silently (nothing will be heard)"
         except Exception as exc:
             if device is not None:
+                if fallback:
+                    return self._fall_back(device, str(exc), sink)
                 raise UserFacingError(f"cannot open output device {device!r}: {exc}") from None
             message = f"no usable audio output device ({exc}); playing silently"
         self.output_kind = "null"
-        self._post(DeviceEvent("null", None, message, error=True))
+        self._report_device_problem("null", None, message)
         return NullOutput(*args, sink=sink)
+
+    def _fall_back(
+        self, device: str | int, why: str, sink: Callable[[np.ndarray], None] | None
+    ) -> Output:
+        """The named device failed: play on the default one (or silently), and say that,
+        not "audio output opened", to the person who chose the device."""
+        out = self._make_output("sounddevice", None, sink, announce=False)
+        where = (
+            f"playing on {out.device_name!r} instead"
+            if self.output_kind == "sounddevice"
+            else "playing silently (nothing will be heard)"
+        )
+        message = f"cannot open output device {device!r} ({why}); {where}"
+        self._report_device_problem(self.output_kind, out.device_name, message)
+        return out
+
+    def _report_device_problem(self, kind: str, name: str | None, message: str) -> None:
+        self.device_problem = message
+        self._post(DeviceEvent(kind, name, message, error=True))
 
     @property
     def device_name(self) -> str | None:
@@ -266,42 +313,43 @@ class PlaybackEngine:
         """Switch output while playing; the buffered audio carries on on the new device."""
         if self.output_kind not in ("sounddevice", "null"):
             raise UserFacingError("this engine renders manually; it has no device to switch")
-        new = SoundDeviceOutput(
-            self._callback,
-            self.samplerate,
-            self.channels,
-            self.blocksize,
-            device=device,
-            on_finished=self._on_device_finished,
-            latency=self.latency,
-        )
-        old = self._output
-        old.close()  # never two callbacks at once: the ring has one reader
-        self._output = new
-        self.output_kind = "sounddevice"
-        new.start()
+        with self._output_lock:
+            if self._closed:
+                return
+            new = SoundDeviceOutput(
+                self._callback,
+                self.samplerate,
+                self.channels,
+                self.blocksize,
+                device=device,
+                latency=self.latency,
+            )
+            old = self._output
+            old.close()  # never two callbacks at once: the ring has one reader
+            self._output = new
+            self.output_kind = "sounddevice"
+            self.device_problem = None
+            new.start()
         self._post(DeviceEvent("sounddevice", new.device_name, "switched audio output"))
 
-    def _on_device_finished(self) -> None:
-        # PortAudio ended the stream without being asked: the device went away.
-        self._output.lost = "the audio device stopped"
-
-    def _device_lost(self, why: str) -> None:
-        old = self._output
-        self._want_playing = False
-        self._output = NullOutput(self._callback, self.samplerate, self.channels, self.blocksize)
-        self.output_kind = "null"
-        threading.Thread(target=old.close, name="audio-close-lost", daemon=True).start()
-        self._output.start()
+    def _device_lost(self, output: Output, why: str) -> None:
+        """``output`` went away: carry on silently (unless it was replaced meanwhile)."""
+        with self._output_lock:
+            if output is not self._output or self._closed:
+                return  # set_device already swapped it out (and closed it)
+            self._want_playing = False
+            null = NullOutput(self._callback, self.samplerate, self.channels, self.blocksize)
+            self._output = null
+            self.output_kind = "null"
+            threading.Thread(target=output.close, name="audio-close-lost", daemon=True).start()
+            null.start()
         with self._lock:
             self._playing_index = self._current_index()
             self._stopped = True
             self._request = _Stop()
             self._priming = True
             self._wake.notify_all()
-        self._post(
-            DeviceEvent("null", None, f"audio device lost ({why}); playback stopped", error=True)
-        )
+        self._report_device_problem("null", None, f"audio device lost ({why}); playback stopped")
 
     # ------------------------------------------------------------------ public API
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
@@ -332,10 +380,10 @@ class PlaybackEngine:
     def clear_queue(self) -> None:
         """Stop and forget every queued source."""
         self.stop()
-        deadline = time.monotonic() + 2.0
-        while self._priming and time.monotonic() < deadline:
-            time.sleep(0.002)  # let the feeder drop its readers before indexes vanish
         with self._lock:
+            # The feeder drops its readers before the indexes they hold vanish; it
+            # notifies ``_wake`` when it has (a GUI thread waits, it never polls).
+            self._wake.wait_for(lambda: not self._priming or self._closed, timeout=2.0)
             self._queue.clear()
             self._markers.clear()
             self._playing_index = None
@@ -380,7 +428,31 @@ class PlaybackEngine:
             seconds = max(0.0, float(seconds))
             if duration is not None:
                 seconds = min(seconds, duration)
-            self._goto(index, round(seconds * self.samplerate))
+            frame = round(seconds * self.samplerate)
+            if not self._jump_within_ring(index, frame):
+                self._goto(index, frame)
+
+    def _jump_within_ring(self, index: int, frame: int) -> bool:
+        """A seek to audio already in the ring: the callback jumps there, and nothing is
+        decoded, opened or written (lock held). False when the target is not there."""
+        if self.first_play != "glide" or self._stopped or self._closed:
+            return False  # ("measure" keeps the path before issue 17, for comparison)
+        if self._request is not None or self._priming:
+            return False  # the feeder owns the jump position until it has written
+        read = self._ring.read_pos
+        if self._jump_to > read:
+            return False  # a jump the callback has not performed yet
+        marker = self._audible_marker()
+        if marker is None or marker.index != index:
+            return False
+        later = [m.ring_pos for m in self._markers if m.ring_pos > marker.ring_pos]
+        end = min(later) if later else self._ring.write_pos
+        target = marker.ring_pos + (frame - marker.start_frame)
+        if not read + self.blocksize <= target <= end - 2 * self.blocksize:
+            return False
+        self._jump_asked = time.perf_counter()
+        self._jump_to = target
+        return True
 
     def next(self) -> bool:
         """Skip to the next track; ``False`` (and nothing happens) at the end."""
@@ -521,7 +593,8 @@ class PlaybackEngine:
             self._closed = True
             self._wake.notify_all()
         self._analysis.put(None)
-        self._output.close()
+        with self._output_lock:
+            self._output.close()
         for thread in self._threads:
             thread.join(timeout=2.0)
         with self._lock:
@@ -797,10 +870,14 @@ class PlaybackEngine:
         with self._lock:
             self._markers.append(_Marker(self._mix_base + self._mix_count, index, frame, source))
 
-    def _start_track(self, index: int, frame: int, measure: bool) -> bool:
-        """Make queue[index] (or the next playable one) the feeding track."""
+    def _start_track(
+        self, index: int, frame: int, measure: bool, reader: Reader | None = None
+    ) -> bool:
+        """Make queue[index] (or the next playable one) the feeding track; ``reader``:
+        one already open on it at ``frame``."""
         while index < len(self._queue):
-            reader = self._open(index, frame, measure)
+            if reader is None:
+                reader = self._open(index, frame, measure)
             if reader is not None:
                 self._reader = reader
                 self._feed_index = index
@@ -818,9 +895,36 @@ class PlaybackEngine:
         self._mix_count -= self._limiter.delay
         self._eos_pos = self._ring.write_pos
 
+    def _reusable_reader(self, request: _Goto | _Stop) -> Reader | None:
+        """The feeding reader when ``request`` seeks within its track: it is seeked, not
+        closed and reopened."""
+        reader = self._reader
+        if (
+            self.first_play != "glide"
+            or not isinstance(request, _Goto)
+            or reader is None
+            or self._next_reader is not None
+            or self._feed_index != request.index
+        ):
+            return None
+        with self._lock:
+            same = (
+                request.index < len(self._queue)
+                and self._markers
+                and self._markers[-1].source is self._queue[request.index]
+            )
+        if not same:
+            return None
+        try:
+            reader.seek(request.frame)
+        except (AudioDecodeError, OSError, NotImplementedError):
+            return None
+        return reader
+
     def _handle_request(self, request: _Goto | _Stop) -> None:
+        reuse = self._reusable_reader(request)
         for reader in (self._reader, self._next_reader):
-            if reader is not None:
+            if reader is not None and reader is not reuse:
                 reader.close()
         self._reader = self._next_reader = None
         self._xfade_left = 0
@@ -838,10 +942,12 @@ class PlaybackEngine:
                 self._markers.clear()
             self._eos_pos = base
             self._jump_to = base
-            self._priming = self._request is not None
+            with self._lock:
+                self._priming = self._request is not None
+                self._wake.notify_all()
             return
         self._eos_pos = -1
-        if self._start_track(request.index, request.frame, measure=True):
+        if self._start_track(request.index, request.frame, measure=True, reader=reuse):
             # Write enough for the first callbacks before anyone hears the jump.
             # A tenth of a second costs a millisecond or two to decode and covers a
             # device that asks for several blocks in a burst right after the jump.
@@ -857,6 +963,7 @@ class PlaybackEngine:
         self._jump_to = base
         with self._lock:
             self._priming = self._request is not None
+            self._wake.notify_all()
 
     def _begin_crossfade(self, remaining: int) -> None:
         assert self._feed_index is not None
@@ -1032,97 +1139,118 @@ class PlaybackEngine:
                 logging.getLogger(__name__).exception("playback event subscriber failed")
 
     def _event_loop(self) -> None:
-        last_state: State | None = None
-        last_marker: _Marker | None = None
-        last_underruns = 0
-        last_position = -1.0
-        last_health = 0.0
-        was_dry = False
-        ended_at = -1
+        """Every 20 ms: posted events out, the device checked, then what the callback's
+        counters say, each job in its own method below."""
+        seen = _Seen()
         while not self._closed:
             time.sleep(0.02)
-            while True:
-                try:
-                    self._emit(self._events.get_nowait())
-                except queue_mod.Empty:
-                    break
-            output = self._output
-            if output.lost is None and isinstance(output, SoundDeviceOutput):
-                silent_for = time.perf_counter() - output.last_callback
-                if output.last_callback and silent_for > 2.0:
-                    output.lost = f"no audio callback for {silent_for:.1f} s"
-            if output.lost is not None and output is self._output:
-                self._device_lost(output.lost)
+            self._drain_events()
+            if self._check_device():
                 continue
             with self._lock:
                 read = self._ring.read_pos
                 passed = [m for m in self._markers if m.ring_pos <= read]
                 pending = self._request is not None
-            if last_marker is not None and last_marker in passed:
-                passed = passed[passed.index(last_marker) + 1 :]
-            for marker in passed:
-                same = last_marker is not None and (last_marker.index, last_marker.source) == (
-                    marker.index,
-                    marker.source,
-                )
-                last_marker = marker
-                if same:
-                    continue
-                self._emit(
-                    TrackChanged(
-                        marker.index,
-                        marker.source,
-                        dict(marker.source.metadata),
-                        marker.source.duration_seconds(),
-                        can_go_next=marker.index + 1 < len(self._queue),
-                        can_go_previous=True,
-                    )
-                )
+            self._report_track_changes(seen, passed)
             if self._stopped and not pending:
-                last_marker = None
-            eos = self._eos_pos
-            if (
-                eos >= 0
-                and self._ring.read_pos >= eos
-                and eos != ended_at
-                and not pending
-                and self._want_playing
-                and not self._stopped
-            ):
-                ended_at = eos
-                with self._lock:
-                    self._want_playing = False
-                    self._stopped = True
-                    if self._markers:
-                        self._playing_index = self._markers[-1].index + 1
-                    self._markers.clear()
-                last_marker = None
-                self._emit(QueueEnded())
-            state = self.state
-            if state != last_state:
-                last_state = state
-                self._emit(StateChanged(state))
-            if self._dry and not was_dry:
-                with self._lock:
-                    index = self._current_index()
-                    source = self._queue[index] if index is not None else None
-                self._emit(SourceDry(index, source))
-            was_dry = self._dry
-            underruns = self.underruns
-            if underruns != last_underruns:
-                last_underruns = underruns
-                self._emit(Underrun(underruns))
-            position = self.position
-            if (state == "playing" and abs(position - last_position) >= 0.1) or pending:
-                last_position = position
-                self._emit(PositionChanged(position, self.duration))
-            now = time.monotonic()
-            if now - last_health >= 0.5:
-                last_health = now
-                buffered = self._ring.buffered()
-                self._emit(
-                    BufferHealth(buffered / self.samplerate, min(1.0, buffered / self._target_fill))
-                )
+                seen.marker = None
+            self._report_queue_end(seen, pending)
+            self._report_state(seen)
+            self._report_underruns(seen)
+            self._report_position(seen, pending)
+            self._report_buffer_health(seen)
+        self._drain_events()
+
+    def _drain_events(self) -> None:
+        """Events the feeder, the analysis thread and the controls posted."""
         with contextlib.suppress(queue_mod.Empty):
             while True:
                 self._emit(self._events.get_nowait())
+
+    def _check_device(self) -> bool:
+        """The watchdog: True (and the engine moved to the null output) when the device
+        went away, either said so by PortAudio or silent for 2 s."""
+        output = self._output
+        if output.lost is None and isinstance(output, SoundDeviceOutput):
+            silent_for = time.perf_counter() - output.last_callback
+            if output.last_callback and silent_for > 2.0:
+                output.lost = f"no audio callback for {silent_for:.1f} s"
+        if output.lost is None:
+            return False
+        self._device_lost(output, output.lost)
+        return True
+
+    def _report_track_changes(self, seen: _Seen, passed: list[_Marker]) -> None:
+        """A ``TrackChanged`` for each track boundary the read position went past."""
+        if seen.marker is not None and seen.marker in passed:
+            passed = passed[passed.index(seen.marker) + 1 :]
+        for marker in passed:
+            last = seen.marker
+            seen.marker = marker
+            if last is not None and (last.index, last.source) == (marker.index, marker.source):
+                continue
+            self._emit(
+                TrackChanged(
+                    marker.index,
+                    marker.source,
+                    dict(marker.source.metadata),
+                    marker.source.duration_seconds(),
+                    can_go_next=marker.index + 1 < len(self._queue),
+                    can_go_previous=True,
+                )
+            )
+
+    def _report_queue_end(self, seen: _Seen, pending: bool) -> None:
+        """The last track was heard to its end: stop, and say so once."""
+        eos = self._eos_pos
+        if (
+            eos < 0
+            or self._ring.read_pos < eos
+            or eos == seen.ended_at
+            or pending
+            or not self._want_playing
+            or self._stopped
+        ):
+            return
+        seen.ended_at = eos
+        with self._lock:
+            self._want_playing = False
+            self._stopped = True
+            if self._markers:
+                self._playing_index = self._markers[-1].index + 1
+            self._markers.clear()
+        seen.marker = None
+        self._emit(QueueEnded())
+
+    def _report_state(self, seen: _Seen) -> None:
+        state = self.state
+        if state != seen.state:
+            seen.state = state
+            self._emit(StateChanged(state))
+        if self._dry and not seen.dry:
+            with self._lock:
+                index = self._current_index()
+                source = self._queue[index] if index is not None else None
+            self._emit(SourceDry(index, source))
+        seen.dry = self._dry
+
+    def _report_underruns(self, seen: _Seen) -> None:
+        underruns = self.underruns
+        if underruns != seen.underruns:
+            seen.underruns = underruns
+            self._emit(Underrun(underruns))
+
+    def _report_position(self, seen: _Seen, pending: bool) -> None:
+        position = self.position
+        if (seen.state == "playing" and abs(position - seen.position) >= 0.1) or pending:
+            seen.position = position
+            self._emit(PositionChanged(position, self.duration))
+
+    def _report_buffer_health(self, seen: _Seen) -> None:
+        now = time.monotonic()
+        if now - seen.health_at >= 0.5:
+            seen.health_at = now
+            buffered = self._ring.buffered()
+            self._emit(
+                BufferHealth(buffered / self.samplerate, min(1.0, buffered / self._target_fill))
+            )

@@ -214,7 +214,13 @@ class SoundDeviceOutput(Output):
         self.device_name = str(info["name"])
 
     def _finished(self) -> None:
-        if not self._closing and self._on_finished is not None:
+        # PortAudio ended the stream without being asked: the device went away. The
+        # engine's watchdog sees ``lost`` on this very output (not on whatever output
+        # the engine holds by then).
+        if self._closing:
+            return
+        self.lost = "the audio device stopped"
+        if self._on_finished is not None:
             self._on_finished()
 
     def start(self) -> None:

@@ -87,6 +87,16 @@ class Reader:
         """Frames left, or ``None`` while unknown (a stream still being produced)."""
         return None
 
+    def seek(self, frame: int) -> None:
+        """Read from ``frame`` next (device frames), keeping the open file or stream: a
+        seek within the track playing reopens nothing (the glide carries on)."""
+        raise NotImplementedError
+
+    def _restart(self) -> None:
+        self.delivered = 0
+        self._pending = np.zeros((0, self.channels), dtype=np.float32)
+        self._ended = False
+
     def close(self) -> None:
         pass
 
@@ -200,6 +210,7 @@ class _FileReader(Reader):
     def __init__(self, path: Path, rate: int, channels: int, start_frame: int, gain: float):
         super().__init__(channels, gain)
         self._handle = AudioFileHandle(path)
+        self._rate = rate
         self._ratio = rate / self._handle.samplerate
         self._total = round(self._handle.frames * self._ratio)
         start_frame = max(0, min(int(start_frame), self._total))
@@ -227,6 +238,14 @@ class _FileReader(Reader):
 
     def frames_remaining(self) -> int | None:
         return max(0, self._total - self._start - self.delivered)
+
+    def seek(self, frame: int) -> None:
+        frame = max(0, min(int(frame), self._total))
+        self._handle.seek(round(frame / self._ratio))
+        self._start = frame
+        self._converter = FormatConverter(self._handle.samplerate, self._rate, self.channels)
+        self._flushed = False
+        self._restart()
 
     def close(self) -> None:
         self._handle.close()
@@ -328,12 +347,18 @@ class _StreamReader(Reader):
     def __init__(self, source: StreamingSource, rate: int, channels: int, start: int, gain: float):
         super().__init__(channels, gain)
         self._source = source
+        self._rate = rate
         self._ratio = rate / source.samplerate
-        self._converter = FormatConverter(source.samplerate, rate, channels)
+        self.seek(start)
+
+    def seek(self, frame: int) -> None:
+        # Every chunk pushed is kept: a seek starts over from the first one in memory.
+        self._converter = FormatConverter(self._source.samplerate, self._rate, self.channels)
         self._chunk = 0
-        self._skip = round(max(0, start) / self._ratio)  # input frames to skip
+        self._skip = round(max(0, frame) / self._ratio)  # input frames to skip
         self._start = round(self._skip * self._ratio)
         self._flushed = False
+        self._restart()
 
     def _produce(self) -> tuple[np.ndarray, ReadStatus]:
         chunk, finished, error = self._source._snapshot(self._chunk)

@@ -7,11 +7,20 @@ rendering runs on another core without touching this process's lock, a crash in 
 engine (or a GPU driver) cannot take the player down, and torch is never imported here.
 
 One child serves one request at a time. It is spawned (never forked: the parent has Qt
-and audio threads) on first use or by :meth:`IsolatedGenerator.start`, nice'd below the
-player so the GUI and audio win the CPU on small machines, and it exits when the pipe
-closes. Chunks come back through the pipe as they are rendered; a full pipe blocks the
-child, which is the back-pressure that keeps a long track from piling up in memory.
-Cancelling (dropping the stream early) tells the child to stop between chunks.
+and audio threads) on first use or by :meth:`IsolatedGenerator.start`, and it exits
+when the pipe closes. It renders a tiny warm-up track before it says it is ready (the
+first render of a process pays for lazy imports and caches), so the first listener's
+track does not; then it nices itself below the player, so the GUI and audio win the
+CPU on small machines while it renders.
+
+**One thread reads the pipe** (``generation-pipe``, one per child) and routes each
+message to whoever waits for it: the start-up handshake, or the stream of the request
+in progress, which buffers a few chunks ahead (more blocks the reader, then the child
+on its full pipe: the back-pressure that keeps a long track from piling up in memory).
+Nobody else ever calls ``recv``, so closing or cancelling from any thread at any moment
+cannot tear a message in two or wait on a render: cancelling tells the child to stop
+between chunks and returns; closing asks the child to stop and kills it if it has not
+within :data:`STOP_GRACE_S`.
 """
 
 from __future__ import annotations
@@ -21,6 +30,7 @@ import logging
 import multiprocessing
 import os
 import threading
+from collections import deque
 from collections.abc import Iterator
 from multiprocessing.connection import Connection
 from typing import Any
@@ -34,26 +44,35 @@ log = logging.getLogger(__name__)
 
 #: How much lower than the player the child runs (Unix ``nice``).
 CHILD_NICENESS = 10
-#: How long to wait for the child to stop before killing it.
-STOP_TIMEOUT_S = 5.0
+#: How long a closing child may take to stop by itself before it is killed.
+STOP_GRACE_S = 0.25
+#: Chunks a stream holds ahead of its reader before the pipe is left to fill.
+CHUNKS_AHEAD = 4
+#: The warm-up render the child does before saying it is ready.
+WARM_UP = GenerationRequest(genres=["house"], seed=1, duration_seconds=2.0)
+#: Messages that end a request: after one of these the child is free again.
+_FINAL = ("end", "error", "cancelled", "gone", "closed")
 
 
 class EngineCrashed(UserFacingError):
     """The generation process died (it is restarted on the next request)."""
 
 
-def _serve(conn: Connection, engine: str) -> None:
+class EngineClosed(UserFacingError):
+    """The generator was closed while a track was being made."""
+
+
+def _serve(conn: Connection, engine: str, warm: bool = True) -> None:
     """The child's main loop: build the engine once, then answer requests until EOF."""
     try:
-        _answer(conn, engine)
+        _answer(conn, engine, warm)
     except (BrokenPipeError, ConnectionResetError, EOFError):
         return  # the player went away (quit while this was still starting): nothing to do
 
 
-def _answer(conn: Connection, engine: str) -> None:
-    if hasattr(os, "nice"):
-        with contextlib.suppress(OSError):
-            os.nice(CHILD_NICENESS)
+def _answer(conn: Connection, engine: str, warm: bool) -> None:
+    if not warm:  # the start-up before issue 17's radio-start work: nice'd at once
+        _nice()
     from player.generation.engines import get_generator
 
     try:
@@ -61,6 +80,12 @@ def _answer(conn: Connection, engine: str) -> None:
     except Exception as exc:
         conn.send(("failed", _describe(exc)))
         return
+    if warm:
+        _warm_up(generator)
+        # Imports and warm-up ran at the player's priority: they happen while the app
+        # starts, before any audio plays, and a nice'd start-up on a busy machine made
+        # the first "Start my radio" wait seconds for them. Rendering is nice'd.
+        _nice()
     conn.send(("ready", generator.name))
     while True:
         try:
@@ -73,14 +98,32 @@ def _answer(conn: Connection, engine: str) -> None:
         if kind != "generate":
             continue  # a "cancel" that arrived after its stream had already ended
         try:
-            _stream(conn, generator.generate(request))
+            if _stream(conn, generator.generate(request)) == "stop":
+                return
         except (BrokenPipeError, ConnectionResetError, EOFError):
             raise
         except Exception as exc:
             conn.send(("error", _describe(exc)))
 
 
-def _stream(conn: Connection, result: GenerationResult) -> None:
+def _nice() -> None:
+    if hasattr(os, "nice"):
+        with contextlib.suppress(OSError):
+            os.nice(CHILD_NICENESS)
+
+
+def _warm_up(generator: Any) -> None:
+    """Render the first chunk of a short track: the lazy imports, kits and caches of a
+    first render are paid here, in the background, not by the first listener."""
+    try:
+        for _chunk in generator.generate(WARM_UP):
+            break
+    except Exception:
+        log.exception("the engine's warm-up render failed")
+
+
+def _stream(conn: Connection, result: GenerationResult) -> str:
+    """Send ``result`` chunk by chunk; returns how it ended ("end", "cancel", "stop")."""
     conn.send(
         (
             "meta",
@@ -97,11 +140,14 @@ def _stream(conn: Connection, result: GenerationResult) -> None:
         )
     )
     for chunk in result:
-        if conn.poll() and conn.recv()[0] == "cancel":
-            conn.send(("cancelled", None))
-            return
+        if conn.poll():
+            kind = conn.recv()[0]
+            if kind in ("cancel", "stop"):
+                conn.send(("cancelled", None))
+                return str(kind)
         conn.send(("chunk", np.ascontiguousarray(chunk, dtype=np.float32)))
     conn.send(("end", None))
+    return "end"
 
 
 def _describe(exc: BaseException) -> tuple[bool, str]:
@@ -116,62 +162,138 @@ def _raise(described: tuple[bool, str], engine: str) -> None:
     raise RuntimeError(f"The {engine} engine failed: {text}")
 
 
+class _Child:
+    """One engine process, its pipe and the one thread that reads the pipe.
+
+    Everything the reader learns is written under the generator's condition ``lock``,
+    which it notifies; waiting for an answer is waiting on that condition.
+    """
+
+    def __init__(self, engine: str, warm: bool, lock: threading.Condition) -> None:
+        context = multiprocessing.get_context("spawn")
+        parent, child = context.Pipe()
+        self.process: Any = context.Process(
+            target=_serve, args=(child, engine, warm), name="generation", daemon=True
+        )
+        self.process.start()
+        child.close()
+        self.conn = parent
+        self.lock = lock
+        self.name: str | None = None
+        self.failure: tuple[bool, str] | None = None
+        self.gone = False  # the pipe reached its end: the process exited or was killed
+        self.retired = False
+        self.stream: _RemoteStream | None = None  # the request whose answers come now
+        self._send_lock = threading.Lock()
+        self.reader = threading.Thread(target=self._read, name="generation-pipe", daemon=True)
+        self.reader.start()
+
+    @property
+    def pid(self) -> int:
+        return int(self.process.pid)
+
+    def usable(self) -> bool:
+        return not self.gone and not self.retired and self.process.is_alive()
+
+    def send(self, message: tuple[str, Any]) -> bool:
+        """Write to the child; False when it is gone (never raises, never waits long:
+        the child reads its commands between chunks and they are a few bytes)."""
+        with self._send_lock:
+            try:
+                self.conn.send(message)
+                return True
+            except (OSError, ValueError):
+                return False
+
+    def _read(self) -> None:
+        while True:
+            try:
+                kind, payload = self.conn.recv()
+            except (EOFError, OSError, ValueError):
+                break
+            with self.lock:
+                if kind == "ready":
+                    self.name = str(payload)
+                elif kind == "failed":
+                    self.failure = payload
+                elif self.stream is not None:
+                    self.stream.deliver(kind, payload)
+                self.lock.notify_all()
+        with self._send_lock:
+            self.conn.close()
+        with self.lock:
+            self.gone = True
+            if self.stream is not None:
+                self.stream.deliver("gone", None)
+            self.lock.notify_all()
+
+    def retire(self, grace: float = STOP_GRACE_S, wait_reader: bool = True) -> None:
+        """Ask the child to stop, kill it after ``grace`` seconds; call without the lock
+        when ``wait_reader`` (the reader needs the lock to finish)."""
+        self.retired = True
+        self.send(("stop", None))
+        self.process.join(grace)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(STOP_GRACE_S)
+        if wait_reader:
+            self.reader.join(STOP_GRACE_S)
+
+
 class IsolatedGenerator:
     """A :class:`Generator` whose engine (``"auto"``, ``"procedural"``, ``"musicgen"``)
-    runs in a child process; thread-safe, one generation at a time."""
+    runs in a child process; thread-safe, one generation at a time.
 
-    def __init__(self, engine: str = "auto") -> None:
+    ``warm``: the child imports its engine and renders a tiny track at the player's
+    priority before it reports ready and nices itself (see the module); ``False``: it
+    nices itself at once and renders nothing ahead (the path before, for benchmarks).
+    """
+
+    def __init__(self, engine: str = "auto", warm: bool = True) -> None:
         self.engine = engine
+        self.warm = warm
         self._lock = threading.Condition()
-        self._process: Any = None
-        self._conn: Connection | None = None
-        self._name: str | None = None
+        self._child: _Child | None = None
         self._busy: _RemoteStream | None = None
         self._stale = False
 
     # -- lifetime ---------------------------------------------------------------------------
     def start(self) -> None:
-        """Spawn the child now (it imports its engine in the background)."""
+        """Spawn the child now (it imports its engine and warms up in the background)."""
         with self._lock:
             self._spawn()
 
-    def _spawn(self) -> Connection:
-        if self._conn is not None and self._process.is_alive():
-            return self._conn
-        self._discard()
-        context = multiprocessing.get_context("spawn")
-        parent, child = context.Pipe()
-        process = context.Process(
-            target=_serve, args=(child, self.engine), name="generation", daemon=True
-        )
-        process.start()
-        child.close()
-        self._process, self._conn, self._name = process, parent, None
-        return parent
-
-    def _discard(self, wait: bool = True) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        if self._process is not None:
-            self._process.join(STOP_TIMEOUT_S if wait else 0)
-            if self._process.is_alive():
-                self._process.kill()
-                self._process.join()
-        self._process = self._conn = self._name = None
-        self._busy = None
-        self._lock.notify_all()  # threads waiting for the stream just dropped
+    def _spawn(self) -> _Child:
+        child = self._child
+        if child is not None and child.usable():
+            return child
+        if child is not None:
+            self._child = None
+            child.retire(grace=0.0, wait_reader=False)
+        child = _Child(self.engine, self.warm, self._lock)
+        self._child = child
+        return child
 
     def close(self) -> None:
-        """Stop the child (it also exits by itself when this process goes away)."""
+        """Stop the child (it also exits by itself when this process goes away).
+
+        Returns within about :data:`STOP_GRACE_S` whatever the child is doing (importing,
+        warming up, rendering): a reader of the track in progress gets
+        :class:`EngineClosed`."""
         with self._lock:
-            if self._busy is not None:
-                self._busy.abandon()
-            if self._conn is not None:
-                with contextlib.suppress(OSError):
-                    self._conn.send(("stop", None))
-            # A child still importing its engine has nothing to finish: quitting the app
-            # right after it opened should not wait for numpy and scipy to load.
-            self._discard(wait=self._name is not None)
+            child, self._child = self._child, None
+            busy, self._busy = self._busy, None
+            if busy is not None:
+                busy.deliver("closed", None)
+            self._lock.notify_all()
+        if child is not None:
+            child.retire()
+
+    def ready(self, timeout: float | None = None) -> bool:
+        """Wait until the child has started and warmed up (spawning it if needed);
+        False on timeout. Raises if the engine cannot start."""
+        with self._lock:
+            return self._ready(timeout) is not None
 
     def choose_again(self) -> None:
         """A model was installed or removed: the next track starts a child that chooses
@@ -181,121 +303,152 @@ class IsolatedGenerator:
 
     @property
     def pid(self) -> int | None:
-        return None if self._process is None else int(self._process.pid)
+        child = self._child
+        return None if child is None else child.pid
 
     # -- the Generator interface ------------------------------------------------------------
     @property
     def name(self) -> str:
         """The engine the child chose (waits for it to start)."""
         with self._lock:
-            self._ready()
-            assert self._name is not None
-            return self._name
+            child = self._ready()
+            assert child is not None and child.name is not None
+            return child.name
 
-    def _ready(self) -> Connection:
-        conn = self._spawn()
-        if self._name is None:
-            kind, payload = self._recv(conn)
-            if kind == "failed":
-                self._discard()
-                _raise(payload, self.engine)
-            self._name = str(payload)
-        return conn
-
-    def _recv(self, conn: Connection) -> tuple[str, Any]:
-        try:
-            message = conn.recv()
-        except (EOFError, OSError):
-            code = self._process.exitcode if self._process is not None else None
-            self._discard()
-            raise EngineCrashed(
-                f"The generation process stopped unexpectedly (exit code {code}); "
-                "it will be restarted for the next track."
-            ) from None
-        kind, payload = message
-        return kind, payload
+    def _ready(self, timeout: float | None = None) -> _Child | None:
+        """The started child (lock held); None if ``timeout`` passed first."""
+        child = self._spawn()
+        ok = self._lock.wait_for(
+            lambda: child.name is not None or child.failure is not None or child.gone,
+            timeout,
+        )
+        if not ok:
+            return None
+        if child.name is not None:
+            return child
+        if self._child is child:
+            self._child = None
+        if child.failure is not None:
+            _raise(child.failure, self.engine)
+        if child.retired:
+            raise EngineClosed("The generation engine was shut down while it was starting.")
+        code = child.process.exitcode
+        raise EngineCrashed(
+            f"The generation process stopped unexpectedly (exit code {code}); "
+            "it will be restarted for the next track."
+        )
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         request.validate()
+        me = threading.current_thread()
         with self._lock:
-            while self._busy is not None and self._busy.owner is not threading.current_thread():
+            while self._busy is not None:
+                if self._busy.owner is me:  # this thread dropped its last stream unread
+                    self._busy.abandon()
                 self._lock.wait()
-            if self._busy is not None:  # this thread dropped its last stream unread
-                self._busy.abandon()
             if self._stale:  # a model was installed or removed: let "auto" choose again
                 self._stale = False
-                self._discard()
-            conn = self._ready()
-            conn.send(("generate", request))
-            kind, payload = self._recv(conn)
-            if kind == "error":
-                _raise(payload, self._name or self.engine)
-            stream = _RemoteStream(self, conn)
+                if self._child is not None:
+                    self._child.retire(grace=0.0, wait_reader=False)
+                    self._child = None
+            child = self._ready()
+            assert child is not None
+            stream = _RemoteStream(self, child)
+            child.stream = stream
             self._busy = stream
+            if not child.send(("generate", request)):
+                stream.deliver("gone", None)
+            kind, payload = stream.take()
+            if kind == "error":
+                _raise(payload, child.name or self.engine)
+            if kind != "meta":
+                stream.raise_for(kind)
         return GenerationResult(chunks=stream.chunks, on_close=stream.abandon, **payload)
 
-    def _finished(self, stream: _RemoteStream, crashed: bool = False) -> None:
-        with self._lock:
-            if self._busy is stream:
-                self._busy = None
-                if crashed:
-                    self._discard()
-            self._lock.notify_all()
+    def _finished(self, stream: _RemoteStream) -> None:
+        """The child sent ``stream``'s last message: it is free (lock held)."""
+        if self._busy is stream:
+            self._busy = None
+        self._lock.notify_all()
 
 
 class _RemoteStream:
-    """The chunks of one generation as they arrive; whoever reads it owns the child."""
+    """The answers to one request as the pipe's reader delivers them.
 
-    def __init__(self, owner: IsolatedGenerator, conn: Connection) -> None:
+    ``deliver`` runs on the reader (lock held); ``take``/``chunks`` on whoever reads the
+    track; ``abandon`` on anyone. None of them touches the pipe's receiving end."""
+
+    def __init__(self, owner: IsolatedGenerator, child: _Child) -> None:
         self.generator = owner
-        self.conn = conn
+        self.child = child
+        self.lock = owner._lock
         self.owner = threading.current_thread()
-        self.done = False
+        self.items: deque[tuple[str, Any]] = deque()
+        self.final = False  # the child's last message for this request arrived
+        self.abandoned = False
+
+    def deliver(self, kind: str, payload: Any) -> None:
+        if self.final:
+            return
+        if kind in _FINAL:
+            self.final = True
+            self.generator._finished(self)
+        if self.abandoned:
+            return  # dropped unread: what is left of it goes nowhere
+        self.items.append((kind, payload))
+        self.lock.notify_all()
+        while (
+            kind == "chunk"
+            and len(self.items) > CHUNKS_AHEAD
+            and not (self.abandoned or self.child.retired or self.final)
+        ):
+            self.lock.wait()  # back-pressure: the child blocks on its full pipe meanwhile
+
+    def take(self) -> tuple[str, Any]:
+        """The next answer (lock held), waiting for it."""
+        self.lock.wait_for(lambda: bool(self.items))
+        item = self.items.popleft()
+        self.lock.notify_all()
+        return item
+
+    def raise_for(self, kind: str) -> None:
+        if kind == "closed":
+            raise EngineClosed("The generation engine was shut down while making this track.")
+        raise EngineCrashed(
+            "The generation process stopped unexpectedly in the middle of a track; "
+            "it will be restarted for the next one."
+        )
 
     def chunks(self) -> Iterator[np.ndarray]:
         self.owner = threading.current_thread()
+        finished = False
         try:
             while True:
-                kind, payload = self._next()
+                with self.lock:
+                    kind, payload = self.take()
                 if kind == "chunk":
                     yield payload
-                elif kind == "end":
-                    self._close()
+                    continue
+                finished = True
+                if kind == "end":
                     return
-                elif kind == "error":
-                    self._close()
-                    _raise(payload, self.generator._name or self.generator.engine)
+                if kind == "error":
+                    _raise(payload, self.child.name or self.generator.engine)
+                self.raise_for(kind)
         finally:
-            if not self.done:  # the reader stopped early (cancelled, or failed itself)
+            if not finished:  # the reader stopped early (cancelled, or failed itself)
                 self.abandon()
 
-    def _next(self) -> tuple[str, Any]:
-        try:
-            message = self.conn.recv()
-        except (EOFError, OSError):
-            self.done = True
-            self.generator._finished(self, crashed=True)
-            raise EngineCrashed(
-                "The generation process stopped unexpectedly in the middle of a track; "
-                "it will be restarted for the next one."
-            ) from None
-        kind, payload = message
-        return kind, payload
-
     def abandon(self) -> None:
-        """Tell the child to stop and read what it already sent, up to its answer."""
-        if self.done:
-            return
-        try:
-            self.conn.send(("cancel", None))
-            while self.conn.recv()[0] not in ("cancelled", "end", "error"):
-                pass
-        except (EOFError, OSError):
-            self.done = True
-            self.generator._finished(self, crashed=True)
-            return
-        self._close()
-
-    def _close(self) -> None:
-        self.done = True
-        self.generator._finished(self)
+        """Drop what is left: tell the child to stop between chunks, and return."""
+        with self.lock:
+            if self.abandoned:
+                return
+            self.abandoned = True
+            self.items.clear()
+            self.lock.notify_all()
+            if self.final:
+                return
+        if not self.child.send(("cancel", None)):
+            with self.lock:
+                self.deliver("gone", None)

@@ -3,11 +3,13 @@
 Notes and hits are mixed into per-stem mono buffers (the tail of anything still ringing
 is carried into the next block), each stem goes through its bus, the stems are panned
 into stereo with a shared reverb, and the master limiter keeps every sample under
--1 dBFS. Blocks are two bars long, so the first audio is ready in milliseconds.
+-1 dBFS. Blocks are two bars long; a track starts with a quarter bar that doubles up to
+two, so its first audio is ready in milliseconds.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 
 import numpy as np
@@ -34,6 +36,9 @@ KICK_GAIN = {"low": 0.75, "medium": 1.0, "high": 1.3}
 TONAL = ("bass", "chords", "pad", "lead", "arp")
 FADE_OUT_S = 0.03
 FADE_IN_S = 0.008
+#: The first block of a track, in bars (later blocks double up to two bars); the
+#: environment variable lets the UI benchmark run the two-bar first block of before.
+FIRST_BLOCK_BARS = float(os.environ.get("INFINITE_PLAYER_FIRST_BLOCK_BARS", "0.25"))
 
 
 def _riser(samples: int, sr: int, rng: np.random.Generator) -> np.ndarray:
@@ -218,15 +223,23 @@ class Renderer:
         self.master_gain = 0.55 * style.level * self.energy_gain
 
     # ------------------------------------------------------------------------------------
-    def stream(self, start: int = 0, block_bars: int = 2) -> Iterator[np.ndarray]:
+    def stream(
+        self, start: int = 0, block_bars: float = 2, first_bars: float = FIRST_BLOCK_BARS
+    ) -> Iterator[np.ndarray]:
         """Yield float32 ``(frames, 2)`` chunks of the track from sample 0 to its end.
 
         Rendering starts at ``start`` (≤ 0); what comes before 0 only warms up the
         effects and ringing notes and is not yielded.
+
+        A track from its beginning starts with a ``first_bars`` block and doubles the
+        block up to ``block_bars``: the first chunk (what a listener waits for before
+        the radio sounds) costs a fraction of a two-bar block, and each block renders
+        in far less time than the one before it takes to play.
         """
         plan = self.plan
         total = plan.total_samples
         block = round(plan.bar_samples * block_bars)
+        size = block if start < 0 else min(block, max(1, round(plan.bar_samples * first_bars)))
         # How far past its block anything in a stem can ring: its longest note or hit.
         tail_cap = {
             stem: max((n.gate for n in plan.notes.get(stem, [])), default=0)
@@ -248,7 +261,8 @@ class Renderer:
         faded_in = start == 0
         pos = start
         while pos < total:
-            end = min(total, pos + block)
+            end = min(total, pos + size)
+            size = min(block, 2 * size)
             n = end - pos
             bufs: dict[str, np.ndarray] = {}
             used: dict[str, int] = {}

@@ -23,7 +23,9 @@ their ratio:
   30 s and a 6 min file in WAV, FLAC and MP3;
 * a generated track's first play: the procedural engine's chunks encoded to MP3 and
   measured by the generation service's own writer; before, the row had no loudness;
-* skip to the next track's audio and seek to audio (the callback performing the jump);
+* skip to the next track's audio, seek to audio, and a seek 0.2 s ahead (into audio
+  already buffered: now a jump of the callback's read position) (the callback
+  performing the jump);
 * the measuring pass itself, in times real time, for the 6 min files, and pyloudnorm's
   time on the same audio for reference;
 * the largest gain step per 100 ms of a first play (output level over source level of a
@@ -267,7 +269,7 @@ def skips_and_seeks(engine: PlaybackEngine, folder: Path, trials: int) -> dict[s
         source = FileSource(path)
         source.measure()  # stored loudness: only the skip itself is timed
         tracks.append(source)
-    skip, seek = [], []
+    skip, seek, near = [], [], []
     engine.stop()
     time.sleep(0.05)
     first = None
@@ -284,10 +286,14 @@ def skips_and_seeks(engine: PlaybackEngine, folder: Path, trials: int) -> dict[s
         seek.append(_wait_jump(engine))
         time.sleep(1.0)
         engine.last_jump_latency = None
+        engine.seek(engine.position + 0.2)  # into audio already buffered
+        near.append(_wait_jump(engine))
+        time.sleep(0.5)
+        engine.last_jump_latency = None
         engine.next()
         skip.append(_wait_jump(engine))
     engine.stop()
-    return {"skip": skip, "seek": seek}
+    return {"skip": skip, "seek": seek, "near": near}
 
 
 def meter_speed(files: dict[str, Path]) -> dict[str, object]:
@@ -379,6 +385,7 @@ def compare(args: argparse.Namespace, output: str, folder: Path) -> dict[str, ob
             jumps = skips_and_seeks(engine, folder, args.first_play_trials)
             rows.setdefault("skip -> next track audio", {})[mode] = _summary(jumps["skip"])
             rows.setdefault("seek -> audio", {})[mode] = _summary(jumps["seek"])
+            rows.setdefault("seek +0.2 s (buffered) -> audio", {})[mode] = _summary(jumps["near"])
             underruns[mode] = {
                 "underruns": engine.underruns - base,
                 "of_which_device_underflows": engine.device_underflows - base_device,

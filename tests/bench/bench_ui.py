@@ -11,10 +11,11 @@ null audio output in a temporary profile). Each figure comes from a fresh proces
 * event-loop latency (how late a 10 ms timer fires) while the window settles after its
   first paint, then while the radio generates (in the engine's own process) and plays;
 * "Start my radio" to first audio (the engine's callback handing the device its first
-  non-silent frame), with the engine's process warm (started at start-up, as the app
-  does) and cold (stopped just before the click), for the path that streams the first
-  track from its first chunk and, in the same run, the path before it (the first track
-  plays once finished, from its file: streaming switched off in the controller);
+  non-silent frame), warm (the engine's process has started and warmed up, 2 s after
+  the window) and cold (the click comes the moment the window is filled in: the app
+  just opened), for today's path and, in the same run, the path before issue 17's last
+  changes ("before": the engine's process started once the window shows, no warm-up
+  render, a first chunk of two bars); both stream the first track from its first chunk;
 * skip to the next radio track's audio (``engine.last_jump_latency``), 15 s in;
 * whether torch or transformers were imported by start-up (they must not be).
 
@@ -34,6 +35,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,6 +64,11 @@ def child(mode: str, started: float) -> None:
         settings.set("track_seconds", 30)
     tasks = TaskRunner(app)
     launcher = Launcher(app, settings, tasks)
+    if "before" in mode:
+        _path_before(launcher)
+    marks: dict[str, float] = {}
+    if mode.startswith("radio"):
+        _trace_radio_start(marks)
 
     class FirstPaint(QObject):
         """Notes when the first widget of a visible window receives its paint event."""
@@ -88,26 +95,22 @@ def child(mode: str, started: float) -> None:
                 # presses "Start my radio" and it keeps running for 20 s of radio.
                 probe = LatencyProbe(10, window)
                 probe.start()
-                marks: dict[str, float] = {}
 
                 engine = session.ctx.playback.engine
-                # "Warm": the engine's process (started by the app at start-up) has
-                # imported its engine; asking its name waits for exactly that.
+                # "Warm": the engine's process (started by the app) has imported its
+                # engine and warmed up; asking its name waits for exactly that.
                 engine_ready = threading.Event()
                 generator = session.ctx.generation.generator
                 threading.Thread(
                     target=lambda: (generator.name, engine_ready.set()), daemon=True
                 ).start()
-                if "old" in mode:  # the path before streaming: wait for the finished file
-                    window.radio.streaming.stream_next = lambda wanted=True: None
 
                 def click() -> None:
-                    # Warm: the engine's process is ready; cold: then it is stopped.
-                    if not engine_ready.is_set():
+                    # Warm: once the engine's process is ready; cold: at once.
+                    if "cold" not in mode and not engine_ready.is_set():
                         QTimer.singleShot(50, click)
                         return
-                    if "cold" in mode:
-                        session.ctx.generation.generator.close()
+                    out["engine_ready_at_click"] = engine_ready.is_set()
                     QTimer.singleShot(15000, skip)
                     QTimer.singleShot(16000, skipped)
                     QTimer.singleShot(20000, done)
@@ -124,6 +127,11 @@ def child(mode: str, started: float) -> None:
                         out["first_audio_ms"] = round(
                             1000 * (time.perf_counter() - marks["clicked"]), 1
                         )
+                        out["steps_ms"] = {
+                            k: round(1000 * (v - marks["clicked"]), 1)
+                            for k, v in sorted(marks.items(), key=lambda kv: kv[1])
+                            if k not in ("clicked", "split") and v >= marks["clicked"]
+                        }
                         poll.stop()
 
                 poll = QTimer(window)
@@ -146,7 +154,7 @@ def child(mode: str, started: float) -> None:
                         ("settle", probe.samples[:split]),
                         ("radio", probe.samples[split:]),
                     ):
-                        ordered = sorted(part)
+                        ordered = sorted(part) or [float("nan")]
                         out[f"{name}_samples"] = len(ordered)
                         out[f"{name}_p50_ms"] = round(ordered[len(ordered) // 2], 2)
                         out[f"{name}_p99_ms"] = round(ordered[int(0.99 * len(ordered))], 2)
@@ -161,7 +169,7 @@ def child(mode: str, started: float) -> None:
                     ]
                     app.quit()
 
-                QTimer.singleShot(2000, click)
+                QTimer.singleShot(0 if "cold" in mode else 2000, click)
             else:
 
                 def idle() -> None:
@@ -179,6 +187,56 @@ def child(mode: str, started: float) -> None:
     app.exec()
     launcher.shutdown()
     print(json.dumps(out))
+
+
+def _trace_radio_start(marks: dict[str, float]) -> None:
+    """Note when each step between the click and the first audio first happens (the
+    figures the report breaks "Start my radio" into)."""
+    from player.generation.isolated import IsolatedGenerator
+    from player.generation.service import GenerationService
+    from player.radio import RadioService
+    from ui.playback import Playback
+
+    def first(name: str, func: Any, after: bool = False) -> Any:
+        def traced(*args: Any, **kwargs: Any) -> Any:
+            if not after:
+                marks.setdefault(name, time.perf_counter())
+            result = func(*args, **kwargs)
+            if after:
+                marks.setdefault(name, time.perf_counter())
+            return result
+
+        return traced
+
+    RadioService.start = first("radio.start returned", RadioService.start, after=True)
+    RadioService._generate = first("radio thread generates", RadioService._generate)
+    GenerationService._book = first("quota and row booked", GenerationService._book, after=True)
+    IsolatedGenerator.generate = first(
+        "engine answered (meta)", IsolatedGenerator.generate, after=True
+    )
+    Playback.append_stream = first("stream queued (GUI)", Playback.append_stream)
+    from player.audio.sources import StreamingSource
+
+    StreamingSource.push = first("first chunk pushed", StreamingSource.push)
+
+
+def _path_before(launcher: object) -> None:
+    """Today's code with issue 17's radio-start changes undone, for the comparison: the
+    engine's process starts once the window shows (not with the app), renders no
+    warm-up, and renders its first chunk two bars long; the radio makes its planner
+    on the first click."""
+    import player.generation.isolated as isolated
+    from ui.radio_controller import RadioController
+
+    launcher.prestart_engine = False  # type: ignore[attr-defined]
+    RadioController._prepare = lambda self: None  # type: ignore[method-assign]
+    os.environ["INFINITE_PLAYER_FIRST_BLOCK_BARS"] = "2"  # read by the engine's process
+    made = isolated.IsolatedGenerator.__init__
+
+    def without_warm_up(self: object, engine: str = "auto", warm: bool = True) -> None:
+        made(self, engine, warm=False)  # type: ignore[arg-type]
+
+    isolated.IsolatedGenerator.__init__ = without_warm_up  # type: ignore[method-assign]
 
 
 def _run(home: Path, mode: str) -> dict[str, object]:
@@ -223,6 +281,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--radio-runs", type=int, default=2)
     parser.add_argument("--quick", action="store_true", help="radio figures only")
+    parser.add_argument(
+        "--only", choices=("warm", "cold"), help="only the warm or the cold radio start"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
         home = Path(tmp)
@@ -232,7 +293,9 @@ def main() -> None:
             _startup_report(starts)
         radio_runs: dict[str, list[dict[str, object]]] = {}
         for run in range(args.radio_runs):
-            for mode in ("radio", "radio_cold", "radio_old", "radio_old_cold"):
+            modes = ("radio", "radio_before", "radio_cold", "radio_cold_before")
+            chosen = {"warm": modes[:2], "cold": modes[2:], None: modes}[args.only]
+            for mode in chosen:
                 radio = _run(home, mode)
                 radio_runs.setdefault(mode, []).append(radio)
                 if mode != "radio":
@@ -249,17 +312,24 @@ def main() -> None:
                     f"{radio['dsp_in_app'] or 'none'}"
                 )
         print("'Start my radio' -> first audio (ms), skip -> next track's audio (ms):")
-        for warmth in ("", "_cold"):
+        for warmth in {"warm": ("",), "cold": ("_cold",), None: ("", "_cold")}[args.only]:
             new = radio_runs[f"radio{warmth}"]
-            old = radio_runs[f"radio_old{warmth}"]
-            label = "cold" if warmth else "warm"
+            old = radio_runs[f"radio{warmth}_before"]
+            label = "cold (first click as the window opens)" if warmth else "warm"
+            for run in new + old:
+                if run.get("first_audio_ms") is None:
+                    print(f"    no first audio within 20 s: {run}")
+                else:
+                    print(f"    steps (ms after the click): {run.get('steps_ms')}")
             new_ms = _median([r.get("first_audio_ms") for r in new])
             old_ms = _median([r.get("first_audio_ms") for r in old])
             ratio = f"{old_ms / new_ms:.1f}x" if new_ms and old_ms else "n/a"
             print(
-                f"  engine {label}: streamed first track {new_ms} ms "
-                f"{[r.get('first_audio_ms') for r in new]} vs finished file {old_ms} ms "
-                f"{[r.get('first_audio_ms') for r in old]} ({ratio} faster)"
+                f"  {label}: now {new_ms} ms {[r.get('first_audio_ms') for r in new]} vs "
+                f"before {old_ms} ms {[r.get('first_audio_ms') for r in old]} "
+                f"({ratio} faster); engine ready at the click: "
+                f"{[r.get('engine_ready_at_click') for r in new]} (now), "
+                f"{[r.get('engine_ready_at_click') for r in old]} (before)"
             )
             print(
                 f"  skip, engine {label}: {[r.get('skip_ms') for r in new]} (new) vs "

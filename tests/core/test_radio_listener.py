@@ -167,7 +167,7 @@ def test_what_the_radio_learned_survives_a_restart_and_resets(database, make_use
         first.close()
     second = radio()  # the next session: a new process would do exactly this
     try:
-        second._ensure_planner()
+        second.prepare()
         [remembered] = second.planner.model.observations
         assert remembered.controls == learned and remembered.reward == 1.0
         second.forget()
@@ -177,7 +177,7 @@ def test_what_the_radio_learned_survives_a_restart_and_resets(database, make_use
         second.close()
     third = radio()
     try:
-        assert third._ensure_planner().model.observations == []
+        assert third.prepare().model.observations == []
     finally:
         third.close()
 
@@ -192,7 +192,7 @@ def test_imported_history_shapes_the_first_session(database, make_user, prefs):
             score=False, learn_taste=False, remember=False,
         )  # fmt: skip
         try:
-            planner = radio._ensure_planner()
+            planner = radio.prepare()
             station = radio._station_for(RadioSeed("taste"))
             return [planner.plan(station, SECONDS).genre for _ in range(40)]
         finally:

@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +17,12 @@ import numpy as np
 import pytest
 
 from base.errors import UserFacingError
-from player.generation.isolated import EngineCrashed, IsolatedGenerator
+from player.generation.isolated import (
+    CHILD_NICENESS,
+    EngineClosed,
+    EngineCrashed,
+    IsolatedGenerator,
+)
 from player.generation.procedural import ProceduralGenerator
 from player.generation.protocol import GenerationRequest
 from player.generation.service import GenerationCancelled, GenerationService
@@ -239,3 +245,79 @@ def test_the_child_exits_quietly_when_the_player_dies_while_it_starts(tmp_path: 
     cmdline = Path(f"/proc/{child_pid}/cmdline")
     assert not (cmdline.exists() and cmdline.read_bytes())  # gone (a zombie has no cmdline)
     assert "Traceback" not in proc.stderr, proc.stderr
+
+
+def _read_all(result: Any, chunks: list[np.ndarray], errors: list[BaseException]) -> None:
+    try:
+        for chunk in result:
+            chunks.append(chunk)  # read as it comes: the reader waits on the child
+    except BaseException as exc:
+        errors.append(exc)
+
+
+def test_closing_while_another_thread_reads_a_track_returns_and_ends_the_reader() -> None:
+    """Issue 19: close() read the pipe while the track's reader thread read it too, and
+    waited for the child's answer under the lock (a render, or forever when the reader
+    had taken the answer). Now one thread reads the pipe: close returns, the reader ends."""
+    generator = IsolatedGenerator("procedural", warm=False)
+    result = generator.generate(GenerationRequest(genres=["techno"], seed=9, duration_seconds=600))
+    chunks: list[np.ndarray] = []
+    errors: list[BaseException] = []
+    reader = threading.Thread(target=_read_all, args=(result, chunks, errors), daemon=True)
+    reader.start()
+    while not chunks:
+        time.sleep(0.01)
+    pid = generator.pid
+    closer = threading.Thread(target=generator.close, daemon=True)
+    closer.start()
+    closer.join(10)
+    reader.join(10)
+    assert not closer.is_alive(), "close() hung while a track was being read"
+    assert not reader.is_alive(), "the track's reader never ended"
+    assert len(errors) == 1 and isinstance(errors[0], EngineClosed), errors
+    assert generator.pid is None
+    cmdline = Path(f"/proc/{pid}/cmdline")
+    assert not (cmdline.exists() and cmdline.read_bytes())  # the child is gone
+    # and the generator still works afterwards (a fresh child)
+    assert generator.generate(REQUEST).render().shape[0] > 0
+    generator.close()
+
+
+def test_closing_while_the_child_starts_and_warms_up_releases_a_waiting_request() -> None:
+    """Quitting right after the app opened: the child is importing its engine and
+    rendering its warm-up track; a radio thread waits for it. Nothing may hang."""
+    generator = IsolatedGenerator("procedural")
+    generator.start()
+    errors: list[BaseException] = []
+
+    def ask() -> None:
+        try:
+            generator.generate(REQUEST)
+        except BaseException as exc:
+            errors.append(exc)
+
+    waiter = threading.Thread(target=ask, daemon=True)
+    waiter.start()
+    time.sleep(0.2)
+    generator.close()
+    waiter.join(10)
+    assert not waiter.is_alive(), "a request waiting for the child hung after close()"
+    assert len(errors) == 1 and isinstance(errors[0], EngineClosed), errors
+
+
+def test_the_child_is_ready_and_warm_before_the_first_request() -> None:
+    generator = IsolatedGenerator("procedural")
+    try:
+        generator.start()
+        assert generator.ready(timeout=120)
+        assert generator.name == "procedural"
+        pid = generator.pid
+        assert pid is not None
+        # warmed up at the player's priority, rendering below it from now on
+        child_nice = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
+        assert child_nice == min(19, os.nice(0) + CHILD_NICENESS)
+        # the first request after ready is served by the same, already warm, process
+        assert generator.generate(REQUEST).render().shape[0] > 0
+        assert generator.pid == pid
+    finally:
+        generator.close()

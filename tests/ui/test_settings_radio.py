@@ -36,7 +36,7 @@ def test_the_settings_view_resets_what_the_radio_learned(qtbot, session):
     from player.taste.listener import Controls
 
     # the running radio holds a model in memory too: it must forget it, or save it back
-    model = window.radio.service._ensure_planner().model
+    model = window.radio.service.prepare().model
     model.observe(Controls("house", 124.0, "minor", 0.7, 0.6, 0.8, 0.1, "medium", 0), 1.0)
     window.show_view("settings")
     box = window.settings_view.radio_memory
