@@ -43,8 +43,12 @@ create trigger embeddings_stamp_change
   before update on public.embeddings
   for each row execute function public.embeddings_stamp_change();
 
-create index if not exists idx_embeddings_space_change
-  on public.embeddings (embedding_space, (coalesce(change_txid, '0'::xid8)), id);
+-- Not led by embedding_space: an index on the space would compete with the HNSW index
+-- for every similarity search filtered by space (the planner took it, then sorted).
+-- A pull scans the window in order and filters by space; with nothing new the window is
+-- empty and the scan touches one index page.
+create index if not exists idx_embeddings_change
+  on public.embeddings ((coalesce(change_txid, '0'::xid8)), id);
 
 -- One page of the catalogue window of one space, in (change_txid, id) order. `p_hi` null
 -- opens a window (its bound is returned); later pages pass it back. Vectors travel as

@@ -260,10 +260,71 @@ def grid(b: Bench, rows: int, nq: int, rng: np.random.Generator, full: bool) -> 
     print("  plan:", b.plan(other_q[0], plain, OTHER))
     b.sql("drop index bench_part")
 
+    if _ARGS.breakdown:
+        breakdown(b, queries, truth, tuple(_ARGS.ef))
     print("  -- the app's query path (player.similarity, settings from the module) --")
     app_path(b, queries, truth)
     print("  plan:", b.plan(queries[0], plain))
     b.sql("drop index bench_hnsw_kept")
+
+
+_SELECT = (
+    "select track_id from embeddings where embedding_space = %s order by vector <=> {} limit 10"
+)
+
+
+def _timed(b: Bench, queries: np.ndarray, truth: np.ndarray, run: Callable) -> tuple:  # type: ignore[type-arg]
+    lat, hits = [], 0
+    for qi, q in enumerate(queries):
+        t = time.perf_counter()
+        ids = run(q)
+        lat.append((time.perf_counter() - t) * 1000)
+        hits += len(set(ids) & set(truth[qi].tolist()))
+    p50, p95 = np.percentile(lat, [50, 95])
+    return float(p50), float(p95), hits / (10 * len(queries))
+
+
+def breakdown(b: Bench, queries: np.ndarray, truth: np.ndarray, efs: tuple[int, ...]) -> None:
+    """Where one query's time goes: the server (EXPLAIN ANALYZE planning and execution),
+    the round trips (BEGIN + SET LOCAL + SELECT + COMMIT vs one SELECT), and the vector's
+    encoding (binary through pgvector's psycopg adapter vs the text form)."""
+    print("  -- where a query's time goes (hnsw m=16 efc=64) --")
+    for ef in efs:
+        planning, execution = [], []
+        for q in queries[:50]:
+            with b.conn.transaction():
+                b.cur.execute(f"set local hnsw.ef_search = {ef}")
+                lines = b.sql(
+                    "explain (analyze, timing off, summary on) " + _SELECT.format("%s"),
+                    (SPACE, q),
+                )
+            for (line,) in lines:
+                if line.startswith("Planning Time"):
+                    planning.append(float(line.split()[2]))
+                if line.startswith("Execution Time"):
+                    execution.append(float(line.split()[2]))
+        print(
+            f"  ef_search={ef}: server planning p50 {np.median(planning):.2f} ms, "
+            f"execution p50 {np.median(execution):.2f} ms (EXPLAIN ANALYZE, timing off)"
+        )
+
+        def four(q: np.ndarray, ef: int = ef) -> list[int]:
+            with b.conn.transaction():
+                b.cur.execute(f"set local hnsw.ef_search = {ef}")
+                return [int(r[0]) for r in b.sql(_SELECT.format("%s"), (SPACE, q))]
+
+        def one(q: np.ndarray) -> list[int]:
+            return [int(r[0]) for r in b.sql(_SELECT.format("%s"), (SPACE, q))]
+
+        def one_text(q: np.ndarray) -> list[int]:
+            literal = "[" + ",".join(str(float(x)) for x in q) + "]"
+            return [int(r[0]) for r in b.sql(_SELECT.format("%s::vector"), (SPACE, literal))]
+
+        row(f"  BEGIN+SET LOCAL+SELECT+COMMIT, binary, ef {ef}", *_timed(b, queries, truth, four))
+        b.sql(f"set hnsw.ef_search = {ef}")
+        row(f"  one SELECT (session SET), binary, ef {ef}", *_timed(b, queries, truth, one))
+        row(f"  one SELECT (session SET), text, ef {ef}", *_timed(b, queries, truth, one_text))
+        b.sql("reset hnsw.ef_search")
 
 
 def app_path(b: Bench, queries: np.ndarray, truth: np.ndarray) -> None:
@@ -446,6 +507,7 @@ def main() -> None:
     ap.add_argument("--skip-folder", action="store_true")
     ap.add_argument("--folder-files", type=int, default=1000)
     ap.add_argument("--skip-match", action="store_true")
+    ap.add_argument("--breakdown", action="store_true", help="where a query's time goes")
     ap.add_argument("--probes", type=int, nargs="*", default=[5, 10, 20, 40])
     ap.add_argument("--ef", type=int, nargs="+", default=[40, 100, 200])
     ap.add_argument("--hnsw", nargs="+", default=["16:64", "24:64"], help="m:ef_construction")
