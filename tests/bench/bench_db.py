@@ -328,22 +328,43 @@ def breakdown(b: Bench, queries: np.ndarray, truth: np.ndarray, efs: tuple[int, 
 
 
 def app_path(b: Bench, queries: np.ndarray, truth: np.ndarray) -> None:
+    """``similar_tracks`` as the app runs it: before (the vector as text through
+    pgvector's SQLAlchemy type) and now (binary), interleaved in one run, at each
+    ``--ef``; ratios old/new of p50."""
     from sqlalchemy.orm import Session
 
     from player import similarity
 
     engine = create_engine(_URL)
-    lat, hits = [], 0
-    with Session(engine) as session:
-        for qi, q in enumerate(queries):
-            t = time.perf_counter()
-            with session.begin():
-                got = similarity.similar_tracks(session, q, 10, SPACE)
-            lat.append((time.perf_counter() - t) * 1000)
-            hits += len({int(h.track_id or -1) for h in got} & set(truth[qi].tolist()))
+
+    def run(binary: bool, ef: int) -> tuple[float, float, float]:
+        similarity.BINARY_QUERY, similarity.EF_SEARCH = binary, ef
+        lat, hits = [], 0
+        with Session(engine) as session:
+            for qi, q in enumerate(queries):
+                t = time.perf_counter()
+                with session.begin():
+                    got = similarity.similar_tracks(session, q, 10, SPACE)
+                lat.append((time.perf_counter() - t) * 1000)
+                hits += len({int(h.track_id or -1) for h in got} & set(truth[qi].tolist()))
+        p50, p95 = np.percentile(lat, [50, 95])
+        return float(p50), float(p95), hits / (10 * len(queries))
+
+    saved = similarity.BINARY_QUERY, similarity.EF_SEARCH
+    try:
+        run(True, similarity.EF_SEARCH)  # warm the pool and the caches
+        for ef in _ARGS.ef:
+            got: dict[bool, list[tuple[float, float, float]]] = {False: [], True: []}
+            for _ in range(2):  # alternated, so load changes hit both alike
+                for binary in (False, True):
+                    got[binary].append(run(binary, ef))
+            o = min(got[False], key=lambda r: r[0])
+            n = min(got[True], key=lambda r: r[0])
+            row(f"similar_tracks() text vector, ef {ef}", *o, "(best of 2)")
+            row(f"similar_tracks() binary vector, ef {ef}", *n, f"old/new p50 x{o[0] / n[0]:.2f}")
+    finally:
+        similarity.BINARY_QUERY, similarity.EF_SEARCH = saved
     engine.dispose()
-    p50, p95 = np.percentile(lat, [50, 95])
-    row("similar_tracks()", float(p50), float(p95), hits / (10 * len(queries)))
 
 
 def old_vs_new(b: Bench, rng: np.random.Generator, rows: int, nq: int) -> None:
