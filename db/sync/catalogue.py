@@ -120,6 +120,18 @@ def pull_catalogue(
 
 def _upsert(conn: Connection, rows: list[dict[str, Any]]) -> int:
     """One statement for the page; returns the entries taken (not the listener's files)."""
+    page = json.dumps(rows)
+    # An entry whose track_id changed on the shared side keeps its id: drop the old copy,
+    # or the insert would collide on the primary key instead of updating.
+    conn.execute(
+        text(
+            "delete from public.embeddings e "
+            "using jsonb_to_recordset(cast(:rows as jsonb)) as r(id uuid, track_id text) "
+            "where e.id = r.id and e.track_id is distinct from r.track_id "
+            "and e.source <> 'local'"
+        ),
+        {"rows": page},
+    )
     taken = conn.execute(
         text(
             "insert into public.embeddings (id, track_id, track_name, artist, vector, genre, "
@@ -135,6 +147,6 @@ def _upsert(conn: Connection, rows: list[dict[str, Any]]) -> int:
             "where public.embeddings.source <> 'local' "
             "returning 1"
         ),
-        {"rows": json.dumps(rows)},
+        {"rows": page},
     ).all()
     return len(taken)

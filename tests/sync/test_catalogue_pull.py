@@ -125,6 +125,13 @@ def test_direct_sync_pulls_its_space_only_pages_and_keeps_local_files(
         assert similar_tracks(s, unit(12), 1, SPACE)[0].track_id == "mb-new"
     assert "mert-new" not in held(database)
 
+    # An entry renamed on the shared side (same id, new track_id) replaces its old copy.
+    with private_remote.service_session() as s:
+        s.execute(text("update embeddings set track_id = 'mb-0-renamed' where track_id = 'mb-0'"))
+    assert sync(database, remote, uid).catalogue == 1
+    local = held(database)
+    assert "mb-0-renamed" in local and "mb-0" not in local
+
 
 def test_a_slow_writer_on_the_shared_side_is_not_skipped(
     database: Any, private_remote: Any
