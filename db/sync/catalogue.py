@@ -12,8 +12,9 @@ the window ``cursor <= txid < hi`` with ``hi`` the oldest transaction still runn
 so a slow writer is never skipped and a re-embedded entry comes again; with nothing new
 the whole pull is one call answering an empty page. Entries are upserted by ``track_id``,
 one local transaction per page; the listener's own files (``source = 'local'``) are never
-overwritten. The cursor is saved after the last page: a pull killed half way takes the
-same pages again next time, which changes nothing.
+overwritten. The cursor is saved with each page (the last transaction the page finished)
+and after the last page: a pull killed half way resumes from that transaction, taking
+again at most the entries of one transaction, which changes nothing.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from db.sync.remote import Remote
 #: Entries per call (the function caps pages at 5,000; a page of 500 768-d vectors is
 #: about 4 MB of JSON).
 PAGE = 500
+#: The function's own cap.
+MAX_PAGE = 5000
 #: Where a device that never pulled a space starts: before every transaction.
 START = "0"
 
@@ -87,7 +90,7 @@ def pull_catalogue(
     ``local`` (a ``db.database.Database``); the sync state row must exist."""
     with local.engine.connect() as conn:
         lo = load_cursor(conn, user_id, remote.key, space)
-    page = page or PAGE
+    page = min(page or PAGE, MAX_PAGE)
     result = CataloguePull(cursor=lo)
     hi: str | None = None
     after_tx: str | None = None
@@ -104,13 +107,19 @@ def pull_catalogue(
         )
         hi = str(got["hi"])
         rows = got["rows"]
-        if rows:
+        more = int(got["scanned"]) >= page
+        if more:
+            after_tx, after_id = str(got["after_tx"]), str(got["after_id"])
+        if rows or more:
             with local.engine.begin() as conn:
-                result.pulled += _upsert(conn, rows)
+                result.pulled += _upsert(conn, rows) if rows else 0
+                if more:
+                    # Every entry of a transaction below the page's last one is taken: a
+                    # pull cut short resumes from that transaction, not from the start.
+                    save_cursor(conn, user_id, remote.key, space, str(after_tx))
             result.pages += 1
-        if int(got["scanned"]) < page:
+        if not more:
             break
-        after_tx, after_id = str(got["after_tx"]), str(got["after_id"])
     if hi != lo:
         with local.engine.begin() as conn:
             save_cursor(conn, user_id, remote.key, space, hi)

@@ -11,9 +11,10 @@ from typing import Any
 import numpy as np
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
 
+from db.sync import SyncError, sync
 from db.sync import catalogue as catalogue_mod
-from db.sync import sync
 from db.sync.remote import DirectRemote
 from player.embedding.store import store_vector
 from player.similarity import similar_tracks
@@ -157,6 +158,36 @@ def test_a_slow_writer_on_the_shared_side_is_not_skipped(
         slow.commit()
     second = sync(database, remote, uid)
     assert second.catalogue == 2 and set(held(database)) == {"slow", "quick"}
+
+
+class BreaksAfter(Counting):
+    """The direct transport, losing the connection at the n-th catalogue call."""
+
+    def __init__(self, inner: DirectRemote, n: int) -> None:
+        super().__init__(inner)
+        self.n = n
+
+    def call(self, fn: str, **params: Any) -> Any:
+        if fn == "catalogue_pull" and self.calls.get(fn, 0) + 1 == self.n:
+            raise OperationalError("select public.catalogue_pull(...)", {}, Exception("gone"))
+        return super().call(fn, **params)
+
+
+def test_a_pull_cut_short_resumes_where_it_stopped(
+    database: Any, private_remote: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalogue_mod, "PAGE", 2)
+    for i in range(5):  # five transactions
+        put(private_remote, f"r-{i}", seed=i)
+    uid = listener(database)
+    broken = BreaksAfter(DirectRemote(private_remote, uid, "direct test"), n=2)
+    with pytest.raises(SyncError):
+        sync(database, broken, uid)
+    assert set(held(database)) == {"r-0", "r-1"}  # the first page was kept
+    again = sync(database, DirectRemote(private_remote, uid, "direct test"), uid)
+    # from r-1's transaction on: r-1 once more, then r-2..r-4; not all five again
+    assert again.catalogue == 4
+    assert set(held(database)) == {f"r-{i}" for i in range(5)}
 
 
 def test_no_taste_yet_pulls_nothing_and_an_explicit_space_wins(
