@@ -26,6 +26,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
 
@@ -82,6 +83,9 @@ class Xid8(UserDefinedType[str]):
 
     def get_col_spec(self, **kw: Any) -> str:
         return "XID8"
+
+
+ischema_names.setdefault("xid8", Xid8)  # so reflection knows the type
 
 
 class Embedding(Base):
