@@ -26,7 +26,9 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql.base import ischema_names
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import UserDefinedType
 
 VECTOR_DIM = 768
 
@@ -74,6 +76,18 @@ class UserHistory(Base):
     play_count: Mapped[int | None] = mapped_column(Integer, server_default=text("1"))
 
 
+class Xid8(UserDefinedType[str]):
+    """PostgreSQL's 64-bit transaction id; read as text, never written by the app."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "XID8"
+
+
+ischema_names.setdefault("xid8", Xid8)  # so reflection knows the type
+
+
 class Embedding(Base):
     __tablename__ = "embeddings"
 
@@ -87,6 +101,11 @@ class Embedding(Base):
     created_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), server_default=NOW)
     # 20261125030000_embedding_spaces.sql: the space of vector (descriptor-v1, mert-v1-95m).
     embedding_space: Mapped[str | None] = mapped_column(Text)
+    # 20261129150000_catalogue_pull.sql: the transaction that last wrote the row, the
+    # cursor of the catalogue pull (db/sync/catalogue.py); set by the database only.
+    change_txid: Mapped[str | None] = mapped_column(
+        Xid8, server_default=text("pg_current_xact_id()"), deferred=True
+    )
 
 
 class Band(Base):

@@ -71,8 +71,10 @@ def sync(
     user_id: uuid.UUID | str | None = None,
     storage: SharedAudio | None = None,
     batch: int | None = None,
+    catalogue_space: str | None = None,
 ) -> SyncResult:
-    """Pull then push one user's rows.
+    """Pull then push one user's rows, then pull the shared catalogue entries of
+    ``catalogue_space`` (default: the space of the listener's taste vector here).
 
     ``remote`` is a ``Remote`` (the Data API with the user's token: ``db.sync.rpc``), or a
     ``Database``/PostgreSQL URL of a database the listener owns (direct mode). Raises
@@ -94,7 +96,14 @@ def sync(
         uid = uuid.UUID(str(user_id)) if user_id else default_user(local)
         if remote_db is not None:
             transport = DirectRemote(remote_db, uid, describe(remote_db.url))
-        syncer = Syncer(local, transport, uid, storage=storage, batch=batch or BATCH)
+        syncer = Syncer(
+            local,
+            transport,
+            uid,
+            storage=storage,
+            batch=batch or BATCH,
+            catalogue_space=catalogue_space,
+        )
         try:
             if remote_db is not None:
                 try:

@@ -41,7 +41,15 @@ _PARAM_TYPES = {
 }
 #: The functions a sync may call; nothing else is ever sent.
 FUNCTIONS = frozenset(
-    {"sync_begin", "sync_pull", "sync_rows", "sync_push", "sync_schema", "sync_knows_device"}
+    {
+        "sync_begin",
+        "sync_pull",
+        "sync_rows",
+        "sync_push",
+        "sync_schema",
+        "sync_knows_device",
+        "catalogue_pull",
+    }
 )
 
 

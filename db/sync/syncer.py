@@ -36,6 +36,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from base.errors import UserFacingError
 from db.sync.audio import SharedAudio
+from db.sync.catalogue import active_space, pull_catalogue
 from db.sync.errors import RemoteRejected, SyncError
 from db.sync.remote import Remote
 from db.sync.state import SyncState, load_state, save_cursor
@@ -57,6 +58,8 @@ class SyncResult:
     conflicts: int = 0
     uploaded: int = 0
     discovered: int = 0
+    #: shared catalogue entries (``embeddings``) of this device's space taken
+    catalogue: int = 0
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -67,6 +70,7 @@ class SyncResult:
             "conflicts": self.conflicts,
             "uploaded": self.uploaded,
             "discovered": self.discovered,
+            "catalogue": self.catalogue,
             "errors": list(self.errors),
             "seconds": round(self.seconds, 4),
         }
@@ -145,8 +149,12 @@ class Syncer:
         user_id: uuid.UUID,
         storage: SharedAudio | None = None,
         batch: int = BATCH,
+        catalogue_space: str | None = None,
     ) -> None:
         self.local = local
+        #: The embedding space whose shared catalogue entries to pull; None = the space of
+        #: the listener's taste vector on this device after the sync.
+        self.catalogue_space = catalogue_space
         self.remote = remote
         self.user_id = user_id
         self.remote_key = remote.key
@@ -204,6 +212,7 @@ class Syncer:
                 self._guard_remote_errors(self.pull)
                 self._guard_remote_errors(self.push)
                 self._guard_remote_errors(self.refresh_user)
+                self._guard_remote_errors(self.pull_catalogue)
             finally:
                 try:
                     lock_conn.rollback()
@@ -261,6 +270,19 @@ class Syncer:
                     {"s": shared, "i": track_id, "u": url},
                 )
             self.result.uploaded += 1
+
+    # -- the shared catalogue ---------------------------------------------------------------
+
+    def pull_catalogue(self) -> None:
+        """The shared catalogue's entries of this device's space (``db/sync/catalogue.py``)."""
+        assert self._meta is not None
+        space = self.catalogue_space
+        if space is None:
+            space = active_space(self._meta, self.user_id)
+            self._meta.commit()
+        if space is None:
+            return  # no taste yet, so no space to match against
+        self.result.catalogue += pull_catalogue(self.local, self.remote, self.user_id, space).pulled
 
     # -- pull -------------------------------------------------------------------------------
 

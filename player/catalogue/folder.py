@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import delete, select
 
 from base.errors import UserFacingError
-from db.models import Embedding
+from db.models import Embedding, User
 from player.background import BackgroundJob
 from player.catalogue.tags import read_tags
 from player.embedding.store import LOCAL_PREFIX, store_vector
@@ -190,9 +190,23 @@ def add_folder(
                     report.added += 1
         ledger.entries[key] = {**fingerprint, "track_id": track_id}
         ledger.save()
+    if report.added or report.updated:
+        _rebuild_tastes(database, embedder)
     if progress is not None and not report.cancelled:
         progress(len(files), len(files), "")
     return report
+
+
+def _rebuild_tastes(database: Database, embedder: Embedder) -> None:
+    """The listener's own files are strong taste evidence (``player.taste``): rebuild the
+    taste of this device's listeners, so the radio hears the new files now, not at the
+    next import. Only this device holds ``local`` rows, so its listeners are theirs."""
+    from player.taste import rebuild_taste
+
+    with database.engine.connect() as conn:
+        users = list(conn.execute(select(User.id)).scalars())
+    for uid in users:
+        rebuild_taste(database, uid, embedder)
 
 
 class FolderJob(BackgroundJob[FolderReport]):

@@ -5,6 +5,9 @@
 played, in one vector space (``users.embedding_space``):
 
 * a liked track weighs :data:`LIKE_WEIGHT`, a history entry ``log2(1 + play_count)``;
+* a file of the listener's own music folder (``catalogue add``: ``source = 'local'``)
+  weighs as a like: they chose it by hand, which says as much as a like (only this
+  device holds such rows; they are never pulled from or pushed to a shared database);
 * both fade with age, halving every :data:`HALF_LIFE_DAYS` days;
 * the onboarding preferences add a prototype vector (:func:`cold_start_vector`) of
   weight :data:`PREFERENCE_WEIGHT`: it is all there is for a new user and fades into
@@ -75,7 +78,7 @@ class Contribution:
     weight: float
     title: str
     artist: str
-    kind: str  # "like" | "history"
+    kind: str  # "like" | "local" | "history"
 
 
 def _unit(v: np.ndarray) -> np.ndarray | None:
@@ -116,7 +119,8 @@ def _title_of(track_id: str | None, track_name: str, source: str) -> str:
 
 
 def contributions(session: Any, user_id: uuid.UUID, space: str) -> list[Contribution]:
-    """The user's likes and history that have a vector in ``space``, with their weights."""
+    """The user's likes, own files and history that have a vector in ``space``, with
+    their weights."""
     now = datetime.now(UTC)
     out: list[Contribution] = []
     likes = session.execute(
@@ -142,6 +146,30 @@ def contributions(session: Any, user_id: uuid.UUID, space: str) -> list[Contribu
                 _title_of(r.track_id, r.track_name, r.source),
                 r.artist,
                 "like",
+            )
+        )
+    # The listener's own files: weighed as likes, aged from when they were added. A file
+    # that is also liked counts once.
+    liked = {r.track_id for r in likes}
+    own = session.execute(
+        select(
+            Embedding.vector,
+            Embedding.track_id,
+            Embedding.track_name,
+            Embedding.artist,
+            Embedding.created_at,
+        ).where(Embedding.source == "local", Embedding.embedding_space == space)
+    ).all()
+    for r in own:
+        if r.track_id in liked:
+            continue
+        out.append(
+            Contribution(
+                np.asarray(r.vector, dtype=np.float32),
+                LIKE_WEIGHT * _recency(r.created_at, now),
+                r.track_name,
+                r.artist,
+                "local",
             )
         )
     # Two equi-joins rather than one OR-join, so Postgres can hash/index them: by

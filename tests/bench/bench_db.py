@@ -260,29 +260,111 @@ def grid(b: Bench, rows: int, nq: int, rng: np.random.Generator, full: bool) -> 
     print("  plan:", b.plan(other_q[0], plain, OTHER))
     b.sql("drop index bench_part")
 
+    if _ARGS.breakdown:
+        breakdown(b, queries, truth, tuple(_ARGS.ef))
     print("  -- the app's query path (player.similarity, settings from the module) --")
     app_path(b, queries, truth)
     print("  plan:", b.plan(queries[0], plain))
     b.sql("drop index bench_hnsw_kept")
 
 
+_SELECT = (
+    "select track_id from embeddings where embedding_space = %s order by vector <=> {} limit 10"
+)
+
+
+def _timed(b: Bench, queries: np.ndarray, truth: np.ndarray, run: Callable) -> tuple:  # type: ignore[type-arg]
+    lat, hits = [], 0
+    for qi, q in enumerate(queries):
+        t = time.perf_counter()
+        ids = run(q)
+        lat.append((time.perf_counter() - t) * 1000)
+        hits += len(set(ids) & set(truth[qi].tolist()))
+    p50, p95 = np.percentile(lat, [50, 95])
+    return float(p50), float(p95), hits / (10 * len(queries))
+
+
+def breakdown(b: Bench, queries: np.ndarray, truth: np.ndarray, efs: tuple[int, ...]) -> None:
+    """Where one query's time goes: the server (EXPLAIN ANALYZE planning and execution),
+    the round trips (BEGIN + SET LOCAL + SELECT + COMMIT vs one SELECT), and the vector's
+    encoding (binary through pgvector's psycopg adapter vs the text form)."""
+    print("  -- where a query's time goes (hnsw m=16 efc=64) --")
+    for ef in efs:
+        planning, execution = [], []
+        for q in queries[:50]:
+            with b.conn.transaction():
+                b.cur.execute(f"set local hnsw.ef_search = {ef}")
+                lines = b.sql(
+                    "explain (analyze, timing off, summary on) " + _SELECT.format("%s"),
+                    (SPACE, q),
+                )
+            for (line,) in lines:
+                if line.startswith("Planning Time"):
+                    planning.append(float(line.split()[2]))
+                if line.startswith("Execution Time"):
+                    execution.append(float(line.split()[2]))
+        print(
+            f"  ef_search={ef}: server planning p50 {np.median(planning):.2f} ms, "
+            f"execution p50 {np.median(execution):.2f} ms (EXPLAIN ANALYZE, timing off)"
+        )
+
+        def four(q: np.ndarray, ef: int = ef) -> list[int]:
+            with b.conn.transaction():
+                b.cur.execute(f"set local hnsw.ef_search = {ef}")
+                return [int(r[0]) for r in b.sql(_SELECT.format("%s"), (SPACE, q))]
+
+        def one(q: np.ndarray) -> list[int]:
+            return [int(r[0]) for r in b.sql(_SELECT.format("%s"), (SPACE, q))]
+
+        def one_text(q: np.ndarray) -> list[int]:
+            literal = "[" + ",".join(str(float(x)) for x in q) + "]"
+            return [int(r[0]) for r in b.sql(_SELECT.format("%s::vector"), (SPACE, literal))]
+
+        row(f"  BEGIN+SET LOCAL+SELECT+COMMIT, binary, ef {ef}", *_timed(b, queries, truth, four))
+        b.sql(f"set hnsw.ef_search = {ef}")
+        row(f"  one SELECT (session SET), binary, ef {ef}", *_timed(b, queries, truth, one))
+        row(f"  one SELECT (session SET), text, ef {ef}", *_timed(b, queries, truth, one_text))
+        b.sql("reset hnsw.ef_search")
+
+
 def app_path(b: Bench, queries: np.ndarray, truth: np.ndarray) -> None:
+    """``similar_tracks`` as the app runs it: before (the vector as text through
+    pgvector's SQLAlchemy type) and now (binary), interleaved in one run, at each
+    ``--ef``; ratios old/new of p50."""
     from sqlalchemy.orm import Session
 
     from player import similarity
 
     engine = create_engine(_URL)
-    lat, hits = [], 0
-    with Session(engine) as session:
-        for qi, q in enumerate(queries):
-            t = time.perf_counter()
-            with session.begin():
-                got = similarity.similar_tracks(session, q, 10, SPACE)
-            lat.append((time.perf_counter() - t) * 1000)
-            hits += len({int(h.track_id or -1) for h in got} & set(truth[qi].tolist()))
+
+    def run(binary: bool, ef: int) -> tuple[float, float, float]:
+        similarity.BINARY_QUERY, similarity.EF_SEARCH = binary, ef
+        lat, hits = [], 0
+        with Session(engine) as session:
+            for qi, q in enumerate(queries):
+                t = time.perf_counter()
+                with session.begin():
+                    got = similarity.similar_tracks(session, q, 10, SPACE)
+                lat.append((time.perf_counter() - t) * 1000)
+                hits += len({int(h.track_id or -1) for h in got} & set(truth[qi].tolist()))
+        p50, p95 = np.percentile(lat, [50, 95])
+        return float(p50), float(p95), hits / (10 * len(queries))
+
+    saved = similarity.BINARY_QUERY, similarity.EF_SEARCH
+    try:
+        run(True, similarity.EF_SEARCH)  # warm the pool and the caches
+        for ef in _ARGS.ef:
+            got: dict[bool, list[tuple[float, float, float]]] = {False: [], True: []}
+            for _ in range(2):  # alternated, so load changes hit both alike
+                for binary in (False, True):
+                    got[binary].append(run(binary, ef))
+            o = min(got[False], key=lambda r: r[0])
+            n = min(got[True], key=lambda r: r[0])
+            row(f"similar_tracks() text vector, ef {ef}", *o, "(best of 2)")
+            row(f"similar_tracks() binary vector, ef {ef}", *n, f"old/new p50 x{o[0] / n[0]:.2f}")
+    finally:
+        similarity.BINARY_QUERY, similarity.EF_SEARCH = saved
     engine.dispose()
-    p50, p95 = np.percentile(lat, [50, 95])
-    row("similar_tracks()", float(p50), float(p95), hits / (10 * len(queries)))
 
 
 def old_vs_new(b: Bench, rng: np.random.Generator, rows: int, nq: int) -> None:
@@ -446,6 +528,7 @@ def main() -> None:
     ap.add_argument("--skip-folder", action="store_true")
     ap.add_argument("--folder-files", type=int, default=1000)
     ap.add_argument("--skip-match", action="store_true")
+    ap.add_argument("--breakdown", action="store_true", help="where a query's time goes")
     ap.add_argument("--probes", type=int, nargs="*", default=[5, 10, 20, 40])
     ap.add_argument("--ef", type=int, nargs="+", default=[40, 100, 200])
     ap.add_argument("--hnsw", nargs="+", default=["16:64", "24:64"], help="m:ef_construction")

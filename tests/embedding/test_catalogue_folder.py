@@ -14,7 +14,7 @@ import soundfile as sf
 from mutagen.flac import FLAC
 from sqlalchemy import select
 
-from db.models import Embedding
+from db.models import Embedding, User
 from player.catalogue.folder import FolderJob, add_folder
 from player.catalogue.tags import read_tags
 from player.embedding.descriptor import DescriptorEmbedder
@@ -176,3 +176,18 @@ def test_catalogue_add_cli(database, folder: Path, monkeypatch, capsys):
     assert out["added"] == 3 and len(out["failed"]) == 2
     assert main(["catalogue", "add", str(folder), "--json", "--embedder", "descriptor"]) == 2
     assert json.loads(capsys.readouterr().out)["unchanged"] == 3
+
+
+def test_added_files_steer_the_listeners_taste(database, make_user, folder: Path, tmp_path: Path):
+    """The files count as taste evidence at once: a listener with nothing else to go on
+    gets a taste vector, pointing at the new files."""
+    uid = make_user()
+    add_folder(database, folder, embedder=DescriptorEmbedder(), state_file=tmp_path / "l.json")
+    with database.service_session() as s:
+        user = s.get(User, uid)
+        assert user is not None and user.taste_vector is not None
+        taste = np.asarray(user.taste_vector)
+        files = [np.asarray(e.vector) for e in s.scalars(select(Embedding))]
+    assert user.embedding_space == DescriptorEmbedder().space
+    mean = np.mean(files, axis=0)
+    assert float(taste @ (mean / np.linalg.norm(mean))) > 0.99

@@ -227,3 +227,57 @@ def test_a_play_matched_by_id_and_by_name_counts_once(database, make_user):
         assert [(c.title, c.kind) for c in found] == [("Strobe", "history")]
         assert abs(found[0].weight - 2.0) < 0.01  # log2(1 + 3 plays), played just now
         assert taste.contributions(s, uid, "mert-v1-95m") == []
+
+
+def test_own_music_folder_files_weigh_like_likes(database, make_user):
+    """Files the listener added with ``catalogue add`` (source ``local``) are chosen by
+    hand: they count as likes do, and more than a single play of another track."""
+    uid = make_user()
+    mine, played = unit(60), unit(61)
+    with database.service_session() as s:
+        store_vector(
+            s,
+            track_id="local:/music/mine.flac",
+            track_name="Mine",
+            artist="Me",
+            vector=unit(62, mine, 0.2),
+            space=SPACE,
+            source="local",
+        )
+        store_vector(
+            s,
+            track_id="local:/music/other-space.flac",
+            track_name="Elsewhere",
+            artist="Me",
+            vector=unit(63),
+            space="mert-v1-95m",
+            source="local",
+        )
+        store_vector(
+            s,
+            track_id="spotify:track:played",
+            track_name="Played",
+            artist="Them",
+            vector=unit(64, played, 0.2),
+            space=SPACE,
+            source="spotify",
+        )
+        s.add(
+            UserHistory(
+                user_id=uid,
+                platform="spotify",
+                track_id="spotify:track:played",
+                track_name="Played",
+                artist="Them",
+                play_count=1,
+            )
+        )
+    vec = taste.rebuild_taste(database, uid, EMB)
+    assert vec is not None
+    # like weight 3 against log2(2) = 1 for one play: the own file leads
+    assert float(vec @ mine) > float(vec @ played) + 0.3
+    with database.user_session(uid) as s:
+        kinds = sorted(c.kind for c in taste.contributions(s, uid, SPACE))
+        weights = {c.kind: c.weight for c in taste.contributions(s, uid, SPACE)}
+    assert kinds == ["history", "local"]  # the other space's file is not evidence here
+    assert abs(weights["local"] - taste.LIKE_WEIGHT) < 1e-3

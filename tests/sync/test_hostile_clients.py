@@ -367,6 +367,7 @@ def test_no_callable_function_lets_a_caller_change_role(two_users: Any) -> None:
         ).all()
     names = {r.proname for r in callable_fns}
     assert names == {
+        "catalogue_pull",  # public read of the shared catalogue (embeddings are public)
         "sync_begin",
         "sync_knows_device",
         "sync_pull",
