@@ -570,9 +570,9 @@ class ListenerModel:
             local = self._local(bounds, rng, near_liked) if near_liked > 0 else None
             near = [local.at(i) for i in range(len(local))] if local is not None else []
             expected = self.features(Candidates.of(near)) @ self.posterior()[0] if near else []
-            # One pool of candidates, judged under k - len(near) posterior draws at once:
-            # the features are computed once, so k draws cost little more than one.
-            drawn = self._draws(bounds, rng, 240, 80, k - len(near)) if k > len(near) else []
+            drawn = [
+                self._choose(bounds, rng, 240 // k + 40, 80 // k + 20) for _ in range(k - len(near))
+            ]
         return drawn + [
             Choice(c, float(e), float(e), 1) for c, e in zip(near, expected, strict=True)
         ]
@@ -580,13 +580,6 @@ class ListenerModel:
     def _choose(
         self, bounds: Bounds, rng: np.random.Generator, n_random: int, n_local: int
     ) -> Choice:
-        return self._draws(bounds, rng, n_random, n_local, 1)[0]
-
-    def _draws(
-        self, bounds: Bounds, rng: np.random.Generator, n_random: int, n_local: int, k: int
-    ) -> list[Choice]:
-        """The best of one pool of candidates under each of ``k`` posterior draws, each a
-        different candidate."""
         if self._posterior is None:
             self._posterior = self._solve()
         mean, chol = self._posterior
@@ -596,24 +589,13 @@ class ListenerModel:
             parts.append(local)
         candidates = Candidates.concat(parts)
         phi = self.features(candidates)
-        z = rng.standard_normal((len(mean), k))
-        draws = mean[:, None] + EXPLORE * solve_triangular(chol.T, z, lower=False)
-        sampled = phi @ draws
-        taken: set[int] = set()
-        choices = []
-        for j in range(k):
-            order = np.argsort(-sampled[:, j], kind="stable")
-            best = next((int(i) for i in order if int(i) not in taken), int(order[0]))
-            taken.add(best)
-            choices.append(
-                Choice(
-                    candidates.at(best),
-                    float(phi[best] @ mean),
-                    float(sampled[best, j]),
-                    len(candidates),
-                )
-            )
-        return choices
+        z = rng.standard_normal(len(mean))
+        draw = mean + EXPLORE * solve_triangular(chol.T, z, lower=False)
+        sampled = phi @ draw
+        best = int(np.argmax(sampled))
+        return Choice(
+            candidates.at(best), float(phi[best] @ mean), float(sampled[best]), len(candidates)
+        )
 
     def _local(self, bounds: Bounds, rng: np.random.Generator, n: int) -> Candidates | None:
         """Small variations of recent liked requests: exploitation needs to be able to ask
