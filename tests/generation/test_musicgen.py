@@ -34,17 +34,10 @@ def word_tokenizer(vocab: dict[str, int]) -> Any:
     )
 
 
-def tiny_musicgen_model() -> Any:
-    """A MusicGen with a 1-layer T5, a tiny EnCodec and a 1-layer decoder, random weights
-    (seed 0): the real architecture at a size a CPU test runs in seconds."""
-    import torch
-    from transformers import (
-        EncodecConfig,
-        MusicgenConfig,
-        MusicgenDecoderConfig,
-        MusicgenForConditionalGeneration,
-        T5Config,
-    )
+def tiny_parts() -> tuple[Any, Any, dict[str, Any]]:
+    """The tiny EnCodec and T5 configs and the decoder's settings that every test MusicGen
+    (plain and melody) is built from."""
+    from transformers import EncodecConfig, T5Config
 
     enc = EncodecConfig(
         sampling_rate=16000,
@@ -58,17 +51,28 @@ def tiny_musicgen_model() -> Any:
         num_lstm_layers=1,
     )
     t5 = T5Config(vocab_size=64, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2)
-    dec = MusicgenDecoderConfig(
-        vocab_size=64,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        ffn_dim=32,
-        num_codebooks=enc.num_quantizers,
-        pad_token_id=64,
-        bos_token_id=64,
-        max_position_embeddings=2048,
-    )
+    decoder = {
+        "vocab_size": 64,
+        "hidden_size": 16,
+        "num_hidden_layers": 1,
+        "num_attention_heads": 2,
+        "ffn_dim": 32,
+        "num_codebooks": enc.num_quantizers,
+        "pad_token_id": 64,
+        "bos_token_id": 64,
+        "max_position_embeddings": 2048,
+    }
+    return enc, t5, decoder
+
+
+def tiny_musicgen_model() -> Any:
+    """A MusicGen with a 1-layer T5, a tiny EnCodec and a 1-layer decoder, random weights
+    (seed 0): the real architecture at a size a CPU test runs in seconds."""
+    import torch
+    from transformers import MusicgenConfig, MusicgenDecoderConfig, MusicgenForConditionalGeneration
+
+    enc, t5, decoder = tiny_parts()
+    dec = MusicgenDecoderConfig(**decoder)
     torch.manual_seed(0)
     return MusicgenForConditionalGeneration(
         MusicgenConfig(text_encoder=t5, audio_encoder=enc, decoder=dec)

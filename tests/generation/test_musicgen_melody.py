@@ -23,7 +23,7 @@ from player.generation.musicgen import (
     is_melody_checkpoint,
     melody_chroma,
 )
-from tests.generation.test_musicgen import build_tiny_checkpoint
+from tests.generation.test_musicgen import build_tiny_checkpoint, tiny_parts
 
 torch = pytest.importorskip("torch")
 transformers = pytest.importorskip("transformers")
@@ -42,35 +42,14 @@ TINY_CHROMA = {
 def tiny_melody_model() -> Any:
     """MusicGen-melody at test size, random weights (seed 0)."""
     from transformers import (
-        EncodecConfig,
         MusicgenMelodyConfig,
         MusicgenMelodyDecoderConfig,
         MusicgenMelodyForConditionalGeneration,
-        T5Config,
     )
 
-    enc = EncodecConfig(
-        sampling_rate=16000,
-        audio_channels=1,
-        num_filters=4,
-        hidden_size=16,
-        upsampling_ratios=[8, 8, 8],
-        codebook_size=64,
-        target_bandwidths=[1.5],
-        num_residual_layers=1,
-        num_lstm_layers=1,
-    )
-    t5 = T5Config(vocab_size=64, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2)
+    enc, t5, decoder = tiny_parts()
     dec = MusicgenMelodyDecoderConfig(
-        vocab_size=64,
-        hidden_size=16,
-        num_hidden_layers=1,
-        num_attention_heads=2,
-        ffn_dim=32,
-        num_codebooks=enc.num_quantizers,
-        pad_token_id=64,
-        bos_token_id=64,
-        max_position_embeddings=2048,
+        **decoder,
         # Weights ~N(0, 1) rather than N(0, 0.02): logits spread out, so what conditions
         # the decoder (words, tune) visibly changes the sampled music.
         initializer_factor=1.0,
