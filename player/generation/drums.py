@@ -11,8 +11,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 import numpy as np
-from scipy import signal
 
+from player.generation.filters import butter_sos, sosfilt
 from player.generation.kits import Kit
 
 __all__ = ["Kit", "render_kit", "vary_kit"]
@@ -45,8 +45,8 @@ def _noise(rng: np.random.Generator, n: int) -> np.ndarray:
 def _filt(
     x: np.ndarray, sr: int, kind: str, freq: float | tuple[float, float], order: int = 2
 ) -> np.ndarray:
-    sos = signal.butter(order, freq, btype=kind, fs=sr, output="sos")
-    return signal.sosfilt(sos, x).astype(np.float32)
+    sos = butter_sos(order, freq, kind, sr)
+    return sosfilt(sos, x).astype(np.float32)
 
 
 def _env(n: int, sr: int, decay: float) -> np.ndarray:
@@ -128,6 +128,6 @@ def render_kit(kit: Kit, sr: int, rng: np.random.Generator) -> dict[str, np.ndar
     n = int(2.0 * sr)
     hits["crash"] = _normalise(_filt(metal(n), sr, "highpass", 3000.0) * _env(n, sr, 0.7), 0.4)
     if kit.tone_lowpass < sr / 2 - 100:
-        sos = signal.butter(2, kit.tone_lowpass, btype="lowpass", fs=sr, output="sos")
-        hits = {name: signal.sosfilt(sos, x).astype(np.float32) for name, x in hits.items()}
+        sos = butter_sos(2, kit.tone_lowpass, "lowpass", sr)
+        hits = {name: sosfilt(sos, x).astype(np.float32) for name, x in hits.items()}
     return hits

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 import pedalboard as pb
-from scipy import signal
+
+from player.generation.filters import first_order_sos, sosfilt
 
 CEILING = 10 ** (-1.0 / 20)  # -1 dBFS: leaves room for MP3 encoding overshoot
 
@@ -188,8 +189,8 @@ class Tilt:
         hb = np.array([1.0, -1.0]) / (1.0 + k)
         self.b = np.array([1.0 + g * hb[0], a1 + g * hb[1]])
         self.a = np.array([1.0, a1])
-        self.zi = np.zeros((1, 2))
+        self.zi = np.zeros((1, 2, 2))  # one section's state per channel (sosfilt's shape)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        y, self.zi = signal.lfilter(self.b, self.a, x, axis=0, zi=self.zi)
+        y, self.zi = sosfilt(first_order_sos(self.b, self.a), x, axis=0, zi=self.zi)
         return np.asarray(y, dtype=np.float32)

@@ -13,8 +13,8 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
-from scipy import signal
 
+from player.generation.filters import butter_sos, sosfilt
 from player.generation.theory import midi_to_hz
 
 TABLE_SIZE = 4096
@@ -146,7 +146,7 @@ class Instrument:
         sr = self.samplerate
         # Filtering a cached note once is far cheaper than filtering the whole stem.
         if self.highpass or (self.lowpass and self.lowpass < sr * 0.45):
-            x = signal.sosfilt(_filter(self.highpass, self.lowpass, sr), x)
+            x = sosfilt(_filter(self.highpass, self.lowpass, sr), x)
         return x.astype(np.float32)
 
 
@@ -407,7 +407,7 @@ VOICES: dict[str, Callable[[_Note], np.ndarray]] = {
 @lru_cache(maxsize=64)
 def _filter(highpass: float | None, lowpass: float | None, sr: int) -> np.ndarray:
     if highpass and lowpass and lowpass < sr * 0.45:
-        return signal.butter(2, (highpass, lowpass), btype="bandpass", fs=sr, output="sos")
+        return butter_sos(2, (highpass, lowpass), "bandpass", sr)
     if highpass:
-        return signal.butter(2, highpass, btype="highpass", fs=sr, output="sos")
-    return signal.butter(2, lowpass, btype="lowpass", fs=sr, output="sos")
+        return butter_sos(2, highpass, "highpass", sr)
+    return butter_sos(2, lowpass, "lowpass", sr)

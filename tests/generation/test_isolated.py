@@ -194,6 +194,41 @@ def test_generating_through_the_child_keeps_the_dsp_out_of_this_process(
     assert report["loaded"] == []
 
 
+def test_the_engine_process_renders_without_importing_scipy_signal(tmp_path: Path) -> None:
+    """Issue 17, cold radio start: ``import scipy.signal`` was 1.3 s or more of the engine
+    process's start-up. The child's own loop (``_serve``: build the engine, warm up,
+    answer a request) runs here on a pipe, in a fresh process, and must not load it."""
+    script = (
+        "import json, sys, threading\n"
+        "from multiprocessing import Pipe\n"
+        "from player.generation.isolated import _serve\n"
+        "from player.generation.protocol import GenerationRequest\n"
+        "if __name__ == '__main__':\n"
+        "    host, child = Pipe()\n"
+        "    t = threading.Thread(target=_serve, args=(child, 'procedural'))\n"
+        "    t.start()\n"
+        "    assert host.recv() == ('ready', 'procedural')\n"
+        "    host.send(('generate', GenerationRequest(genres=['rock'], seed=3,\n"
+        "                                             duration_seconds=8.0)))\n"
+        "    frames = 0\n"
+        "    while True:\n"
+        "        kind, payload = host.recv()\n"
+        "        if kind == 'chunk':\n"
+        "            frames += len(payload)\n"
+        "        elif kind != 'meta':\n"
+        "            break\n"
+        "    host.send(('stop', None))\n"
+        "    t.join()\n"
+        "    loaded = [m for m in ('scipy.signal', 'torch') if m in sys.modules]\n"
+        "    print(json.dumps({'end': kind, 'frames': frames, 'loaded': loaded,\n"
+        "                      'engine': 'player.generation.procedural' in sys.modules}))\n"
+    )
+    report = _run_host(tmp_path, script)
+    assert report["end"] == "end" and report["frames"] >= 8 * 44100
+    assert report["engine"]  # the synthesis really ran in this process
+    assert report["loaded"] == []
+
+
 def test_taste_prototypes_render_in_the_child_and_match_the_in_process_ones(
     tmp_path: Path,
 ) -> None:
