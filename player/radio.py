@@ -490,7 +490,7 @@ class RadioService:
 
         auditions = AUDITIONS if self.auditions is None else self.auditions
         auditioner = (
-            Auditioner()
+            Auditioner(generator=self._audition_engine())
             if auditions > 0 and self.generation.engine_name() == "procedural"
             else None
         )
@@ -501,6 +501,17 @@ class RadioService:
             auditioner=auditioner,
             auditions=max(1, auditions),
         )
+
+    def _audition_engine(self) -> Any:
+        """The engine auditions render with: the tracks' own engine when it runs in its
+        own process (the app's), so previews never load the synthesis modules into this
+        process nor hold its interpreter lock against the window; None (the auditioner's
+        in-process engine) for the headless CLI and benchmarks, which have no such
+        process."""
+        from player.generation.isolated import IsolatedGenerator
+
+        engine = getattr(self.generation, "generator", None)
+        return engine if isinstance(engine, IsolatedGenerator) else None
 
     def _history_prior(self) -> dict[str, float]:
         """Genre weights from the listener's imported history (empty without history)."""

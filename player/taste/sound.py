@@ -277,7 +277,13 @@ class Auditioner:
     """Renders the opening seconds of candidate requests with the procedural engine and
     describes them. Only the procedural engine is cheap enough to audition (a few hundred
     milliseconds for eight seconds of music on one core); the radio does not audition
-    with MusicGen. Thread-safe: one render at a time."""
+    with MusicGen. Thread-safe: one render at a time.
+
+    ``generator``: the engine to render with; in the app, the engine's own process
+    (:class:`player.generation.isolated.IsolatedGenerator`: rendering there neither
+    loads the synthesis modules into the app nor holds its interpreter lock against the
+    window, and closing the stream after the opening cancels the rest in the child).
+    None: a procedural engine in this process (the headless CLI and the benchmarks)."""
 
     def __init__(self, seconds: float = 8.0, generator: Any = None) -> None:
         if generator is None:

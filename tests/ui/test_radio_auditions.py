@@ -1,0 +1,94 @@
+"""Issue 13: the app's radio auditions its candidates in the engine's process, so the
+window's process never loads the synthesis modules (nor ``scipy.signal``) and never
+renders on its own interpreter lock."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+
+HOST = """
+import json, sys, time, uuid
+from db.database import Database
+from player.generation.isolated import IsolatedGenerator
+from player.radio import RadioSeed, RadioService
+from player.settings import Settings
+from ui.context import make_generation
+
+def ready(radio, known):
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        item = radio.next_ready()
+        if item is not None and item.track_id not in known:
+            return item
+        time.sleep(0.05)
+    raise SystemExit(f"no track: {radio.items()} {radio.halted}")
+
+if __name__ == "__main__":
+    url, user, home = sys.argv[1], uuid.UUID(sys.argv[2]), sys.argv[3]
+    database = Database(url)
+    settings = Settings(home + "/settings.json", {"daily_limit": 50})
+    engine = IsolatedGenerator("procedural")
+    service = make_generation(database, settings, engine)
+    radio = RadioService(database, user, service, ahead=1, track_seconds=10.0,
+                         preferences={"genres": ["house", "jazz"]}, rng_seed=3,
+                         remember=False, score=False, lockstep=True)
+    radio.start(RadioSeed("taste"))
+    seen, previews = [], []
+    for verdict in ("like", "skip", "like", None):
+        item = ready(radio, seen)
+        seen.append(item.track_id)
+        previews.append(item.previews)
+        radio.track_started(item.track_id)
+        if verdict == "like":
+            radio.like(item.track_id)
+        elif verdict == "skip":
+            radio.skip(item.track_id, 2.0)
+        if verdict is not None:
+            radio.advance()
+    auditioner = radio.planner.auditioner
+    report = {
+        "previews": previews,
+        "renders": auditioner.renders,
+        "in_child": auditioner.generator is engine,
+        "loaded": [m for m in ("scipy.signal", "player.generation.procedural",
+                               "player.generation.render") if m in sys.modules],
+    }
+    radio.close()
+    service.close()
+    database.close()
+    print(json.dumps(report))
+"""
+
+
+def test_the_apps_radio_auditions_in_the_engine_process(
+    tmp_path: Path, database_url: Any, make_user: Any
+) -> None:
+    user = make_user()
+    script = tmp_path / "host.py"
+    script.write_text(HOST)
+    env = {**os.environ, "INFINITE_PLAYER_HOME": str(tmp_path / "home")}
+    env.pop("INFINITE_PLAYER_MUSICGEN", None)
+    url = database_url.render_as_string(hide_password=False)
+    proc = subprocess.run(
+        [sys.executable, str(script), url, str(user), str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["in_child"]
+    # After two verdicts the planner auditions: the third and fourth tracks were chosen
+    # from rendered previews, and every render happened in the engine's process.
+    assert report["previews"][:2] == [0, 0]
+    assert report["previews"][2] > 1 and report["renders"] >= report["previews"][2]
+    assert report["loaded"] == []
