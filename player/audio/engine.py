@@ -1101,16 +1101,16 @@ class PlaybackEngine:
         if self.target_lufs is not None:
             # Warm up (the filter response for this rate) in the background rather
             # than when the user presses play.
-            from player.audio.loudness import LoudnessMeter, load_fast_fft
+            from player.audio.loudness import LoudnessMeter, load_fast_filter
 
             # A play asked for right after the engine was made (the CLI) must not wait
-            # for scipy's import: let its first audio out first (the meter uses numpy's
-            # FFT meanwhile), then load it while the ring is full.
+            # for the meter's compiled filter to load: let its first audio out first,
+            # then load it while the ring is full.
             deadline = time.monotonic() + 3.0
             time.sleep(0.05)
             while self._ttfa_start is not None and time.monotonic() < deadline:
                 time.sleep(0.01)
-            load_fast_fft()
+            load_fast_filter()
             for rate in {self.samplerate, 44100, 48000}:
                 meter = LoudnessMeter(rate, 2)
                 meter.add(np.zeros((16, 2), np.float32))
