@@ -26,8 +26,10 @@ their ratio:
 * skip to the next track's audio, seek to audio, and a seek 0.2 s ahead (into audio
   already buffered: now a jump of the callback's read position) (the callback
   performing the jump);
-* the measuring pass itself, in times real time, for the 6 min files, and pyloudnorm's
-  time on the same audio for reference;
+* the measuring pass itself, in times real time, for the 6 min files: today's meter
+  (K-weighting by the recursion in scipy's compiled loop) against the meter before it
+  (float32 FFT overlap-add of the response, ``_OverlapAddMeter`` below), and
+  pyloudnorm's time on the same audio for reference (``--meter-only`` runs just this);
 * the largest gain step per 100 ms of a first play (output level over source level of a
   steady tone whose opening is 6 dB quieter than its body, so the gain has to glide),
   and when it settles; underruns over the whole comparison.
@@ -58,7 +60,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from player.audio import FileSource, PlaybackEngine, StreamingSource  # noqa: E402
-from player.audio.loudness import measure_loudness  # noqa: E402
+from player.audio.loudness import LoudnessMeter, measure_loudness  # noqa: E402
 
 SR = 48000
 CHUNK = SR // 10  # what a generator hands over at a time
@@ -296,27 +298,78 @@ def skips_and_seeks(engine: PlaybackEngine, folder: Path, trials: int) -> dict[s
     return {"skip": skip, "seek": seek, "near": near}
 
 
+class _OverlapAddMeter(LoudnessMeter):
+    """The meter before issue 17's last change, for the comparison: K-weighting applied as
+    the cascade's impulse response (0.1 s) by float32 FFT overlap-add (scipy's pocketfft)
+    in 32k pieces; gating and true peak as today."""
+
+    def __init__(self, samplerate: int, channels: int) -> None:
+        super().__init__(samplerate, channels)
+        import scipy.fft
+
+        self._fft = scipy.fft
+        taps = int(0.1 * samplerate)
+        size = 1 << (16 * taps).bit_length()
+        z = np.exp(-1j * np.pi * np.arange(size // 2 + 1) / (size // 2))
+        response_f = np.ones_like(z)
+        for row in self._sos:
+            b, a = row[:3], row[3:]
+            response_f *= (b[0] + b[1] * z + b[2] * z * z) / (a[0] + a[1] * z + a[2] * z * z)
+        response = np.fft.irfft(response_f, size)[:taps]
+        self._taps = taps
+        self._size = 1 << max(15, (4 * taps).bit_length())
+        self._step = self._size - taps + 1
+        self._spectrum = np.fft.rfft(response, self._size).astype(np.complex64)
+        self._tail = np.zeros((channels, taps - 1), dtype=np.float32)
+        self._sosfilt = self._overlap_add  # type: ignore[assignment]
+
+    def _overlap_add(self, sos: object, rows: np.ndarray, axis: int, zi: object) -> object:
+        n = rows.shape[1]
+        spectrum = self._fft.rfft(np.ascontiguousarray(rows), self._size, axis=1)
+        full = self._fft.irfft(spectrum * self._spectrum, self._size, axis=1)
+        full = full[:, : n + self._taps - 1]
+        full[:, : self._taps - 1] += self._tail
+        self._tail = full[:, n:].copy()
+        return full[:, :n], zi
+
+
 def meter_speed(files: dict[str, Path]) -> dict[str, object]:
     """Whole-file measuring passes, in times real time: per wall second (what the machine
     gave us) and per CPU second of this process (what the pass costs; on a loaded shared
-    machine the two differ by the share of a core we got)."""
+    machine the two differ by the share of a core we got); today's meter and the one
+    before it (``_OverlapAddMeter``), alternating, on the same files."""
     import pyloudnorm
 
-    out: dict[str, object] = {}
+    import player.audio.loudness as loudness
+
+    out: dict[str, object] = {"load_average": [round(x, 1) for x in os.getloadavg()]}
 
     def timed(work: Callable[[], object], seconds: float) -> str:
         wall, cpu = time.perf_counter(), time.process_time()
-        work()
+        reading = work()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
-        return f"{seconds / wall:.0f}x wall, {seconds / cpu:.0f}x per CPU second"
+        shown = ""
+        if isinstance(reading, tuple):
+            shown = f" ({reading[0]:.3f} LUFS, {reading[1]:.3f} dBTP)"
+        return f"{seconds / wall:.0f}x wall, {seconds / cpu:.0f}x per CPU second{shown}"
 
+    def both(name: str, work: Callable[[], object], seconds: float) -> None:
+        out[f"{name}, now"] = timed(work, seconds)
+        today = loudness.LoudnessMeter
+        loudness.LoudnessMeter = _OverlapAddMeter  # type: ignore[misc]
+        try:
+            out[f"{name}, before"] = timed(work, seconds)
+        finally:
+            loudness.LoudnessMeter = today  # type: ignore[misc]
+
+    measure_loudness(np.zeros((48000, 2), np.float32), 48000)  # load what a pass loads
     for name, path in files.items():
         if name.startswith("6min"):
             seconds = sf.info(str(path)).duration
-            out[f"{name} measuring pass"] = timed(lambda p=path: measure_loudness(p), seconds)
+            both(f"{name} measuring pass", lambda p=path: measure_loudness(p), seconds)
     audio, rate = sf.read(str(files["6min WAV"]), dtype="float32")
     seconds = len(audio) / rate
-    out["6min in memory, ours"] = timed(lambda: measure_loudness(audio, rate), seconds)
+    both("6min in memory", lambda: measure_loudness(audio, rate), seconds)
     meter = pyloudnorm.Meter(rate)
     wide = audio.astype(np.float64)
     out["6min in memory, pyloudnorm (integrated only)"] = timed(
@@ -430,7 +483,15 @@ def main() -> int:
     parser.add_argument(
         "--session", action=argparse.BooleanOptionalAction, default=True, help="long session"
     )
+    parser.add_argument(
+        "--meter-only", action="store_true", help="only the measuring pass, now vs before"
+    )
     args = parser.parse_args()
+    if args.meter_only:
+        with tempfile.TemporaryDirectory() as tmp:
+            for key, value in meter_speed(first_play_files(Path(tmp))).items():
+                print(f"{key}: {value}")
+        return 0
 
     pulse = None
     output = args.output
