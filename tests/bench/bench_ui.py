@@ -17,10 +17,18 @@ null audio output in a temporary profile). Each figure comes from a fresh proces
   changes ("before": the engine's process started once the window shows, no warm-up
   render, a first chunk of two bars); both stream the first track from its first chunk;
 * skip to the next radio track's audio (``engine.last_jump_latency``), 15 s in;
-* whether torch or transformers were imported by start-up (they must not be).
+* whether torch or transformers were imported by start-up (they must not be);
+* the GUI stall while the radio's planner auditions (issue 13, ``--stall``): the
+  latency probe over a radio session whose listener skips, likes and skips again in the
+  first 12 s (after two verdicts each plan auditions 4 candidate openings of 8 s), with
+  auditions off, rendered in the app's process (the path before) and in the engine's
+  process, one run of each in the same invocation.
 
 ``--radio-runs N`` (default 2) runs of each radio variant; ``--quick`` skips the
-start-up and memory runs.
+start-up and memory runs; ``--stall`` adds the audition comparison (``--stall-only``:
+only that).
+
+Every figure is printed with the load average it was measured under.
 """
 
 from __future__ import annotations
@@ -60,12 +68,14 @@ def child(mode: str, started: float) -> None:
     app = make_application()
     out: dict[str, object] = {}
     settings = Settings.load()
-    if mode.startswith("radio"):
+    if mode.startswith(("radio", "stall")):
         settings.set("track_seconds", 30)
     tasks = TaskRunner(app)
     launcher = Launcher(app, settings, tasks)
     if "before" in mode:
         _path_before(launcher)
+    if mode.startswith("stall"):
+        _auditions(mode.split("_", 1)[1])
     marks: dict[str, float] = {}
     if mode.startswith("radio"):
         _trace_radio_start(marks)
@@ -170,6 +180,8 @@ def child(mode: str, started: float) -> None:
                     app.quit()
 
                 QTimer.singleShot(0 if "cold" in mode else 2000, click)
+            elif mode.startswith("stall"):
+                _stall_session(app, session, out)
             else:
 
                 def idle() -> None:
@@ -187,6 +199,72 @@ def child(mode: str, started: float) -> None:
     app.exec()
     launcher.shutdown()
     print(json.dumps(out))
+
+
+def _auditions(variant: str) -> None:
+    """Issue 13's comparison: auditions ``off``, rendered in the app's own process
+    (``inproc``, the path before) or in the engine's process (``child``, today's)."""
+    import player.taste.planner as planner
+    from player.radio import RadioService
+
+    if variant == "off":
+        planner.AUDITIONS = 0  # type: ignore[misc]
+    elif variant == "inproc":
+        RadioService._audition_engine = lambda self: None  # type: ignore[method-assign]
+
+
+def _stall_session(app: Any, session: Any, out: dict[str, object]) -> None:
+    """A radio session with feedback, the latency probe running: skip at 5 s, like at
+    9 s, skip at 12 s; the probe's figures from the like (the second verdict: planning
+    auditions from then on) to the end, 45 s after the click."""
+    from PySide6.QtCore import QTimer
+
+    from ui.latency import LatencyProbe
+
+    window = session.window
+    radio = window.radio
+    probe = LatencyProbe(10, window)
+    engine_ready = threading.Event()
+    generator = session.ctx.generation.generator
+    threading.Thread(target=lambda: (generator.name, engine_ready.set()), daemon=True).start()
+    split: dict[str, int] = {}
+
+    def click() -> None:
+        if not engine_ready.is_set():
+            QTimer.singleShot(50, click)
+            return
+        probe.start()
+        window.radio_view.start_taste.click()
+        QTimer.singleShot(5000, radio.skip)
+        QTimer.singleShot(9000, like)
+        QTimer.singleShot(12000, radio.skip)
+        QTimer.singleShot(45000, done)
+
+    def like() -> None:
+        split["at"] = len(probe.samples)
+        radio.toggle_like()
+
+    def done() -> None:
+        probe.stop()
+        part = sorted(probe.samples[split.get("at", 0) :]) or [float("nan")]
+        out["samples"] = len(part)
+        out["p50_ms"] = round(part[len(part) // 2], 2)
+        out["p95_ms"] = round(part[int(0.95 * len(part))], 2)
+        out["p99_ms"] = round(part[int(0.99 * len(part))], 2)
+        out["max_ms"] = round(part[-1], 2)
+        service = radio.service
+        auditioner = getattr(getattr(service, "planner", None), "auditioner", None)
+        out["audition_renders"] = 0 if auditioner is None else auditioner.renders
+        out["tracks_made"] = sum(i.status != "queued" for i in radio.items())
+        out["previews_per_track"] = [i.previews for i in radio.items()]
+        out["underruns"] = session.ctx.playback.engine.underruns
+        out["dsp_in_app"] = [
+            m for m in ("scipy.signal", "player.generation.procedural") if m in sys.modules
+        ]
+        out["load_average"] = [round(x, 1) for x in os.getloadavg()]
+        app.quit()
+
+    QTimer.singleShot(2000, click)
 
 
 def _trace_radio_start(marks: dict[str, float]) -> None:
@@ -284,10 +362,16 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=("warm", "cold"), help="only the warm or the cold radio start"
     )
+    parser.add_argument("--stall", action="store_true", help="auditions: GUI stall")
+    parser.add_argument("--stall-only", action="store_true", help="only the audition stall")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
         home = Path(tmp)
         _onboard(home)
+        if args.stall or args.stall_only:
+            _stall_report(home)
+        if args.stall_only:
+            return
         starts = [] if args.quick else [_run(home, "idle") for _ in range(3)]
         if starts:
             _startup_report(starts)
@@ -336,6 +420,26 @@ def main() -> None:
                 f"{[r.get('skip_ms') for r in old]} (old); underruns "
                 f"{[r.get('underruns') for r in new + old]}"
             )
+
+
+def _stall_report(home: Path) -> None:
+    print(
+        "GUI stall while the radio auditions (latency probe, 10 ms timer, from the second "
+        "verdict to 45 s after the click):"
+    )
+    for variant, label in (
+        ("off", "auditions off"),
+        ("inproc", "auditions in the app's process (before)"),
+        ("child", "auditions in the engine's process (now)"),
+    ):
+        r = _run(home, f"stall_{variant}")
+        print(
+            f"  {label:42s} p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms,"
+            f" max {r['max_ms']} ms over {r['samples']} ticks; {r['audition_renders']} "
+            f"audition renders, previews per track {r['previews_per_track']}, "
+            f"{r['tracks_made']} tracks made, underruns {r['underruns']}, synthesis in the "
+            f"app: {r['dsp_in_app'] or 'none'}; load {r['load_average']}"
+        )
 
 
 def _startup_report(starts: list[dict[str, object]]) -> None:
