@@ -16,6 +16,10 @@ null audio output in a temporary profile). Each figure comes from a fresh proces
   just opened), for today's path and, in the same run, the path before issue 17's last
   changes ("before": the engine's process started once the window shows, no warm-up
   render, a first chunk of two bars); both stream the first track from its first chunk;
+  cold also as at the last stop of issue 17 ("scipy": today's path with the engine's
+  process importing ``scipy.signal``, as its filters did until they stopped needing it);
+* the engine's process from spawn to ready (imported, warmed up), today's against one
+  that imports ``scipy.signal`` first, alternating, 3 of each;
 * skip to the next radio track's audio (``engine.last_jump_latency``), 15 s in;
 * whether torch or transformers were imported by start-up (they must not be);
 * the GUI stall while the radio's planner auditions (issue 13, ``--stall``): the
@@ -74,6 +78,10 @@ def child(mode: str, started: float) -> None:
     launcher = Launcher(app, settings, tasks)
     if "before" in mode:
         _path_before(launcher)
+    if mode.endswith("_scipy"):
+        import player.generation.isolated as isolated
+
+        isolated._serve = _serve_importing_scipy  # type: ignore[assignment]
     if mode.startswith("stall"):
         _auditions(mode.split("_", 1)[1])
     marks: dict[str, float] = {}
@@ -199,6 +207,39 @@ def child(mode: str, started: float) -> None:
     app.exec()
     launcher.shutdown()
     print(json.dumps(out))
+
+
+def _serve_importing_scipy(conn: Any, engine: str, warm: bool = True) -> None:
+    """The engine's process as at the last stop: its filters imported ``scipy.signal``."""
+    import scipy.signal  # noqa: F401
+
+    from player.generation.isolated import _serve
+
+    _serve(conn, engine, warm)
+
+
+def _engine_startup_report() -> None:
+    """Spawn to ready of the engine's process, today's vs importing ``scipy.signal``."""
+    import player.generation.isolated as isolated
+
+    today = isolated._serve
+    times: dict[str, list[float]] = {"now": [], "with scipy.signal": []}
+    for _ in range(3):
+        for label, target in (("now", today), ("with scipy.signal", _serve_importing_scipy)):
+            isolated._serve = target  # type: ignore[assignment]
+            generator = isolated.IsolatedGenerator("procedural")
+            started = time.perf_counter()
+            generator.start()
+            generator.ready(120)
+            times[label].append(round(1000 * (time.perf_counter() - started)))
+            generator.close()
+    isolated._serve = today  # type: ignore[assignment]
+    now, old = statistics.median(times["now"]), statistics.median(times["with scipy.signal"])
+    print(
+        f"engine process spawn -> ready: now {now:.0f} ms {times['now']} vs importing "
+        f"scipy.signal {old:.0f} ms {times['with scipy.signal']} ({old / now:.1f}x); "
+        f"load {[round(x, 1) for x in os.getloadavg()]}"
+    )
 
 
 def _auditions(variant: str) -> None:
@@ -375,9 +416,11 @@ def main() -> None:
         starts = [] if args.quick else [_run(home, "idle") for _ in range(3)]
         if starts:
             _startup_report(starts)
+        _engine_startup_report()
         radio_runs: dict[str, list[dict[str, object]]] = {}
         for run in range(args.radio_runs):
             modes = ("radio", "radio_before", "radio_cold", "radio_cold_before")
+            modes += ("radio_cold_scipy",)
             chosen = {"warm": modes[:2], "cold": modes[2:], None: modes}[args.only]
             for mode in chosen:
                 radio = _run(home, mode)
@@ -395,7 +438,10 @@ def main() -> None:
                     f"progress; synthesis modules loaded in the app process: "
                     f"{radio['dsp_in_app'] or 'none'}"
                 )
-        print("'Start my radio' -> first audio (ms), skip -> next track's audio (ms):")
+        print(
+            "'Start my radio' -> first audio (ms), skip -> next track's audio (ms); load "
+            f"{[round(x, 1) for x in os.getloadavg()]}:"
+        )
         for warmth in {"warm": ("",), "cold": ("_cold",), None: ("", "_cold")}[args.only]:
             new = radio_runs[f"radio{warmth}"]
             old = radio_runs[f"radio{warmth}_before"]
@@ -405,8 +451,17 @@ def main() -> None:
                     print(f"    no first audio within 20 s: {run}")
                 else:
                     print(f"    steps (ms after the click): {run.get('steps_ms')}")
+            scipy_runs = radio_runs.get(f"radio{warmth}_scipy", [])
+            for run in scipy_runs:
+                print(f"    steps, engine importing scipy.signal: {run.get('steps_ms')}")
             new_ms = _median([r.get("first_audio_ms") for r in new])
             old_ms = _median([r.get("first_audio_ms") for r in old])
+            if scipy_runs:
+                last = _median([r.get("first_audio_ms") for r in scipy_runs])
+                print(
+                    f"  {label}: now {new_ms} ms vs the engine importing scipy.signal "
+                    f"(last stop) {last} ms {[r.get('first_audio_ms') for r in scipy_runs]}"
+                )
             ratio = f"{old_ms / new_ms:.1f}x" if new_ms and old_ms else "n/a"
             print(
                 f"  {label}: now {new_ms} ms {[r.get('first_audio_ms') for r in new]} vs "
