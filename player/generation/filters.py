@@ -43,8 +43,12 @@ __all__ = ["butter_sos", "first_order_sos", "sosfilt"]
 _BTYPES = ("lowpass", "highpass", "bandpass")
 
 
-def butter_sos(order: int, freq: float | tuple[float, float], btype: str, fs: float) -> np.ndarray:
+def butter_sos(
+    order: int, freq: float | tuple[float, float] | None, btype: str, fs: float
+) -> np.ndarray:
     """``scipy.signal.butter(order, freq, btype=btype, fs=fs, output="sos")``."""
+    if freq is None:
+        raise ValueError(f"a {btype} filter needs a frequency")
     if btype not in _BTYPES:
         raise ValueError(f"unknown filter type {btype!r}; use one of {_BTYPES}")
     if order < 1 or int(order) != order:

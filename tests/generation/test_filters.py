@@ -64,5 +64,7 @@ def test_bad_designs_say_what_is_wrong() -> None:
         butter_sos(2, 1000.0, "notch", 44100)
     with pytest.raises(ValueError, match="low edge"):
         butter_sos(2, (5000.0, 1000.0), "bandpass", 44100)
+    with pytest.raises(ValueError, match="needs a frequency"):
+        butter_sos(2, None, "lowpass", 44100)
     with pytest.raises(ValueError, match="two frequencies"):
         butter_sos(2, 1000.0, "bandpass", 44100)
