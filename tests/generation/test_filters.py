@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from scipy import signal
@@ -10,6 +14,7 @@ from scipy import signal
 from player.generation import filters
 from player.generation.filters import butter_sos, first_order_sos, sosfilt
 
+ROOT = Path(__file__).resolve().parents[2]
 RATES = (22050, 44100, 48000)
 
 
@@ -68,3 +73,26 @@ def test_bad_designs_say_what_is_wrong() -> None:
         butter_sos(2, None, "lowpass", 44100)
     with pytest.raises(ValueError, match="two frequencies"):
         butter_sos(2, 1000.0, "bandpass", 44100)
+
+
+def test_scipy_signal_imported_later_shares_the_loaded_loop() -> None:
+    """The engine loads the loop by file; librosa (or anything) importing scipy.signal
+    later in the same process must get that very module, not a second initialisation."""
+    script = (
+        "import sys, numpy as np\n"
+        "from player.generation.filters import _kernel, butter_sos, sosfilt\n"
+        "loop = _kernel()\n"
+        "assert loop is not None and 'scipy.signal' not in sys.modules\n"
+        "from scipy import signal\n"
+        "from scipy.signal import _signaltools\n"
+        "x = np.random.default_rng(0).standard_normal(2000)\n"
+        "sos = butter_sos(3, 900.0, 'highpass', 48000)\n"
+        "assert _signaltools._sosfilt is loop\n"
+        "assert np.array_equal(signal.sosfilt(sos, x), sosfilt(sos, x))\n"
+        "print('ok')\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ok"
