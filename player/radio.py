@@ -561,7 +561,14 @@ class RadioService:
         plan = item.plan
         if plan is None or self.planner_kind != "listener":
             return
-        previews = self.planner.audition(plan, cancel.is_set)
+        try:
+            previews = self.planner.audition(plan, cancel.is_set)
+        except (UserFacingError, RuntimeError) as exc:
+            # The engine's process crashed, was closed (the app quitting) or cannot start:
+            # the plan stands as made, and nothing more is rendered for it here (a closed
+            # engine would otherwise be started again by the next preview).
+            log.warning("auditions failed, the plan stands: %s", exc)
+            return
         with self._lock:
             if cancel.is_set() or item.plan is not plan:
                 return

@@ -92,3 +92,62 @@ def test_the_apps_radio_auditions_in_the_engine_process(
     assert report["previews"][:2] == [0, 0]
     assert report["previews"][2] > 1 and report["renders"] >= report["previews"][2]
     assert report["loaded"] == []
+
+
+def test_a_failing_engine_process_costs_the_auditions_not_the_radio(
+    database: Any, make_user: Any, monkeypatch: Any, tmp_path: Path
+) -> None:
+    """Through a process, a preview can fail (the engine crashed, the app is closing, or
+    it cannot start): the radio thread must not die with it; the track is made from the
+    plan as it stood."""
+    from player.generation.isolated import IsolatedGenerator
+    from player.generation.service import GenerationService
+    from player.radio import RadioSeed, RadioService
+    from player.taste.sound import Auditioner
+
+    monkeypatch.setenv("INFINITE_PLAYER_MUSICGEN", str(tmp_path))  # no checkpoint there
+    broken = IsolatedGenerator("musicgen")  # its process cannot start: every preview fails
+    service = GenerationService(database, IsolatedGenerator("procedural"), daily_limit=50)
+    radio = RadioService(
+        database,
+        make_user(),
+        service,
+        ahead=1,
+        track_seconds=6.0,
+        preferences={"genres": ["house", "jazz"]},
+        rng_seed=3,
+        remember=False,
+        score=False,
+        lockstep=True,
+    )
+    try:
+        planner = radio.prepare()
+        planner.auditioner = Auditioner(seconds=4.0, generator=broken)
+        # Two verdicts on sounds: from now on every plan (after a station's first track)
+        # carries alternatives to audition.
+        planner.model.sound.observe([7.0, 7.0, 0.0, 11.8, 2.7, -18.0, 0.75, 0.55], 1.0)
+        planner.model.sound.observe([7.0, 7.0, 0.0, 9.6, 2.7, -18.0, 0.75, 0.55], -1.0)
+        radio.start(RadioSeed("taste"))
+        first = _wait_ready(radio, None)
+        radio.track_started(first.track_id)
+        radio.like(first.track_id)
+        radio.advance()
+        second = _wait_ready(radio, first.track_id)
+        assert second.previews == 0  # auditions failed, the track was still made
+        assert radio.halted == ""
+    finally:
+        radio.close()
+        service.close()
+        broken.close()
+
+
+def _wait_ready(radio: Any, after: Any) -> Any:
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        item = radio.next_ready()
+        if item is not None and item.track_id != after:
+            return item
+        time.sleep(0.05)
+    raise AssertionError(f"no track made: {radio.items()}")
