@@ -238,6 +238,7 @@ def _one_statement_search(
         return None
     sql, params = track_search(query, k, space, sources, exclude)
     driver = session.connection().connection.driver_connection
+    assert driver is not None  # a live connection: the dumper was just registered on it
     with driver.cursor() as cur:
         cur.execute(sql, params)
         rows = cur.fetchall()
