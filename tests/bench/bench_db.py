@@ -9,18 +9,27 @@ procedural-engine excerpts grown by ``catalogue_vectors.grow``, documented there
   ``maintenance_work_mem`` large enough for the graph and parallel maintenance workers;
 * a query filtered by ``embedding_space`` on a space holding 10 % of the rows: HNSW with
   iterative scans vs a partial HNSW index for that space;
-* the app's own path (``player.similarity.similar_tracks`` on the migrated index);
+* the app's own path (``player.similarity.similar_tracks`` on the migrated index): the ORM
+  statement after a settings round trip (before) and the one prepared statement with the
+  settings inside (now), alternated in one run;
 * the old benchmark's vectors (isotropic noise around 200 centres) next to the realistic
   ones, with the gap between the 10th and 50th true neighbour: why HNSW measured low.
 
 Then: recall after the catalogue grows 10x from empty (index created by the migration on
-the empty table, rows arriving in batches, ``db maintain`` run by the app's rule) for the
-old ivfflat index and the new one; time to embed a 1,000-file folder with
+the empty table, rows arriving in 10 batches, ``db maintain`` after every batch and the
+app's ``similar_tracks`` measured after each) for the new index, next to the old ivfflat
+index; time to embed a 1,000-file folder with
 ``catalogue add``; the match share of a Spotify-format export against a catalogue that
 holds some of its tracks.
 
-    PYTHONPATH=. .venv/bin/python tests/bench/bench_db.py [--rows 100000 300000]
-        [--queries 200] [--skip-grid] [--skip-growth] [--skip-folder] [--skip-match]
+    PYTHONPATH=. .venv/bin/python tests/bench/bench_db.py [--rows 100000 300000 600000]
+        [--queries 200] [--probes 5 10] [--hnsw 16:64 24:64] [--ef 40 64 100]
+        [--skip-grid] [--skip-filtered] [--skip-old] [--skip-growth] [--growth-rows 20000]
+        [--skip-folder] [--skip-match] [--breakdown]
+
+Builds set ``maintenance_work_mem`` to the graph's size (``build_settings``) and two
+parallel maintenance workers. The HNSW index the migration makes (m 16, ef_construction
+64) is built last at each size, so no other index sits next to it while it is measured.
 """
 
 from __future__ import annotations
