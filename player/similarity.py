@@ -24,9 +24,9 @@ InitPlan gating the scan (``One-Time Filter``) before the index returns its firs
 so they hold for this very scan and, being ``SET LOCAL``, end with the transaction; the
 statement goes through the session's psycopg connection (inside its transaction, so
 RLS still applies) with the vector in binary, and psycopg prepares it on the server
-after a few runs. On 100k rows this halved the ORM path's overhead (figures in
-docs/areas/embedding.md); ``ONE_STATEMENT = False`` restores the ORM path (the
-benchmark compares both, and another driver than psycopg 3 gets it).
+after five runs. On 100k rows the search's p50 fell 1.4-2x against the ORM path
+(figures in docs/areas/embedding.md); ``ONE_STATEMENT = False`` restores the ORM path
+(the benchmark compares both, and another driver than psycopg 3 gets it).
 
 Visibility is the session's: run these in ``Database.user_session`` and row-level
 security limits generated tracks to the user's own and public ones; the explicit
