@@ -236,6 +236,8 @@ def _one_statement_search(
         _tune_index(session)  # learns once whether this pgvector has iterative scans
     if not _binary_dumper(session):
         return None
+    if session.autoflush:
+        session.flush()  # what the ORM's execute would do: pending rows are searched too
     sql, params = track_search(query, k, space, sources, exclude)
     driver = session.connection().connection.driver_connection
     assert driver is not None  # a live connection: the dumper was just registered on it
