@@ -12,9 +12,15 @@ the window ``cursor <= txid < hi`` with ``hi`` the oldest transaction still runn
 so a slow writer is never skipped and a re-embedded entry comes again; with nothing new
 the whole pull is one call answering an empty page. Entries are upserted by ``track_id``,
 one local transaction per page; the listener's own files (``source = 'local'``) are never
-overwritten. The cursor is saved with each page (the last transaction the page finished)
-and after the last page: a pull killed half way resumes from that transaction, taking
-again at most the entries of one transaction, which changes nothing.
+overwritten. Deletions travel the same way (migration ``20261129170000_catalogue_deletions``):
+an entry deleted on the shared side, or moved to another space, leaves a tombstone there
+that comes in the page of its transaction (``deleted``: ids), and is removed here from
+that space, before the page's rows are upserted (an entry deleted and then re-added under
+the same ``track_id`` with a new id arrives as a tombstone of the old id and a row of the
+new one; a tombstone of an entry that is live again is never sent). The listener's own
+files are never removed by it. The cursor is saved with each page (the last transaction
+the page finished) and after the last page: a pull killed half way resumes from that
+transaction, taking again at most the entries of one transaction, which changes nothing.
 """
 
 from __future__ import annotations
@@ -40,6 +46,8 @@ START = "0"
 @dataclass
 class CataloguePull:
     pulled: int = 0
+    #: entries removed here because the shared side deleted them or moved them away
+    deleted: int = 0
     pages: int = 0
     #: where the next pull of this space starts (a transaction id, as text)
     cursor: str = START
@@ -107,11 +115,13 @@ def pull_catalogue(
         )
         hi = str(got["hi"])
         rows = got["rows"]
+        gone = got.get("deleted") or []  # a shared database before tombstones has none
         more = int(got["scanned"]) >= page
         if more:
             after_tx, after_id = str(got["after_tx"]), str(got["after_id"])
-        if rows or more:
+        if rows or gone or more:
             with local.engine.begin() as conn:
+                result.deleted += _remove(conn, gone, space) if gone else 0
                 result.pulled += _upsert(conn, rows) if rows else 0
                 if more:
                     # Every entry of a transaction below the page's last one is taken: a
@@ -125,6 +135,19 @@ def pull_catalogue(
             save_cursor(conn, user_id, remote.key, space, hi)
         result.cursor = hi
     return result
+
+
+def _remove(conn: Connection, ids: list[str], space: str) -> int:
+    """Drop the pulled copies of entries that left ``space`` on the shared side; never the
+    listener's own files. Returns how many were here."""
+    gone = conn.execute(
+        text(
+            "delete from public.embeddings where id = any(cast(:ids as uuid[])) "
+            "and embedding_space = :space and source <> 'local' returning 1"
+        ),
+        {"ids": [str(uuid.UUID(str(i))) for i in ids], "space": space},
+    ).all()
+    return len(gone)
 
 
 def _upsert(conn: Connection, rows: list[dict[str, Any]]) -> int:
@@ -150,7 +173,9 @@ def _upsert(conn: Connection, rows: list[dict[str, Any]]) -> int:
             "from jsonb_to_recordset(cast(:rows as jsonb)) as r(id uuid, track_id text, "
             "track_name text, artist text, vector text, genre text[], source text, "
             "created_at timestamptz, embedding_space text) "
-            "on conflict (track_id) do update set track_name = excluded.track_name, "
+            # The copy takes the shared id, so a later tombstone of that id finds it.
+            "on conflict (track_id) do update set id = excluded.id, "
+            "track_name = excluded.track_name, "
             "artist = excluded.artist, vector = excluded.vector, genre = excluded.genre, "
             "source = excluded.source, embedding_space = excluded.embedding_space "
             "where public.embeddings.source <> 'local' "

@@ -60,6 +60,8 @@ class SyncResult:
     discovered: int = 0
     #: shared catalogue entries (``embeddings``) of this device's space taken
     catalogue: int = 0
+    #: pulled catalogue entries removed because the shared side deleted or moved them
+    catalogue_deleted: int = 0
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
@@ -71,6 +73,7 @@ class SyncResult:
             "uploaded": self.uploaded,
             "discovered": self.discovered,
             "catalogue": self.catalogue,
+            "catalogue_deleted": self.catalogue_deleted,
             "errors": list(self.errors),
             "seconds": round(self.seconds, 4),
         }
@@ -282,7 +285,9 @@ class Syncer:
             self._meta.commit()
         if space is None:
             return  # no taste yet, so no space to match against
-        self.result.catalogue += pull_catalogue(self.local, self.remote, self.user_id, space).pulled
+        got = pull_catalogue(self.local, self.remote, self.user_id, space)
+        self.result.catalogue += got.pulled
+        self.result.catalogue_deleted += got.deleted
 
     # -- pull -------------------------------------------------------------------------------
 

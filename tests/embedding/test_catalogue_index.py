@@ -6,6 +6,7 @@ and ``db maintain`` fixing an ivfflat index that growth made stale."""
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
 
@@ -15,7 +16,14 @@ from sqlalchemy import event, insert, text
 
 from db.maintain import ivfflat_lists, ivfflat_probes, maintain
 from db.models import Band, Embedding
-from player.similarity import EF_SEARCH, index_settings, similar_public_bands, similar_tracks
+from player import similarity
+from player.similarity import (
+    EF_SEARCH,
+    index_settings,
+    similar_public_bands,
+    similar_tracks,
+    track_search,
+)
 
 SPACE = "descriptor-v1"
 OTHER = "mert-v1-95m"
@@ -111,18 +119,66 @@ def test_each_search_plan_uses_its_hnsw_index(database, make_user):
     owner = make_user()
     rebuilt_after(database, "idx_bands_style_vector", lambda: add_bands(database, owner))
     viewer = make_user()
+    query = units(1, 3)[0]
+    with database.user_session(viewer) as s:
+        assert len(similar_tracks(s, query, 10, SPACE)) == 10
+        for sources, exclude in ((None, ()), (("fma",), ("x1", "x2"))):
+            sql, params = track_search(query, 10, SPACE, sources, exclude)
+            # The plan for these values, and the generic plan a prepared statement
+            # switches to after five runs (psycopg prepares it on the server).
+            for plan in (explain(s, sql, params), explain_generic(s, sql)):
+                assert "Index Scan using idx_embeddings_vector" in plan, plan
+                assert "One-Time Filter" in plan, plan  # the settings run before the scan
     captured = Captured(database.engine)
     try:
-        with database.user_session(viewer) as s:
-            assert len(similar_tracks(s, units(1, 3)[0], 10, SPACE)) == 10
-        plan = explain_last(database, captured, viewer)
-        assert "Index Scan using idx_embeddings_vector" in plan, plan
         with database.user_session(viewer) as s:
             assert len(similar_public_bands(s, units(1, 4)[0], 10, SPACE)) == 10
         plan = explain_last(database, captured, viewer)
         assert "Index Scan using idx_bands_style_vector" in plan, plan
     finally:
         captured.close()
+
+
+def explain(session, sql: str, params: dict) -> str:
+    with session.connection().connection.driver_connection.cursor() as cur:
+        cur.execute("explain " + sql, params)
+        return "\n".join(r[0] for r in cur.fetchall())
+
+
+def explain_generic(session, sql: str) -> str:
+    """EXPLAIN (GENERIC_PLAN): the plan without parameter values ($n placeholders)."""
+    numbers: dict[str, int] = {}
+    text_sql = re.sub(
+        r"%\((\w+)\)s", lambda m: f"${numbers.setdefault(m[1], len(numbers) + 1)}", sql
+    )
+    with session.connection().connection.driver_connection.cursor() as cur:
+        cur.execute("explain (generic_plan) " + text_sql)
+        return "\n".join(r[0] for r in cur.fetchall())
+
+
+def test_the_search_settings_reach_the_scan_of_the_same_statement(database, make_user, monkeypatch):
+    """The settings travel inside the search statement: with iterative scans off, HNSW
+    returns at most ``ef_search`` rows, so a limit of 10 gives 3 rows exactly when
+    ``ef_search = 3`` reached the scan; the shipped settings give all 10."""
+    rebuilt_after(
+        database, "idx_embeddings_vector", lambda: fill(database, units(2000, 21), SPACE, "e")
+    )
+    uid = make_user()
+    query = units(1, 22)[0]
+    tiny = {"hnsw.ef_search": 3, "hnsw.iterative_scan": "off"}
+    monkeypatch.setattr(similarity, "index_settings", lambda: tiny)
+    with database.user_session(uid) as s:
+        assert len(similar_tracks(s, query, 10, SPACE)) == 3
+        # ... and, being SET LOCAL, it lasts until the transaction ends, not beyond
+        assert s.execute(text("show hnsw.ef_search")).scalar_one() == "3"
+        s.commit()
+        assert s.execute(text("show hnsw.ef_search")).scalar_one() == "40"
+    monkeypatch.undo()
+    with database.user_session(uid) as s:
+        # the statement's own settings win over what the transaction had before
+        s.execute(text("set local hnsw.ef_search = 3"))
+        s.execute(text("set local hnsw.iterative_scan = off"))
+        assert len(similar_tracks(s, query, 10, SPACE)) == 10
 
 
 def add_bands(database, owner) -> None:

@@ -43,3 +43,26 @@ def test_binary_and_text_query_vectors_find_the_same_tracks(
     assert found[True][0][0] == "t7"
     expected = float(np.dot(unit(7), query / np.linalg.norm(query)))
     assert abs(found[True][0][1] - expected) < 1e-4
+
+
+def test_the_one_statement_search_sees_rows_pending_in_the_session(
+    database, monkeypatch: pytest.MonkeyPatch
+):
+    """It runs on the driver's cursor, so it flushes first as the ORM's execute would."""
+    from db.models import Embedding
+
+    # As after the process's first search: no ORM statement runs before the search.
+    monkeypatch.setattr(similarity, "_ITERATIVE_SCANS", True)
+    with database.service_session() as s:
+        s.add(
+            Embedding(
+                track_id="pending",
+                track_name="p",
+                artist="a",
+                vector=unit(3),
+                source="fma",
+                embedding_space=SPACE,
+            )
+        )
+        hits = similarity.similar_tracks(s, unit(3), 1, SPACE)
+    assert [h.track_id for h in hits] == ["pending"]

@@ -233,6 +233,15 @@ def test_the_catalogue_arrives_through_the_data_api(
     # Public read, as the spec says: the anonymous role may call it too, and sees the same.
     got = _anon_pull(supabase)
     assert {r["track_id"] for r in got["rows"]} == {"api-1", "api-2"}
+    assert got["deleted"] == []
+
+    # A deletion on the shared side reaches the device through the Data API too.
+    gone_id = next(r["id"] for r in got["rows"] if r["track_id"] == "api-1")
+    shared_sql(shared, "delete from embeddings where track_id = 'api-1'")
+    after = sync(database, account.remote(), uid)
+    assert after.errors == [] and (after.catalogue, after.catalogue_deleted) == (0, 1)
+    assert set(held(database)) == {"api-2"}
+    assert _anon_pull(supabase)["deleted"] == [gone_id]
 
 
 def _anon_pull(stub: Any) -> Any:
@@ -248,3 +257,82 @@ def _anon_pull(stub: Any) -> Any:
             "p_limit": 100,
         },
     )
+
+
+def shared_sql(db: Any, sql: str, **params: Any) -> None:
+    """A change on the shared side by its owner (the service role's deletions look the
+    same to the trigger)."""
+    with db.engine.begin() as conn:
+        conn.execute(text(sql), params)
+
+
+def test_entries_deleted_or_moved_on_the_shared_side_leave_the_device(
+    database: Any, private_remote: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(catalogue_mod, "PAGE", 2)
+    for i in range(6):
+        put(private_remote, f"d-{i}", seed=i)
+    put(private_remote, "clash", seed=10)
+    put(database, "clash", seed=11, name="my file", source="local")
+    uid = listener(database)
+    remote = Counting(DirectRemote(private_remote, uid, "direct test"))
+    assert sync(database, remote, uid).catalogue == 6
+    assert set(held(database)) == {f"d-{i}" for i in range(6)} | {"clash"}
+
+    # Deleted (two in one transaction, one alone), moved to another space, moved away and
+    # back, deleted and re-added under the same track_id (a new id), and the shared entry
+    # that shares its track_id with the listener's own file.
+    shared_sql(private_remote, "delete from embeddings where track_id in ('d-0', 'd-1')")
+    shared_sql(private_remote, "delete from embeddings where track_id = 'd-2'")
+    shared_sql(
+        private_remote, "update embeddings set embedding_space = :o where track_id = 'd-3'", o=OTHER
+    )
+    shared_sql(
+        private_remote, "update embeddings set embedding_space = :o where track_id = 'd-4'", o=OTHER
+    )
+    shared_sql(
+        private_remote, "update embeddings set embedding_space = :s where track_id = 'd-4'", s=SPACE
+    )
+    shared_sql(private_remote, "delete from embeddings where track_id = 'd-5'")
+    put(private_remote, "d-5", seed=55)
+    shared_sql(private_remote, "delete from embeddings where track_id = 'clash'")
+
+    remote.calls.clear()
+    got = sync(database, remote, uid)
+    assert got.errors == []
+    local = held(database)
+    assert set(local) == {"d-4", "d-5", "clash"}
+    assert local["clash"] == (SPACE, "local", "my file")  # the listener's file stays
+    # d-0, d-1, d-2 deleted, d-3 moved away, d-5's old copy; d-4 came back (no tombstone
+    # sent, its row again)
+    assert got.catalogue_deleted == 5
+    assert got.catalogue == 2  # d-4 re-stamped by its move back, d-5 re-added
+    with database.user_session(uid) as s:
+        assert similar_tracks(s, unit(55), 1, SPACE)[0].track_id == "d-5"
+    # d-5's copy here carries the shared id of the new entry, so deleting that one removes it
+    shared_sql(private_remote, "delete from embeddings where track_id = 'd-5'")
+    again = sync(database, remote, uid)
+    assert (again.catalogue, again.catalogue_deleted) == (0, 1)
+    assert set(held(database)) == {"d-4", "clash"}
+
+    # Nothing new: still one call answering an empty page.
+    remote.calls.clear()
+    quiet = sync(database, remote, uid)
+    assert (quiet.catalogue, quiet.catalogue_deleted, remote.calls["catalogue_pull"]) == (0, 0, 1)
+
+
+def test_the_listeners_own_files_leave_no_tombstone(database: Any) -> None:
+    """Tombstones are public: a file of the listener's (``local:<path>``) never writes one,
+    and a tombstone holds no name or path, only the id and the space."""
+    put(database, "local:/home/me/secret.flac", seed=1, source="local")
+    put(database, "mb-x", seed=2)
+    with database.engine.begin() as conn:
+        conn.execute(text("delete from embeddings"))
+        rows = conn.execute(text("select * from embeddings_deleted")).mappings().all()
+    assert len(rows) == 1 and set(rows[0]) == {
+        "id",
+        "embedding_space",
+        "deleted_txid",
+        "deleted_at",
+    }
+    assert rows[0]["embedding_space"] == SPACE
