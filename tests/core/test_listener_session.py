@@ -33,6 +33,8 @@ def test_a_simulated_listener_teaches_the_radio_a_planted_preference(
     assert len(session.liked) == TRACKS, session.stderr
     first, last = session.rate(0, TRACKS // 3), session.rate(2 * TRACKS // 3, TRACKS)
     assert last >= 0.75 and last > first, (session.liked, session.stderr[-500:])
-    # what it learned shows in what it asked for: sparser requests than at the start
-    asked = [r["density"] for r in session.requests]
-    assert sum(asked[-8:]) / 8 < sum(asked[:8]) / 8
+    # what it learned shows in what it played: sparser music than at the start, as the
+    # listener's own analyser hears it (the radio may get there through tempo, density
+    # or a palette, so the request's one "density" number is not the test)
+    heard = [f["onset_rate"] for f in session.features]
+    assert sum(heard[-8:]) / 8 < sum(heard[:8]) / 8
