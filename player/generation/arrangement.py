@@ -580,6 +580,11 @@ class _Composer:
         if style.chord_kind == "power":
             root = self.key.degree_pitch(degree, 3)
             voicing = [root, root + 7, root + 12]
+            if degree % 7 == 0:
+                # The home chord is a full barre chord (the third above the octave):
+                # power chords alone leave the mode to the tune, and a short rock track
+                # then reads major or minor by chance.
+                voicing.append(root + 12 + self.key.intervals[2])
         rhythm = [(0.0, 3.0, 0.9)] if self.final_cut else self._chord_rhythm(sec)
         if "chords" in layers:
             for s, gate, vel in rhythm:

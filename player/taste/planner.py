@@ -78,6 +78,9 @@ class Plan:
     sound: np.ndarray | None = None
     previews: int = 0
     preview_seconds: float = 0.0
+    #: The planning thread's CPU time: what choosing costs, apart from a busy machine
+    #: making the thread wait (``seconds`` is wall time and includes that wait).
+    cpu_seconds: float = 0.0
 
 
 def feedback_reward(
@@ -116,6 +119,8 @@ class ListenerPlanner:
         self.preferences = Preferences.from_profile(preferences)
         self._rng = np.random.default_rng(rng_seed)
         self.seconds: list[float] = []
+        #: CPU time of the last feedback (the sound model refits then, before the next plan).
+        self.feedback_cpu_seconds = 0.0
         self.auditioner = auditioner
         self.auditions = max(1, auditions)
 
@@ -133,7 +138,7 @@ class ListenerPlanner:
         return Bounds()
 
     def plan(self, station: Station, duration: float) -> Plan:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         bounds = self.bounds(station)
         vibe = (
             station.vibe if station.kind == "vibe" else station.band_vibe or self.preferences.vibe
@@ -146,7 +151,8 @@ class ListenerPlanner:
             seconds = time.perf_counter() - started
             self.seconds.append(seconds)
             c = choice.controls
-            return Plan(request, c.genre, vibe, c, choice.expected, seconds)
+            cpu = time.thread_time() - cpu
+            return Plan(request, c.genre, vibe, c, choice.expected, seconds, cpu_seconds=cpu)
         choices = self.model.propose(
             bounds, self._rng, self.auditions, near_liked=self.auditions // 2
         )
@@ -167,6 +173,7 @@ class ListenerPlanner:
             first.expected,
             seconds,
             alternatives=alternatives,
+            cpu_seconds=time.thread_time() - cpu,
         )
 
     def audition(
@@ -189,7 +196,7 @@ class ListenerPlanner:
         heard = [(a, p) for a, p in zip(plan.alternatives, previews, strict=False) if p is not None]
         if not heard:
             return plan
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         sounds = [p.sound for _, p in heard]
         draw, _ = self.model.sound.draw(sounds, self._rng)
         score = draw + REQUEST_WEIGHT * np.array([a.expected for a, _ in heard])
@@ -203,6 +210,7 @@ class ListenerPlanner:
             controls=best.controls,
             expected=best.expected,
             seconds=plan.seconds + seconds,
+            cpu_seconds=plan.cpu_seconds + time.thread_time() - cpu,
             alternatives=(),
             sound=preview.sound,
             previews=len(heard),
@@ -242,11 +250,13 @@ class ListenerPlanner:
         weight: float,
         sound: Sequence[float] | None = None,
     ) -> None:
+        cpu = time.thread_time()
         if controls is not None:
             self.model.observe(controls, reward, weight)
         if sound is not None:
             self.model.sound.observe(sound, reward, weight)
             self.model.sound.lengthscales()  # refit now, while the listener listens
+        self.feedback_cpu_seconds = time.thread_time() - cpu
 
 
 class LegacyPlanner:
@@ -280,7 +290,7 @@ class LegacyPlanner:
         self.weights = {g: self.weights.get(g, 1.0) for g in self.base_genres(station)}
 
     def plan(self, station: Station, duration: float) -> Plan:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         if station != self._station:
             self.tune(station)
         genres = sorted(self.weights) or self.base_genres(station)
@@ -303,7 +313,8 @@ class LegacyPlanner:
             kwargs["source"] = SourceTrack(track_id=station.source_track)
         seconds = time.perf_counter() - started
         self.seconds.append(seconds)
-        return Plan(GenerationRequest(**kwargs), genre, vibe, None, None, seconds)
+        cpu = time.thread_time() - cpu
+        return Plan(GenerationRequest(**kwargs), genre, vibe, None, None, seconds, cpu_seconds=cpu)
 
     def feedback(self, controls: Controls | None, genre: str, reward: float, weight: float) -> None:
         if reward > 0.9:
