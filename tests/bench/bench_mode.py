@@ -56,11 +56,10 @@ def worker(out_dir: Path, seeds: int, seconds: float) -> None:
     (out_dir / "made.json").write_text(json.dumps(made))
 
 
-def reads(engine_root: Path, args: argparse.Namespace, tmp: Path) -> dict[tuple[str, str], float]:
+def reads(engine_root: Path, args: argparse.Namespace, out: Path) -> dict[tuple[str, str], float]:
     sys.path.insert(0, str(ROOT))
     from tests.listener_sim import features
 
-    out = tmp / engine_root.name
     out.mkdir()
     cmd = [sys.executable, __file__, "--worker", str(out), "--seeds", str(args.seeds)]
     env = dict(os.environ, PYTHONPATH=str(engine_root))
@@ -93,8 +92,8 @@ def main() -> None:
             capture_output=True,
         ).stdout
         subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
-        old = reads(base, args, tmp)
-        new = reads(ROOT, args, tmp)
+        old = reads(base, args, tmp / "old")
+        new = reads(ROOT, args, tmp / "new")
     print(f"\nshare of requests read in the requested mode ({args.seeds} per genre and mode)")
     print(f"{'genre':10s} " + " ".join(f"{s + ' old':>10s} {s + ' new':>10s}" for s in SCALES))
     for genre in BROAD:
