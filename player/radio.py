@@ -102,7 +102,7 @@ class RadioItem:
 
     ``params`` are the made track's generation parameters (what reproduces it);
     ``controls`` what the listener model reads of them; ``plan_seconds`` how long
-    choosing the request took.
+    choosing the request took (``plan_cpu_seconds``: the planning thread's CPU time).
     """
 
     key: int
@@ -117,6 +117,7 @@ class RadioItem:
     params: dict[str, Any] = field(default_factory=dict, repr=False)
     expected: float | None = None
     plan_seconds: float = 0.0
+    plan_cpu_seconds: float = 0.0
     retried: bool = False
     plan: Any = field(default=None, repr=False)  # a plan whose alternatives await an audition
     sound: Any = field(default=None, repr=False)  # the chosen track's described opening
@@ -580,6 +581,7 @@ class RadioService:
         item.controls = plan.controls
         item.expected = plan.expected
         item.plan_seconds = plan.seconds
+        item.plan_cpu_seconds = plan.cpu_seconds
         item.plan = plan if plan.alternatives else None
         item.sound = plan.sound
         item.previews, item.preview_seconds = plan.previews, plan.preview_seconds

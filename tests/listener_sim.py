@@ -90,6 +90,8 @@ TASTE_BY_NAME = {t.name: t for t in TASTES}
 class SessionResult:
     liked: list[bool] = field(default_factory=list)
     plan_ms: list[float] = field(default_factory=list)
+    plan_cpu_ms: list[float] = field(default_factory=list)
+    feedback_cpu_ms: list[float] = field(default_factory=list)
     previews: list[int] = field(default_factory=list)
     preview_ms: list[float] = field(default_factory=list)
     features: list[dict[str, float]] = field(default_factory=list)
@@ -154,6 +156,8 @@ def listen(
             result.liked.append(fits)
             result.features.append(f)
             result.plan_ms.append(float(track.get("plan_ms") or 0.0))
+            result.plan_cpu_ms.append(float(track.get("plan_cpu_ms") or 0.0))
+            result.feedback_cpu_ms.append(float(track.get("feedback_cpu_ms") or 0.0))
             result.previews.append(int(track.get("previews") or 0))
             result.preview_ms.append(float(track.get("preview_ms") or 0.0))
             result.requests.append(track.get("request") or {})

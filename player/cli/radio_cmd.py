@@ -5,9 +5,11 @@ benchmark's simulated listener) is heard before the next track is chosen:
 
 * out, one line per track as it becomes ready:
   ``{"track_id", "path", "genre", "request", "match", "explanation", "plan_ms",
-  "previews", "preview_ms"}`` (``request`` holds every generation parameter of the made
-  track; ``plan_ms`` is the model's own time, ``previews`` how many candidate openings were
-  rendered and heard to choose it and ``preview_ms`` how long that took);
+  "plan_cpu_ms", "feedback_cpu_ms", "previews", "preview_ms"}`` (``request`` holds every
+  generation parameter of the made track; ``plan_ms`` is the model's own time, wall clock,
+  and ``plan_cpu_ms`` its CPU time; ``feedback_cpu_ms`` what learning from the last
+  feedback cost; ``previews`` how many candidate openings were rendered and heard to
+  choose it and ``preview_ms`` how long that took);
 * in, one line of feedback per track: ``{"like": ID}``, ``{"skip": ID, "at": SECONDS}``,
   ``{"played": ID}`` or ``{"replay": ID}``;
 * track k+1 is planned and printed only after the feedback on track k was read; the
@@ -242,6 +244,10 @@ class Session:
             "match": match,
             "explanation": explanation,
             "plan_ms": round(item.plan_seconds * 1000, 3),
+            "plan_cpu_ms": round(item.plan_cpu_seconds * 1000, 3),
+            "feedback_cpu_ms": round(
+                getattr(self.radio.planner, "feedback_cpu_seconds", 0.0) * 1000, 3
+            ),
             "previews": item.previews,
             "preview_ms": round(item.preview_seconds * 1000, 1),
         }

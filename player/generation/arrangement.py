@@ -201,8 +201,8 @@ _LAYERS: dict[str, set[str]] = {
 
 _HAT_FAMILY = ("hat", "shaker", "ride")
 # Progressions any song-form genre may also draw (scale degrees, 0 = tonic).
-_EXTRA_MAJOR = ((0, 3, 4, 4), (5, 3, 0, 4), (0, 2, 3, 4), (3, 4, 2, 5), (0, 4, 3, 3))
-_EXTRA_MINOR = ((0, 3, 4, 0), (0, 5, 6, 0), (0, 2, 5, 6), (5, 6, 0, 0), (0, 6, 3, 4))
+_EXTRA_MAJOR = ((0, 3, 4, 4), (0, 0, 3, 4), (0, 2, 3, 4), (0, 1, 4, 0), (0, 4, 3, 3))
+_EXTRA_MINOR = ((0, 3, 4, 0), (0, 5, 6, 0), (0, 0, 5, 6), (5, 6, 0, 0), (0, 6, 3, 4))
 # Keys a section may move to: (semitones up, mode) per home mode family.
 _LIFT_GENRES = ("pop", "rock", "r&b", "synthwave", "jazz")
 _ACCENT_DRUMS = ("clap", "open_hat", "rim")
@@ -569,14 +569,28 @@ class _Composer:
         chord = self.key.chord(degree, style.chord_size, 3)
         voicing = voice_lead(chord, self.prev_voicing, 52 + self.chord_shift, 76 + self.chord_shift)
         self.prev_voicing = voicing
+        if degree % 7 == 0 and style.chord_kind != "power":
+            # The tonic chord doubles its root on top, so the key's own note leads the
+            # chord's sound (its third and fifth alone also spell the mediant's chord).
+            root_pc = self.key.tonic
+            top = max(voicing)
+            voicing = [*voicing, top + ((root_pc - top) % 12 or 12)]
+        # A doubled root adds a voice, not loudness: the chord keeps its power.
+        level = float(np.sqrt(len(chord) / len(voicing))) if len(voicing) > len(chord) else 1.0
         if style.chord_kind == "power":
             root = self.key.degree_pitch(degree, 3)
             voicing = [root, root + 7, root + 12]
+            if degree % 7 == 0:
+                # The home chord is a full barre chord (the third above the octave):
+                # power chords alone leave the mode to the tune, and a short rock track
+                # then reads major or minor by chance.
+                voicing.append(root + 12 + self.key.intervals[2])
         rhythm = [(0.0, 3.0, 0.9)] if self.final_cut else self._chord_rhythm(sec)
         if "chords" in layers:
             for s, gate, vel in rhythm:
                 v = (
                     vel
+                    * level
                     * (0.75 + 0.25 * sec.energy)
                     * float(np.clip(1 + rng.normal(0, 0.05), 0.8, 1.1))
                 )
@@ -761,7 +775,10 @@ class _Composer:
             i = int(np.clip(idx, 0, len(pitches) - 1))
             pitch = pitches[i]
             if step % 8 == 0:  # strong beats land on chord tones
-                candidates = [p for p in pitches if p % 12 in chord_pcs]
+                # ... and a bar of the tonic chord opens on the tonic itself: the melody
+                # names the key it rests on, or a major tune can read as its relative minor.
+                pcs = {self.key.tonic} if degree == 0 and step % STEPS == 0 else chord_pcs
+                candidates = [p for p in pitches if p % 12 in pcs] or pitches
                 pitch = min(candidates, key=lambda p: abs(p - pitch))
             vel = (0.85 if step % 4 == 0 else 0.7) * (0.75 + 0.25 * sec.energy)
             self.notes["lead"].append(

@@ -50,11 +50,16 @@ class GenreStyle:
     extra: dict[str, float] = field(default_factory=dict)
 
 
-_POP_MAJ = ((0, 4, 5, 3), (0, 5, 3, 4), (3, 0, 4, 5), (0, 3, 5, 4))
-_POP_MIN = ((0, 5, 2, 6), (0, 3, 6, 2), (0, 6, 5, 6), (5, 3, 0, 4))
-_JAZZ_MAJ = ((1, 4, 0, 5), (0, 5, 1, 4), (2, 5, 1, 4), (3, 2, 1, 4))
-_JAZZ_MIN = ((1, 4, 0, 0), (0, 3, 1, 4), (5, 1, 4, 0))
-_VAMP = ((0, 0, 6, 6), (0, 5, 0, 6), (0, 0, 0, 0), (0, 3, 0, 3))
+# Progressions (scale degrees, 0 = tonic) are tonic-led: each starts on the tonic chord
+# and returns to it or to the dominant, so the key and its mode are what a listener (and a
+# key-profile analyser) hears. Progressions that dwell on the relative key (vi in major,
+# III in minor) read as that key in a short track: a "major" request then sounded minor.
+_POP_MAJ = ((0, 3, 4, 0), (0, 4, 3, 0), (0, 5, 3, 4), (0, 3, 0, 4))
+_POP_MIN = ((0, 3, 4, 0), (0, 5, 6, 0), (0, 3, 0, 4), (0, 5, 3, 4))
+_JAZZ_MAJ = ((1, 4, 0, 0), (0, 5, 1, 4), (0, 0, 1, 4), (0, 3, 1, 4))
+_JAZZ_MIN = ((1, 4, 0, 0), (0, 3, 1, 4), (0, 0, 3, 4))
+_VAMP_MAJ = ((0, 0, 3, 3), (0, 3, 0, 4), (0, 0, 0, 0), (0, 0, 4, 4))
+_VAMP_MIN = ((0, 0, 6, 6), (0, 5, 0, 6), (0, 0, 0, 0), (0, 3, 0, 3))
 
 _STYLES: tuple[GenreStyle, ...] = (
     GenreStyle(
@@ -138,8 +143,8 @@ _STYLES: tuple[GenreStyle, ...] = (
         "pad",
         False,
         4,
-        _VAMP,
-        _VAMP,
+        _VAMP_MAJ,
+        _VAMP_MIN,
         ("minor", "dorian"),
         sidechain=0.55,
         reverb=0.25,
@@ -168,7 +173,7 @@ _STYLES: tuple[GenreStyle, ...] = (
         "pad",
         True,
         3,
-        ((0, 0, 0, 0), (0, 0, 5, 5)),
+        ((0, 0, 0, 0), (0, 0, 3, 3)),
         ((0, 0, 0, 0), (0, 0, 1, 0)),
         ("minor", "phrygian"),
         sidechain=0.45,
@@ -228,7 +233,7 @@ _STYLES: tuple[GenreStyle, ...] = (
         True,
         4,
         ((0, 3, 0, 4), (0, 5, 3, 0)),
-        ((0, 5, 3, 6), (0, 3, 5, 0)),
+        ((0, 5, 3, 0), (0, 3, 5, 0)),
         ("lydian", "major"),
         reverb=0.55,
         room=0.95,
@@ -353,7 +358,7 @@ _STYLES: tuple[GenreStyle, ...] = (
         "strings",
         True,
         4,
-        _POP_MIN,
+        _POP_MAJ,
         _POP_MIN,
         ("minor",),
         reverb=0.3,
@@ -382,7 +387,7 @@ _STYLES: tuple[GenreStyle, ...] = (
         "pad",
         False,
         3,
-        _POP_MIN,
+        _POP_MAJ,
         _POP_MIN,
         ("minor", "harmonic minor"),
         reverb=0.25,
@@ -405,7 +410,7 @@ _STYLES: tuple[GenreStyle, ...] = (
         "pad",
         True,
         3,
-        _POP_MIN,
+        _POP_MAJ,
         _POP_MIN,
         ("minor", "dorian"),
         sidechain=0.3,

@@ -89,8 +89,16 @@ class Key:
         return [p for p in range(low, high + 1) if p % 12 in allowed]
 
     def chord(self, degree: int, size: int = 3, octave: int = 3) -> list[int]:
-        """Stack thirds inside the mode starting on ``degree``: triad, 7th (4), 9th (5)."""
-        return [self.degree_pitch(degree + 2 * i, octave) for i in range(size)]
+        """Stack thirds inside the mode starting on ``degree``: triad, 7th (4), 9th (5).
+
+        The tonic chord takes its colour from the ninth instead of the seventh: a tonic
+        seventh holds the mediant's triad (Cmaj7 holds E minor, Cm7 holds Eb major), and
+        on the chord a track rests on that makes a major key read minor and a minor key
+        major."""
+        steps = [2 * i for i in range(size)]
+        if degree % 7 == 0 and size >= 4:
+            steps = [0, 2, 4, 8, 7][:size]
+        return [self.degree_pitch(degree + step, octave) for step in steps]
 
 
 def parse_key(text: str) -> Key:

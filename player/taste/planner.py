@@ -35,6 +35,11 @@ from player.taste.sound import Auditioner, Preview
 AUDITIONS = 4
 #: How much the request model's expectation counts beside the sound model's draw.
 REQUEST_WEIGHT = 0.5
+#: How far the pick among auditioned candidates strays from the best expected sound: a
+#: tempered Thompson draw. The candidates already explore (two are Thompson draws of the
+#: request model); a full-width draw here as well gambled away a third of the tracks
+#: after the listener had been heard clearly. Never 0: some exploration always remains.
+PICK_SPREAD = 0.35
 
 
 @dataclass(frozen=True)
@@ -78,6 +83,9 @@ class Plan:
     sound: np.ndarray | None = None
     previews: int = 0
     preview_seconds: float = 0.0
+    #: The planning thread's CPU time: what choosing costs, apart from a busy machine
+    #: making the thread wait (``seconds`` is wall time and includes that wait).
+    cpu_seconds: float = 0.0
 
 
 def feedback_reward(
@@ -116,6 +124,8 @@ class ListenerPlanner:
         self.preferences = Preferences.from_profile(preferences)
         self._rng = np.random.default_rng(rng_seed)
         self.seconds: list[float] = []
+        #: CPU time of the last feedback (the sound model refits then, before the next plan).
+        self.feedback_cpu_seconds = 0.0
         self.auditioner = auditioner
         self.auditions = max(1, auditions)
 
@@ -133,7 +143,7 @@ class ListenerPlanner:
         return Bounds()
 
     def plan(self, station: Station, duration: float) -> Plan:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         bounds = self.bounds(station)
         vibe = (
             station.vibe if station.kind == "vibe" else station.band_vibe or self.preferences.vibe
@@ -146,7 +156,8 @@ class ListenerPlanner:
             seconds = time.perf_counter() - started
             self.seconds.append(seconds)
             c = choice.controls
-            return Plan(request, c.genre, vibe, c, choice.expected, seconds)
+            cpu = time.thread_time() - cpu
+            return Plan(request, c.genre, vibe, c, choice.expected, seconds, cpu_seconds=cpu)
         choices = self.model.propose(
             bounds, self._rng, self.auditions, near_liked=self.auditions // 2
         )
@@ -167,6 +178,7 @@ class ListenerPlanner:
             first.expected,
             seconds,
             alternatives=alternatives,
+            cpu_seconds=time.thread_time() - cpu,
         )
 
     def audition(
@@ -189,9 +201,9 @@ class ListenerPlanner:
         heard = [(a, p) for a, p in zip(plan.alternatives, previews, strict=False) if p is not None]
         if not heard:
             return plan
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         sounds = [p.sound for _, p in heard]
-        draw, _ = self.model.sound.draw(sounds, self._rng)
+        draw, _ = self.model.sound.draw(sounds, self._rng, scale=PICK_SPREAD)
         score = draw + REQUEST_WEIGHT * np.array([a.expected for a, _ in heard])
         best, preview = heard[int(np.argmax(score))]
         seconds = time.perf_counter() - started
@@ -203,6 +215,7 @@ class ListenerPlanner:
             controls=best.controls,
             expected=best.expected,
             seconds=plan.seconds + seconds,
+            cpu_seconds=plan.cpu_seconds + time.thread_time() - cpu,
             alternatives=(),
             sound=preview.sound,
             previews=len(heard),
@@ -242,11 +255,13 @@ class ListenerPlanner:
         weight: float,
         sound: Sequence[float] | None = None,
     ) -> None:
+        cpu = time.thread_time()
         if controls is not None:
             self.model.observe(controls, reward, weight)
         if sound is not None:
             self.model.sound.observe(sound, reward, weight)
             self.model.sound.lengthscales()  # refit now, while the listener listens
+        self.feedback_cpu_seconds = time.thread_time() - cpu
 
 
 class LegacyPlanner:
@@ -280,7 +295,7 @@ class LegacyPlanner:
         self.weights = {g: self.weights.get(g, 1.0) for g in self.base_genres(station)}
 
     def plan(self, station: Station, duration: float) -> Plan:
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.thread_time()
         if station != self._station:
             self.tune(station)
         genres = sorted(self.weights) or self.base_genres(station)
@@ -303,7 +318,8 @@ class LegacyPlanner:
             kwargs["source"] = SourceTrack(track_id=station.source_track)
         seconds = time.perf_counter() - started
         self.seconds.append(seconds)
-        return Plan(GenerationRequest(**kwargs), genre, vibe, None, None, seconds)
+        cpu = time.thread_time() - cpu
+        return Plan(GenerationRequest(**kwargs), genre, vibe, None, None, seconds, cpu_seconds=cpu)
 
     def feedback(self, controls: Controls | None, genre: str, reward: float, weight: float) -> None:
         if reward > 0.9:

@@ -15,7 +15,9 @@ on requests alone (``blind``, ``--auditions 0``) and the radio's previous planne
 (``legacy``, ``--planner legacy``), with the same listeners, seeds and track lengths.
 
 Printed: like rate per third of session one, over the first third of session two, the
-planning time per request (p50/p95: the models' own time, previews excluded), the preview
+planning time per request (p50/p95: the models' own time, previews excluded, as wall time
+and as the planning thread's CPU time, which a busy machine does not inflate), what
+learning from one feedback costs (CPU), the preview
 renders spent per track and their time (p50/p95), and the wall time.
 """
 
@@ -142,6 +144,8 @@ def main() -> None:
                 "thirds": [one.rate(i * n // 3, (i + 1) * n // 3) for i in range(3)],
                 "second_first_third": two.rate(0, max(1, args.second // 3)),
                 "plan_ms": one.plan_ms + two.plan_ms,
+                "plan_cpu_ms": one.plan_cpu_ms + two.plan_cpu_ms,
+                "feedback_cpu_ms": one.feedback_cpu_ms + two.feedback_cpu_ms,
                 "previews": one.previews + two.previews,
                 "preview_ms": one.preview_ms + two.preview_ms,
                 "liked": [one.liked, two.liked],
@@ -201,12 +205,19 @@ def report(results: list[dict], tastes: list, planners: list[str], wall: float) 
         if not lasts:
             continue
         plans = sorted(ms for r in results if r["planner"] == planner for ms in r["plan_ms"])
+        cpus = sorted(ms for r in results if r["planner"] == planner for ms in r["plan_cpu_ms"])
+        learn = sorted(
+            ms for r in results if r["planner"] == planner for ms in r["feedback_cpu_ms"]
+        )
         heard = sorted(ms for r in results if r["planner"] == planner for ms in r["preview_ms"])
         renders = [n for r in results if r["planner"] == planner for n in r["previews"]]
         print(
             f"{planner}: last third min {min(lasts):.2f} median {statistics.median(lasts):.2f}; "
             f"session 2 first third mean {mean(second[planner]):.2f}; "
-            f"planning p50 {statistics.median(plans):.1f} ms p95 {_p95(plans):.1f} ms; "
+            f"planning p50 {statistics.median(plans):.1f} ms p95 {_p95(plans):.1f} ms wall, "
+            f"CPU p50 {statistics.median(cpus):.1f} ms p95 {_p95(cpus):.1f} ms; "
+            f"learning from feedback CPU p50 {statistics.median(learn):.1f} ms "
+            f"p95 {_p95(learn):.1f} ms; "
             f"previews {mean(renders):.1f} per track, {sum(renders)} in all, "
             f"p50 {statistics.median(heard):.0f} ms p95 {_p95(heard):.0f} ms per track"
         )
