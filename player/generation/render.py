@@ -24,11 +24,12 @@ from player.generation.mixing import (
     DecimatedReverb,
     Haas,
     Limiter,
+    MasterEq,
     Tilt,
     duck_curve,
     soft_clip,
 )
-from player.generation.palettes import Palette
+from player.generation.palettes import SIGNATURES, Palette
 from player.generation.synths import Instrument
 
 BASS_GAIN = {"low": 0.4, "medium": 1.0, "high": 1.9}
@@ -99,8 +100,8 @@ class Renderer:
         self.kick_gain = KICK_GAIN[bass_level]
         patch = _PatchVariation(sound_rng)
         # The mix differs per track too (another engineer, another day): stem balance,
-        # reverb amount and a tilt of the whole spectrum, drawn from their own stream
-        # so they do not shift the patch draws.
+        # reverb amount and room size, how hard the kick pumps the rest, a tilt of the
+        # whole spectrum, drawn from their own stream so they do not shift the patch draws.
         mix_rng = np.random.default_rng([sound_seed, 7])
         mix = {
             stem: float(mix_rng.uniform(lo, hi))
@@ -113,7 +114,9 @@ class Renderer:
                 ("drums", 0.65, 1.45),
             )
         }
-        reverb_scale = float(mix_rng.uniform(0.5, 1.8))
+        reverb_scale = float(mix_rng.uniform(0.3, 2.4))
+        room_shift = float(mix_rng.uniform(-0.25, 0.15))
+        self.sidechain = style.sidechain * float(mix_rng.uniform(0.4, 1.7))
         tilt_offset = float(mix_rng.uniform(-3.5, 3.5))
         drive = style.drive if fx.drive is None else fx.drive
         # Stem levels and the static EQ (high/low-pass) live in the instruments, applied
@@ -210,7 +213,7 @@ class Renderer:
             "lead": Bus(lead_fx, sr),
         }
         self.reverb_send = fx.reverb * reverb_scale
-        self.reverb = DecimatedReverb(fx.room, sr)
+        self.reverb = DecimatedReverb(float(np.clip(fx.room + room_shift, 0.1, 0.97)), sr)
         self.haas = {
             "chords": Haas(int(0.011 * sr)),
             "pad": Haas(int(0.017 * sr)),
@@ -219,6 +222,7 @@ class Renderer:
         }
         # The master tilt: a high shelf that follows brightness (tape dulls it further).
         self.tilt = Tilt(14.0 * (b - 0.5) - 5.0 * fx.tape + tilt_offset, 2500.0, sr)
+        self.signature = MasterEq(SIGNATURES.get(style.id, ()), sr)
         self.limiter = Limiter(samplerate=sr)
         self.master_gain = 0.55 * style.level * self.energy_gain
 
@@ -334,9 +338,9 @@ class Renderer:
         drums = self.buses["drums"](stems["drums"] * self.drum_gain)
         chords = self.buses["chords"](stems["chords"])
         pad, arp, bass = stems["pad"], stems["arp"], stems["bass"]
-        if style.sidechain > 0:
+        if self.sidechain > 0:
             near = kicks[(kicks >= pos - int(self.beat)) & (kicks < pos + n)]
-            duck = duck_curve(n, pos, near, self.beat, style.sidechain)
+            duck = duck_curve(n, pos, near, self.beat, min(0.9, self.sidechain))
             chords, pad, arp, bass = chords * duck, pad * duck, arp * duck, bass * duck
         lead = self.buses["lead"](stems["lead"])
         send = 0.6 * chords + 1.2 * pad + 0.7 * lead + 0.8 * arp + 0.18 * drums
@@ -356,6 +360,7 @@ class Renderer:
         )
         out[:, 1] = soft_clip(right, k) + centre + beat
         out = self.tilt(out)
+        out = self.signature(out)
         out *= np.float32(self.master_gain)
         if style.crackle:
             # Vinyl: a soft hiss and sparse pops, both dulled like an old record.
