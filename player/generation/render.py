@@ -24,9 +24,11 @@ from player.generation.mixing import (
     DecimatedReverb,
     Haas,
     Limiter,
-    MasterEq,
     Tilt,
+    apply_sos,
     duck_curve,
+    makeup_db,
+    peak_sos,
     soft_clip,
 )
 from player.generation.palettes import SIGNATURES, Palette
@@ -99,6 +101,9 @@ class Renderer:
         self.bass_gain = BASS_GAIN[bass_level]
         self.kick_gain = KICK_GAIN[bass_level]
         patch = _PatchVariation(sound_rng)
+        # The genre's signature EQ, on every note and drum hit (see palettes.SIGNATURES).
+        peaks = SIGNATURES.get(style.id, ())
+        eq = peak_sos(peaks, sr)
         # The mix differs per track too (another engineer, another day): stem balance,
         # reverb amount and room size, how hard the kick pumps the rest, a tilt of the
         # whole spectrum, drawn from their own stream so they do not shift the patch draws.
@@ -125,6 +130,7 @@ class Renderer:
             "bass": Instrument(
                 palette.bass,
                 sr,
+                eq=eq,
                 brightness=patch.bright(bright),
                 release=0.06 if palette.bass != "808" else 0.08,
                 gain=mix["bass"] * 0.5 * self.bass_gain,
@@ -134,6 +140,7 @@ class Renderer:
             "chords": Instrument(
                 palette.chords,
                 sr,
+                eq=eq,
                 brightness=patch.bright(bright),
                 release=0.35,
                 detune_cents=patch.detune(7, 13),
@@ -146,6 +153,7 @@ class Renderer:
             "pad": Instrument(
                 palette.pad or "pad",
                 sr,
+                eq=eq,
                 brightness=patch.bright(bright * 0.8),
                 release=1.2,
                 detune_cents=patch.detune(10, 18),
@@ -157,6 +165,7 @@ class Renderer:
             "lead": Instrument(
                 palette.lead,
                 sr,
+                eq=eq,
                 brightness=patch.bright(bright),
                 release=0.18,
                 gain=mix["lead"] * 0.3,
@@ -167,6 +176,7 @@ class Renderer:
             "arp": Instrument(
                 palette.arp,
                 sr,
+                eq=eq,
                 brightness=patch.bright(bright),
                 release=0.2,
                 gain=mix["arp"] * 0.16,
@@ -175,7 +185,8 @@ class Renderer:
                 decay_scale=patch.decay(),
             ),
         }
-        self.hits = render_kit(vary_kit(palette.kit, sound_rng), sr, sound_rng)
+        kit = render_kit(vary_kit(palette.kit, sound_rng), sr, sound_rng)
+        self.hits = {name: apply_sos(eq, x) for name, x in kit.items()}
         self.hits["riser"] = _riser(int(plan.bar_samples * 2), sr, sound_rng)
         self.hits["kick"] = self.hits["kick"] * np.float32(0.95 * self.kick_gain)
         hat_level = np.float32(0.55 + 0.9 * b)
@@ -222,9 +233,8 @@ class Renderer:
         }
         # The master tilt: a high shelf that follows brightness (tape dulls it further).
         self.tilt = Tilt(14.0 * (b - 0.5) - 5.0 * fx.tape + tilt_offset, 2500.0, sr)
-        self.signature = MasterEq(SIGNATURES.get(style.id, ()), sr)
         self.limiter = Limiter(samplerate=sr)
-        self.master_gain = 0.55 * style.level * self.energy_gain
+        self.master_gain = 0.55 * style.level * self.energy_gain * 10 ** (makeup_db(peaks) / 20)
 
     # ------------------------------------------------------------------------------------
     def stream(
@@ -360,7 +370,6 @@ class Renderer:
         )
         out[:, 1] = soft_clip(right, k) + centre + beat
         out = self.tilt(out)
-        out = self.signature(out)
         out *= np.float32(self.master_gain)
         if style.crackle:
             # Vinyl: a soft hiss and sparse pops, both dulled like an old record.
