@@ -41,6 +41,38 @@ class Haas:
         return joined[: len(x)]
 
 
+def peak_sos(peaks: tuple[tuple[float, float, float], ...], samplerate: int) -> np.ndarray | None:
+    """Second-order sections of peak and dip filters, ``(centre Hz, gain dB, Q)`` each
+    (the RBJ cookbook peaking EQ), for ``scipy.signal.sosfilt``; ``None`` for no peaks.
+
+    A static EQ is linear, so the renderer applies it once to each cached note and drum
+    hit instead of to every sample of the master: the same colour for next to no time.
+    """
+    rows = []
+    for freq, gain_db, q in peaks:
+        a = 10 ** (gain_db / 40.0)
+        w0 = 2 * np.pi * min(freq, 0.45 * samplerate) / samplerate
+        alpha = np.sin(w0) / (2 * q)
+        cos = np.cos(w0)
+        b = np.array([1 + alpha * a, -2 * cos, 1 - alpha * a])
+        den = np.array([1 + alpha / a, -2 * cos, 1 - alpha / a])
+        rows.append(np.concatenate([b, den]) / den[0])
+    return np.array(rows) if rows else None
+
+
+def makeup_db(peaks: tuple[tuple[float, float, float], ...]) -> float:
+    """Half the largest boost back off, so the limiter does not flatten the level
+    differences that energy makes."""
+    return -0.5 * max([0.0, *(g for _, g, _ in peaks)])
+
+
+def apply_sos(sos: np.ndarray | None, x: np.ndarray) -> np.ndarray:
+    """``x`` through the sections (unchanged for ``None``), as float32."""
+    if sos is None:
+        return x
+    return np.asarray(sosfilt(sos, x), dtype=np.float32)
+
+
 def duck_curve(
     n: int, block_start: int, kicks: np.ndarray, beat: float, depth: float
 ) -> np.ndarray:

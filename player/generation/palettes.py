@@ -44,6 +44,10 @@ FX: dict[str, FxChain] = {
         FxChain("tape", reverb=0.2, room=0.5, delay=0.15, delay_beats=0.5, tape=1.0),
         FxChain("chorus", reverb=0.25, room=0.6, delay=0.2, chorus=0.5),
         FxChain("crush", reverb=0.2, room=0.5, delay=0.25, delay_beats=0.5, crush=1.0),
+        # Guitar amps: a clean chorused amp, a crunchy one, and a fuzz box.
+        FxChain("clean", reverb=0.24, room=0.55, delay=0.2, chorus=0.4, drive=0.0),
+        FxChain("crunch", reverb=0.18, room=0.45, delay=0.1, drive=9.0),
+        FxChain("fuzz", reverb=0.14, room=0.4, drive=26.0),
     )
 }
 
@@ -115,9 +119,9 @@ _ALTERNATES: dict[str, tuple[_Alt, ...]] = {
         ("piano", "soft", "sub", "piano", "sine_lead", "strings", "marimba", "plate"),
     ),
     "rock": (
-        ("organ", "acoustic", "square_bass", "organ", "lead_square", None, "pluck", "room"),
-        ("heavy", "hard", "reese", "power", "lead_saw", None, "pluck", "room"),
-        ("indie", "gated", "fm_bass", "power", "sine_lead", "strings", "pluck", "plate"),
+        ("organ", "acoustic", "square_bass", "organ", "lead_square", None, "pluck", "crunch"),
+        ("heavy", "hard", "reese", "power", "lead_saw", None, "pluck", "fuzz"),
+        ("indie", "gated", "fm_bass", "power", "sine_lead", "strings", "pluck", "clean"),
         ("garage", "acoustic", "square_bass", "power", "lead_square", None, "pluck", "tape"),
     ),
     "jazz": (
@@ -150,6 +154,28 @@ _ALTERNATES: dict[str, tuple[_Alt, ...]] = {
         ("dream", "gated", "fm_bass", "glass", "sine_lead", "strings", "marimba", "plate"),
         ("brass", "punchy", "square_bass", "brass", "lead_saw", "pad", "pluck", "dub"),
     ),
+}
+
+
+#: A genre's master EQ, applied to every track of it whatever its palette: (centre Hz,
+#: gain dB, Q) peaks and dips. Palettes and per-track variation move a track around its
+#: genre; this keeps the genre's own spectral shape underneath (trap's sub and air,
+#: house's kick and hats with a scooped upper mid, jazz's warm wood and no sizzle, a
+#: rock guitar's mid push), so drawn palettes do not blur one genre into another.
+Peak = tuple[float, float, float]
+SIGNATURES: dict[str, tuple[Peak, ...]] = {
+    "pop": ((3200, 9.0, 1.4), (420, -13.0, 1.4), (11000, 8.0, 1.0), (1200, -8.0, 2.0)),
+    "hip-hop": ((110, 10.0, 1.2), (5500, -15.0, 1.0), (900, 6.5, 1.5)),
+    "house": ((62, 10.0, 1.5), (8500, 9.0, 1.5), (2200, -13.0, 1.4), (450, -8.0, 2.0)),
+    "techno": ((40, 6.0, 2.0), (1100, -15.0, 1.0), (6000, 9.0, 2.0)),
+    "lo-fi": ((280, 9.0, 1.0), (1600, 6.5, 2.0), (120, -13.0, 1.4), (4000, -10.0, 1.0)),
+    "ambient": ((90, -15.0, 1.0), (1400, 8.0, 1.0), (7000, 6.5, 1.0), (350, -8.0, 2.0)),
+    "rock": ((1400, 7.0, 1.0), (4500, 6.5, 2.0), (550, -10.0, 1.4), (65, 6.0, 1.5)),
+    "jazz": ((350, 9.0, 1.2), (2500, -13.0, 1.4), (7500, -13.0, 1.0)),
+    "r&b": ((85, 9.0, 1.5), (4800, 9.0, 1.5), (700, -13.0, 1.4), (2000, -8.0, 2.0)),
+    "drum-and-bass": ((42, 10.0, 1.5), (320, -13.0, 1.2), (10000, 9.0, 1.2), (1800, -6.5, 2.0)),
+    "trap": ((48, 11.0, 1.5), (3000, -13.0, 1.2), (12000, 9.0, 1.5), (600, -8.0, 2.0)),
+    "synthwave": ((2400, 9.0, 1.2), (160, -13.0, 1.4), (600, 6.5, 2.0), (8000, -8.0, 1.5)),
 }
 
 

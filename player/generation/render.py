@@ -25,10 +25,13 @@ from player.generation.mixing import (
     Haas,
     Limiter,
     Tilt,
+    apply_sos,
     duck_curve,
+    makeup_db,
+    peak_sos,
     soft_clip,
 )
-from player.generation.palettes import Palette
+from player.generation.palettes import SIGNATURES, Palette
 from player.generation.synths import Instrument
 
 BASS_GAIN = {"low": 0.4, "medium": 1.0, "high": 1.9}
@@ -98,9 +101,12 @@ class Renderer:
         self.bass_gain = BASS_GAIN[bass_level]
         self.kick_gain = KICK_GAIN[bass_level]
         patch = _PatchVariation(sound_rng)
+        # The genre's signature EQ, on every note and drum hit (see palettes.SIGNATURES).
+        peaks = SIGNATURES.get(style.id, ())
+        eq = peak_sos(peaks, sr)
         # The mix differs per track too (another engineer, another day): stem balance,
-        # reverb amount and a tilt of the whole spectrum, drawn from their own stream
-        # so they do not shift the patch draws.
+        # reverb amount and room size, how hard the kick pumps the rest, a tilt of the
+        # whole spectrum, drawn from their own stream so they do not shift the patch draws.
         mix_rng = np.random.default_rng([sound_seed, 7])
         mix = {
             stem: float(mix_rng.uniform(lo, hi))
@@ -113,7 +119,9 @@ class Renderer:
                 ("drums", 0.65, 1.45),
             )
         }
-        reverb_scale = float(mix_rng.uniform(0.5, 1.8))
+        reverb_scale = float(mix_rng.uniform(0.3, 2.4))
+        room_shift = float(mix_rng.uniform(-0.25, 0.15))
+        self.sidechain = style.sidechain * float(mix_rng.uniform(0.4, 1.7))
         tilt_offset = float(mix_rng.uniform(-3.5, 3.5))
         drive = style.drive if fx.drive is None else fx.drive
         # Stem levels and the static EQ (high/low-pass) live in the instruments, applied
@@ -122,6 +130,7 @@ class Renderer:
             "bass": Instrument(
                 palette.bass,
                 sr,
+                eq=eq,
                 brightness=patch.bright(bright),
                 release=0.06 if palette.bass != "808" else 0.08,
                 gain=mix["bass"] * 0.5 * self.bass_gain,
@@ -131,6 +140,7 @@ class Renderer:
             "chords": Instrument(
                 palette.chords,
                 sr,
+                eq=eq,
                 brightness=patch.bright(bright),
                 release=0.35,
                 detune_cents=patch.detune(7, 13),
@@ -143,6 +153,7 @@ class Renderer:
             "pad": Instrument(
                 palette.pad or "pad",
                 sr,
+                eq=eq,
                 brightness=patch.bright(bright * 0.8),
                 release=1.2,
                 detune_cents=patch.detune(10, 18),
@@ -154,6 +165,7 @@ class Renderer:
             "lead": Instrument(
                 palette.lead,
                 sr,
+                eq=eq,
                 brightness=patch.bright(bright),
                 release=0.18,
                 gain=mix["lead"] * 0.3,
@@ -164,6 +176,7 @@ class Renderer:
             "arp": Instrument(
                 palette.arp,
                 sr,
+                eq=eq,
                 brightness=patch.bright(bright),
                 release=0.2,
                 gain=mix["arp"] * 0.16,
@@ -172,7 +185,8 @@ class Renderer:
                 decay_scale=patch.decay(),
             ),
         }
-        self.hits = render_kit(vary_kit(palette.kit, sound_rng), sr, sound_rng)
+        kit = render_kit(vary_kit(palette.kit, sound_rng), sr, sound_rng)
+        self.hits = {name: apply_sos(eq, x) for name, x in kit.items()}
         self.hits["riser"] = _riser(int(plan.bar_samples * 2), sr, sound_rng)
         self.hits["kick"] = self.hits["kick"] * np.float32(0.95 * self.kick_gain)
         hat_level = np.float32(0.55 + 0.9 * b)
@@ -210,7 +224,7 @@ class Renderer:
             "lead": Bus(lead_fx, sr),
         }
         self.reverb_send = fx.reverb * reverb_scale
-        self.reverb = DecimatedReverb(fx.room, sr)
+        self.reverb = DecimatedReverb(float(np.clip(fx.room + room_shift, 0.1, 0.97)), sr)
         self.haas = {
             "chords": Haas(int(0.011 * sr)),
             "pad": Haas(int(0.017 * sr)),
@@ -220,7 +234,7 @@ class Renderer:
         # The master tilt: a high shelf that follows brightness (tape dulls it further).
         self.tilt = Tilt(14.0 * (b - 0.5) - 5.0 * fx.tape + tilt_offset, 2500.0, sr)
         self.limiter = Limiter(samplerate=sr)
-        self.master_gain = 0.55 * style.level * self.energy_gain
+        self.master_gain = 0.55 * style.level * self.energy_gain * 10 ** (makeup_db(peaks) / 20)
 
     # ------------------------------------------------------------------------------------
     def stream(
@@ -334,9 +348,9 @@ class Renderer:
         drums = self.buses["drums"](stems["drums"] * self.drum_gain)
         chords = self.buses["chords"](stems["chords"])
         pad, arp, bass = stems["pad"], stems["arp"], stems["bass"]
-        if style.sidechain > 0:
+        if self.sidechain > 0:
             near = kicks[(kicks >= pos - int(self.beat)) & (kicks < pos + n)]
-            duck = duck_curve(n, pos, near, self.beat, style.sidechain)
+            duck = duck_curve(n, pos, near, self.beat, min(0.9, self.sidechain))
             chords, pad, arp, bass = chords * duck, pad * duck, arp * duck, bass * duck
         lead = self.buses["lead"](stems["lead"])
         send = 0.6 * chords + 1.2 * pad + 0.7 * lead + 0.8 * arp + 0.18 * drums

@@ -116,6 +116,7 @@ class Instrument:
     lowpass: float | None = None
     decay_scale: float = 1.0  # per-track patch variation: longer or shorter ring
     attack_scale: float = 1.0  # and slower or faster swells
+    eq: np.ndarray | None = None  # the genre's signature EQ (second-order sections)
     _cache: dict[tuple[int, int, int], np.ndarray] = field(default_factory=dict, repr=False)
 
     def tail_samples(self) -> int:
@@ -147,6 +148,8 @@ class Instrument:
         # Filtering a cached note once is far cheaper than filtering the whole stem.
         if self.highpass or (self.lowpass and self.lowpass < sr * 0.45):
             x = sosfilt(_filter(self.highpass, self.lowpass, sr), x)
+        if self.eq is not None:
+            x = sosfilt(self.eq, x)
         return x.astype(np.float32)
 
 
