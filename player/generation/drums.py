@@ -9,6 +9,7 @@ identity before a single note is played.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 
 import numpy as np
 
@@ -42,6 +43,27 @@ def vary_kit(kit: Kit, rng: np.random.Generator) -> Kit:
         hat_cutoff=kit.hat_cutoff * f(0.6, 1.6),
         tone_lowpass=min(kit.tone_lowpass, dark) if f(0.0, 1.0) < 0.5 else kit.tone_lowpass,
     )
+
+
+# The cymbals' tonal parts depend only on the hit's length: made once per process, not per
+# track (they were half of a kit's synthesis, which sits on the path to a track's sound).
+@lru_cache(maxsize=16)
+def _squares(n: int, sr: int) -> np.ndarray:
+    t = np.arange(n) / sr
+    ratios = (2.0, 3.0, 4.16, 5.43, 6.79, 8.21)
+    out = np.asarray(sum(np.sign(np.sin(2 * np.pi * 310.0 * r * t)) for r in ratios), np.float32)
+    out.setflags(write=False)
+    return out
+
+
+@lru_cache(maxsize=16)
+def _bell(n: int, sr: int) -> np.ndarray:
+    t = np.arange(n) / sr
+    out = np.asarray(
+        sum(np.sin(2 * np.pi * f * t) for f in (523.0, 1211.0, 1784.0, 2912.0)), np.float32
+    )
+    out.setflags(write=False)
+    return out
 
 
 def _noise(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -101,21 +123,14 @@ def render_kit(kit: Kit, sr: int, rng: np.random.Generator) -> dict[str, np.ndar
 
     # Hats: highpassed noise plus metallic squares.
     def metal(n: int) -> np.ndarray:
-        t = np.arange(n) / sr
-        ratios = (2.0, 3.0, 4.16, 5.43, 6.79, 8.21)
-        sq = sum(np.sign(np.sin(2 * np.pi * 310.0 * r * t)) for r in ratios)
-        return _filt(
-            np.asarray(sq, dtype=np.float32) * 0.2 + _noise(rng, n), sr, "highpass", kit.hat_cutoff
-        )
+        return _filt(_squares(n, sr) * 0.2 + _noise(rng, n), sr, "highpass", kit.hat_cutoff)
 
     n = int(0.25 * sr)
     hits["hat"] = _normalise(metal(n) * _env(n, sr, kit.hat_decay), 0.45)
     n = int(0.8 * sr)
     hits["open_hat"] = _normalise(metal(n) * _env(n, sr, 0.22), 0.4)
     n = int(1.2 * sr)
-    t = np.arange(n) / sr
-    bell = sum(np.sin(2 * np.pi * f * t) for f in (523.0, 1211.0, 1784.0, 2912.0))
-    ride = 0.5 * np.asarray(bell, dtype=np.float32) * _env(n, sr, 0.05) + _filt(
+    ride = 0.5 * _bell(n, sr) * _env(n, sr, 0.05) + _filt(
         _noise(rng, n), sr, "highpass", 5000.0
     ) * _env(n, sr, 0.5)
     hits["ride"] = _normalise(ride, 0.35)
