@@ -245,9 +245,7 @@ class Session:
             "explanation": explanation,
             "plan_ms": round(item.plan_seconds * 1000, 3),
             "plan_cpu_ms": round(item.plan_cpu_seconds * 1000, 3),
-            "feedback_cpu_ms": round(
-                getattr(self.radio.planner, "feedback_cpu_seconds", 0.0) * 1000, 3
-            ),
+            "feedback_cpu_ms": round(self.radio.planner.feedback_cpu_seconds * 1000, 3),
             "previews": item.previews,
             "preview_ms": round(item.preview_seconds * 1000, 1),
         }

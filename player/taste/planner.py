@@ -281,6 +281,8 @@ class LegacyPlanner:
         self._rng = random.Random(rng_seed)
         self._station: Station | None = None
         self.seconds: list[float] = []
+        #: CPU time of the last feedback (the protocol reports it as ``feedback_cpu_ms``).
+        self.feedback_cpu_seconds = 0.0
 
     def base_genres(self, station: Station) -> list[str]:
         if station.kind == "genre" and station.genre:
@@ -322,6 +324,11 @@ class LegacyPlanner:
         return Plan(GenerationRequest(**kwargs), genre, vibe, None, None, seconds, cpu_seconds=cpu)
 
     def feedback(self, controls: Controls | None, genre: str, reward: float, weight: float) -> None:
+        cpu = time.thread_time()
+        self._reweigh(genre, reward, weight)
+        self.feedback_cpu_seconds = time.thread_time() - cpu
+
+    def _reweigh(self, genre: str, reward: float, weight: float) -> None:
         if reward > 0.9:
             factor = self.LIKE
         elif reward < 0:
