@@ -16,7 +16,6 @@ from player.generation import GenerationRequest
 from player.generation.arrangement import _EXTRA_MAJOR, _EXTRA_MINOR, STEPS
 from player.generation.genres import STYLES
 from player.generation.procedural import ProceduralGenerator
-from player.generation.theory import parse_key
 
 
 def _tonic_led(progression: tuple[int, ...]) -> bool:
@@ -39,7 +38,7 @@ def _chords_by_onset(request: GenerationRequest) -> tuple[list[list[int]], int, 
     step = plan.bar_samples / STEPS  # players' timing jitter moves notes within a step
     for note in plan.notes["chords"]:
         groups[round(note.start / step)].append(note.midi)
-    key = parse_key(gen.generate(request).key)
+    key = resolved.key
     return [sorted(g) for g in groups.values()], key.tonic, key.intervals[2]
 
 
