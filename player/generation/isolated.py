@@ -282,6 +282,8 @@ class IsolatedGenerator:
         :class:`EngineClosed`."""
         with self._lock:
             child, self._child = self._child, None
+            if child is not None:
+                child.retired = True  # before a request waiting for it wakes (retire() is unlocked)
             busy, self._busy = self._busy, None
             if busy is not None:
                 busy.deliver("closed", None)
@@ -319,19 +321,25 @@ class IsolatedGenerator:
         """The started child (lock held); None if ``timeout`` passed first."""
         child = self._spawn()
         ok = self._lock.wait_for(
-            lambda: child.name is not None or child.failure is not None or child.gone,
+            lambda: (
+                child.name is not None or child.failure is not None or child.gone or child.retired
+            ),
             timeout,
         )
         if not ok:
             return None
+        # Closed while this request waited: even a child that has just finished warming up
+        # is on its way out, and a request sent to it would read as a crash.
+        if child.retired:
+            if self._child is child:
+                self._child = None
+            raise EngineClosed("The generation engine was shut down while it was starting.")
         if child.name is not None:
             return child
         if self._child is child:
             self._child = None
         if child.failure is not None:
             _raise(child.failure, self.engine)
-        if child.retired:
-            raise EngineClosed("The generation engine was shut down while it was starting.")
         code = child.process.exitcode
         raise EngineCrashed(
             f"The generation process stopped unexpectedly (exit code {code}); "
