@@ -37,6 +37,8 @@ from base.errors import UserFacingError
 from player.generation.genres import GENRES, STYLES, Vibe, resolve_vibe
 from player.generation.palettes import palette_count
 from player.generation.theory import MODES
+from player.taste import engine_model
+from player.taste.engine_model import EngineSoundModel
 from player.taste.sound import SoundModel
 
 STATE_VERSION = 1
@@ -65,6 +67,11 @@ _UNIT_WIDTH = 0.17
 _SWING_CENTERS = np.array([0.0, 0.5, 1.0])
 PALETTE_SLOTS = 8
 UNITS = ("energy", "density", "brightness")
+#: Candidates scored per audition round when the sound model steers (random, and
+#: variations of liked requests), and the request model's share of the score.
+SOUND_POOL_RANDOM = 240
+SOUND_POOL_LOCAL = 120
+REQUEST_SHARE = 0.5
 #: Recent requests that also serve as kernel anchors: "near what was liked" is an
 #: interaction of several controls (slow *and* bright *and* major) that the additive
 #: features cannot express; a kernel around each recent request can.
@@ -567,6 +574,9 @@ class ListenerModel:
         ``near_liked`` small variations of a recently liked request with a new seed ("that
         again, a little different" — whether it still sounds right, the audition hears)."""
         with _BLAS.limit(limits=1, user_api="blas"):
+            engine = engine_model.shipped() if len(self.sound) >= 2 else None
+            if engine is not None:
+                return self._propose_by_sound(bounds, rng, k, engine)
             local = self._local(bounds, rng, near_liked) if near_liked > 0 else None
             near = [local.at(i) for i in range(len(local))] if local is not None else []
             expected = self.features(Candidates.of(near)) @ self.posterior()[0] if near else []
@@ -575,6 +585,41 @@ class ListenerModel:
             ]
         return drawn + [
             Choice(c, float(e), float(e), 1) for c, e in zip(near, expected, strict=True)
+        ]
+
+    def _propose_by_sound(
+        self, bounds: Bounds, rng: np.random.Generator, k: int, engine: EngineSoundModel
+    ) -> list[Choice]:
+        """``k`` candidates the two models agree on: a pool of random requests and
+        variations of liked ones, each scored by a joint Thompson draw of the sound model
+        over its *predicted* sound plus :data:`REQUEST_SHARE` of a request-model draw;
+        each of the ``k`` draws contributes its best candidate not yet taken. What a
+        listener judges lives in the sound, so the sound model steers what is auditioned,
+        not only which audition wins."""
+        if self._posterior is None:
+            self._posterior = self._solve()
+        mean, chol = self._posterior
+        parts = [bounds.sample_arrays(rng, SOUND_POOL_RANDOM)]
+        local = self._local(bounds, rng, SOUND_POOL_LOCAL)
+        if local is not None:
+            parts.append(local)
+        pool = Candidates.concat(parts)
+        phi = self.features(pool)
+        by_sound = self.sound.draws(engine.predict(pool), rng, k, engine.residual)
+        z = rng.standard_normal((k, len(mean)))
+        by_request = phi @ (mean[:, None] + EXPLORE * solve_triangular(chol.T, z.T, lower=False))
+        taken: list[int] = []
+        sampled: list[float] = []
+        for j in range(k):
+            score = by_sound[j] + REQUEST_SHARE * by_request[:, j]
+            score[taken] = -np.inf
+            best = int(np.argmax(score))
+            taken.append(best)
+            sampled.append(float(score[best]))
+        expected = phi[taken] @ mean
+        return [
+            Choice(pool.at(i), float(e), s, len(pool))
+            for i, e, s in zip(taken, expected, sampled, strict=True)
         ]
 
     def _choose(

@@ -55,6 +55,8 @@ SOUND_SPREAD = np.array([0.4547, 0.3644, 0.16, 0.6094, 0.7192, 4.428, 0.1724, 0.
 REWARD_VARIANCE = 0.6
 VERDICT_NOISE = 0.3
 LENGTHSCALE = 2.0
+#: What a sound unlike any heard is expected to earn: between a skip (-1) and a like (1).
+PRIOR_REWARD = 0.0
 LENGTHSCALE_PRIOR_SD = 1.0  # in log units
 LENGTHSCALE_BOUNDS = (0.3, 20.0)
 #: As in the request model: older verdicts weigh less, so exploration never stops.
@@ -171,17 +173,19 @@ class SoundModel:
         return np.asarray(REWARD_VARIANCE * np.exp(-0.5 * d2))
 
     def _data(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
-        """Standardised sounds, rewards less their weighted mean, noise per row, and that
-        mean. The process models how a sound differs from the listener's usual verdict:
-        after nothing but skips every sound is as unknown as the next (explore), instead
-        of all looking equally bad."""
+        """Standardised sounds, rewards less the prior level, noise per row, and that level.
+
+        The level is :data:`PRIOR_REWARD`, not the listener's mean verdict: after nothing
+        but skips, a sound near a skipped one should look bad and a sound unlike anything
+        heard should look unknown, so the search moves *away* from what was skipped instead
+        of drawing at random (a taste that few requests meet — slow, bright and major — is
+        found only that way)."""
         x = self._standard(np.array([r[0] for r in self.rows]))
         y = np.array([r[1] for r in self.rows])
         n = len(self.rows)
         weight = FORGET ** np.arange(n - 1, -1, -1) * np.array([r[2] for r in self.rows])
         weight = np.maximum(weight, 1e-3)
-        level = float(weight @ y / weight.sum())
-        return x, y - level, VERDICT_NOISE / weight, level
+        return x, y - PRIOR_REWARD, VERDICT_NOISE / weight, PRIOR_REWARD
 
     def lengthscales(self) -> np.ndarray:
         """How far along each dimension two sounds may lie and still be judged alike:
@@ -227,20 +231,56 @@ class SoundModel:
         return np.exp(fit.x if np.all(np.isfinite(fit.x)) else start)
 
     def posterior(
-        self, sounds: Sequence[Sequence[float]] | Sequence[np.ndarray]
+        self,
+        sounds: Sequence[Sequence[float]] | Sequence[np.ndarray] | np.ndarray,
+        uncertainty: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """Posterior mean and covariance of the reward of each sound."""
+        """Posterior mean and covariance of the reward of each sound.
+
+        ``uncertainty``: the spread of each dimension when ``sounds`` are predictions, not
+        descriptions (:mod:`player.taste.engine_model`). The kernel is then its expectation
+        under that Gaussian input noise (Girard et al., 2003): a dimension the prediction
+        cannot pin down (a seed's minorness) counts for less, as it should."""
         scales = self.lengthscales()
         z = self._standard(np.asarray(sounds, dtype=float))
-        prior = self._kernel(z, z, scales)
+        if uncertainty is None:
+            prior = self._kernel(z, z, scales)
+            cross_scales, cross_gain = scales, 1.0
+        else:
+            s2 = (np.asarray(uncertainty, dtype=float) / SOUND_SPREAD) ** 2
+            both = np.sqrt(scales**2 + 2.0 * s2)
+            prior = self._kernel(z, z, both) * float(np.prod(scales / both))
+            np.fill_diagonal(prior, REWARD_VARIANCE)
+            cross_scales = np.sqrt(scales**2 + s2)
+            cross_gain = float(np.prod(scales / cross_scales))
         if not self.rows:
             return np.zeros(len(z)), prior
         x, y, noise, level = self._data()
         chol = np.linalg.cholesky(self._kernel(x, x, scales) + np.diag(noise))
-        cross = self._kernel(z, x, scales)
+        cross = cross_gain * self._kernel(z, x, cross_scales)
         mean = level + cross @ cho_solve((chol, True), y)
         v = solve_triangular(chol, cross.T, lower=True)
         return mean, prior - v.T @ v
+
+    def draws(
+        self,
+        sounds: np.ndarray,
+        rng: np.random.Generator,
+        n: int,
+        uncertainty: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """``n`` joint posterior draws of the sounds' rewards: ``(n, len(sounds))``."""
+        mean, cov = self.posterior(sounds, uncertainty)
+        jitter = 1e-6 * REWARD_VARIANCE
+        for _ in range(4):
+            try:
+                chol = np.linalg.cholesky(cov + jitter * np.eye(len(mean)))
+                break
+            except np.linalg.LinAlgError:  # near-identical candidates
+                jitter *= 100.0
+        else:
+            chol = np.diag(np.sqrt(np.clip(np.diag(cov), 0.0, None)))
+        return np.asarray(mean[None, :] + rng.standard_normal((n, len(mean))) @ chol.T)
 
     def draw(
         self,

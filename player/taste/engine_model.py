@@ -1,0 +1,224 @@
+"""What a request will sound like, before it is rendered: the procedural engine, learned.
+
+The sound model (:mod:`player.taste.sound`) knows what a listener likes in the terms they
+judge by — tempo heard, minorness, brightness, onsets — but it can only judge sounds that
+exist, and rendering a preview costs a few hundred milliseconds. So it used to pick among
+the four candidates the *request* model proposed, and a taste the request model had not
+yet found ("slow *and* bright *and* major": a handful of corners of the request space)
+was found only by luck.
+
+:class:`EngineSoundModel` closes that gap: a ridge regression from a request's controls
+(genre, tempo, scale, energy, density, brightness, swing, bass, palette, with per-genre
+slopes) to the preview's description, fitted offline on renders of random requests and
+shipped as ``engine_sound.json``. It predicts every candidate of a planning round in a
+few microseconds, with the spread of its residuals as its honesty about what it cannot
+predict (a seed's minorness, a beat tracker's octave errors); the planner lets the sound
+model score hundreds of predicted sounds and auditions only the best few, where the
+real description decides.
+
+The fit belongs to one engine: when the engine's sound changes, refit with
+``python -m player.taste.engine_model --fit 800`` (a few minutes on one core);
+``tests/core/test_engine_model.py`` fails while the shipped fit no longer predicts the
+engine.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from player.generation.genres import GENRES
+from player.taste.sound import SOUND_MEAN, SOUND_NAMES, SOUND_SPREAD
+
+if TYPE_CHECKING:  # the listener module imports this one
+    from player.taste.listener import Candidates
+
+FIT_FILE = "engine_sound.json"
+FIT_VERSION = 1
+#: Palette slots per genre in the regression (a request's palette is taken modulo this).
+PALETTE_SLOTS = 8
+#: Ridge penalty, in standardised target units per unit of feature.
+RIDGE = 1.0
+_SLOPES = ("brightness", "density", "energy", "bpm", "minor", "swing")
+
+
+#: Tempo bumps (log2 BPM): a beat tracker folds slow and fast grooves into its favourite
+#: octave, so what is heard is not a straight line of what is asked.
+_BPM_CENTERS = np.log2(np.arange(60.0, 181.0, 10.0))
+_BPM_WIDTH = 0.12
+
+
+def _n_features(n_scales: int) -> int:
+    g = len(GENRES)
+    bumps = len(_BPM_CENTERS)
+    return g + g * len(_SLOPES) + n_scales + 3 + g * PALETTE_SLOTS + 2 + 2 * bumps
+
+
+def design(c: Candidates, minor_index: np.ndarray, n_scales: int) -> np.ndarray:
+    """The regression's features of many requests: ``(len(c), n_features)``."""
+    n = len(c.bpm)
+    g = len(GENRES)
+    rows = np.arange(n)
+    x = np.zeros((n, _n_features(n_scales)))
+    at = 0
+    x[rows, at + c.genre] = 1.0
+    at += g
+    slope_values = {
+        "brightness": c.brightness - 0.5,
+        "density": c.density - 0.5,
+        "energy": c.energy - 0.5,
+        "bpm": np.log2(np.maximum(c.bpm, 1.0) / 110.0),
+        "minor": minor_index[c.scale] - 0.5,
+        "swing": c.swing - 0.5,
+    }
+    for name in _SLOPES:
+        x[rows, at + c.genre] = slope_values[name]
+        at += g
+    x[rows, at + c.scale] = 1.0
+    at += n_scales
+    x[rows, at + c.bass] = 1.0
+    at += 3
+    x[rows, at + c.genre * PALETTE_SLOTS + c.palette % PALETTE_SLOTS] = 1.0
+    at += g * PALETTE_SLOTS
+    x[:, at] = (c.brightness - 0.5) ** 2
+    x[:, at + 1] = (c.density - 0.5) ** 2
+    at += 2
+    bumps = np.exp(
+        -0.5 * ((np.log2(np.maximum(c.bpm, 1.0))[:, None] - _BPM_CENTERS) / _BPM_WIDTH) ** 2
+    )
+    x[:, at : at + len(_BPM_CENTERS)] = bumps
+    at += len(_BPM_CENTERS)
+    x[:, at : at + len(_BPM_CENTERS)] = bumps * (c.density - 0.5)[:, None]
+    return x
+
+
+@dataclass(frozen=True)
+class EngineSoundModel:
+    """Predicted preview descriptions of requests (in :data:`SOUND_NAMES` order)."""
+
+    weights: np.ndarray  # (n_features, dims), standardised targets
+    residual: np.ndarray  # (dims,) residual spread, in description units
+    samples: int
+
+    def predict(self, c: Candidates) -> np.ndarray:
+        """The expected description of each request: ``(len(c), dims)``."""
+        from player.taste.listener import _MINOR_INDEX, SCALES
+
+        z = design(c, _MINOR_INDEX, len(SCALES)) @ self.weights
+        out = z * SOUND_SPREAD + SOUND_MEAN
+        out[:, 0] = np.log2(np.maximum(c.bpm, 1.0))  # the requested tempo is known exactly
+        return np.asarray(out)
+
+    @classmethod
+    def fit(
+        cls, controls: Sequence[Any], sounds: np.ndarray, ridge: float = RIDGE
+    ) -> EngineSoundModel:
+        """Ridge regression of ``sounds`` (one description per request) on the controls."""
+        from player.taste.listener import _MINOR_INDEX, SCALES, Candidates
+
+        c = Candidates.of(list(controls))
+        x = design(c, _MINOR_INDEX, len(SCALES))
+        y = (np.asarray(sounds, dtype=float) - SOUND_MEAN) / SOUND_SPREAD
+        a = x.T @ x + ridge * np.eye(x.shape[1])
+        w = np.linalg.solve(a, x.T @ y)
+        resid = (y - x @ w) * SOUND_SPREAD
+        # Leave-one-out residuals (exact for ridge): the spread a new request will see,
+        # not the optimistic in-sample one.
+        hat = np.einsum("ij,ji->i", x, np.linalg.solve(a, x.T))
+        loo = resid / np.maximum(1.0 - hat, 1e-3)[:, None]
+        spread = np.sqrt((loo**2).mean(axis=0))
+        spread[0] = 0.0
+        return cls(w, spread, len(y))
+
+    def state(self) -> dict[str, Any]:
+        return {
+            "version": FIT_VERSION,
+            "names": list(SOUND_NAMES),
+            "genres": list(GENRES),
+            "samples": self.samples,
+            "residual": [round(float(v), 5) for v in self.residual],
+            "weights": [[round(float(v), 5) for v in row] for row in self.weights],
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> EngineSoundModel:
+        from player.taste.listener import SCALES
+
+        if state.get("version") != FIT_VERSION or list(state.get("names", [])) != list(
+            SOUND_NAMES
+        ):
+            raise ValueError("the engine sound fit is of another version: refit it")
+        if list(state.get("genres", [])) != list(GENRES):
+            raise ValueError("the engine sound fit knows other genres: refit it")
+        weights = np.asarray(state["weights"], dtype=float)
+        if weights.shape != (_n_features(len(SCALES)), len(SOUND_NAMES)):
+            raise ValueError(f"the engine sound fit has the wrong shape {weights.shape}")
+        return cls(weights, np.asarray(state["residual"], dtype=float), int(state["samples"]))
+
+
+_SHIPPED: EngineSoundModel | None = None
+
+
+def shipped() -> EngineSoundModel | None:
+    """The fit that ships with the engine, or None when it is missing or stale (the
+    planner then auditions what the request model proposes, as before)."""
+    global _SHIPPED
+    if _SHIPPED is None:
+        try:
+            text = resources.files("player.taste").joinpath(FIT_FILE).read_text()
+            _SHIPPED = EngineSoundModel.from_state(json.loads(text))
+        except (OSError, ValueError, KeyError) as exc:
+            import logging
+
+            logging.getLogger(__name__).warning("no engine sound fit: %s", exc)
+            return None
+    return _SHIPPED
+
+
+def collect(n: int, seed: int = 0, seconds: float = 8.0) -> tuple[list[Any], np.ndarray]:
+    """Render the openings of ``n`` random requests and describe them."""
+    from player.generation.protocol import GenerationRequest
+    from player.taste.listener import Bounds
+    from player.taste.sound import Auditioner
+
+    rng = np.random.default_rng(seed)
+    auditioner = Auditioner(seconds)
+    controls = Bounds().sample(rng, n)
+    sounds = []
+    for c in controls:
+        request = GenerationRequest(
+            mode="radio", genres=[c.genre], tempo_bpm=c.bpm, scale=c.scale, energy=c.energy,
+            density=c.density, brightness=c.brightness, swing=c.swing, palette=c.palette,
+            bass_level=c.bass_level, seed=int(rng.integers(2**31)),
+            duration_seconds=seconds + 4.0,
+        )  # fmt: skip
+        preview = auditioner.preview(request)
+        assert preview is not None
+        sounds.append(preview.sound)
+    return controls, np.array(sounds)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description="Refit what requests sound like (dev tool).")
+    ap.add_argument("--fit", type=int, default=800, help="random requests to render")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default=str(Path(__file__).with_name(FIT_FILE)))
+    args = ap.parse_args(argv)
+    controls, sounds = collect(args.fit, args.seed)
+    model = EngineSoundModel.fit(controls, sounds)
+    Path(args.out).write_text(json.dumps(model.state(), separators=(",", ":")) + "\n")
+    for name, spread, sd in zip(SOUND_NAMES, model.residual, SOUND_SPREAD, strict=True):
+        print(f"{name:16s} residual {spread:.4f}  (spread over requests {sd:.4f})")
+    print(f"wrote {args.out} from {len(sounds)} renders")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
