@@ -44,7 +44,7 @@ FIT_VERSION = 1
 #: Palette slots per genre in the regression (a request's palette is taken modulo this).
 PALETTE_SLOTS = 8
 #: Ridge penalty, in standardised target units per unit of feature.
-RIDGE = 1.0
+RIDGE = 3.0
 _SLOPES = ("brightness", "density", "energy", "bpm", "minor", "swing")
 
 
@@ -57,7 +57,7 @@ _BPM_WIDTH = 0.12
 def _n_features(n_scales: int) -> int:
     g = len(GENRES)
     bumps = len(_BPM_CENTERS)
-    return g + g * len(_SLOPES) + n_scales + 3 + g * PALETTE_SLOTS + 2 + 2 * bumps
+    return g + (g + 1) * len(_SLOPES) + n_scales + 3 + g * PALETTE_SLOTS + 2 + 2 * bumps
 
 
 def design(c: Candidates, minor_index: np.ndarray, n_scales: int) -> np.ndarray:
@@ -77,9 +77,12 @@ def design(c: Candidates, minor_index: np.ndarray, n_scales: int) -> np.ndarray:
         "minor": minor_index[c.scale] - 0.5,
         "swing": c.swing - 0.5,
     }
+    # A slope shared by all genres, then each genre's own deviation from it: the ridge
+    # shrinks the deviations (a genre has few renders), not the slope every render shows.
     for name in _SLOPES:
-        x[rows, at + c.genre] = slope_values[name]
-        at += g
+        x[:, at] = slope_values[name]
+        x[rows, at + 1 + c.genre] = slope_values[name]
+        at += g + 1
     x[rows, at + c.scale] = 1.0
     at += n_scales
     x[rows, at + c.bass] = 1.0
