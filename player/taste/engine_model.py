@@ -153,9 +153,7 @@ class EngineSoundModel:
     def from_state(cls, state: dict[str, Any]) -> EngineSoundModel:
         from player.taste.listener import SCALES
 
-        if state.get("version") != FIT_VERSION or list(state.get("names", [])) != list(
-            SOUND_NAMES
-        ):
+        if state.get("version") != FIT_VERSION or list(state.get("names", [])) != list(SOUND_NAMES):
             raise ValueError("the engine sound fit is of another version: refit it")
         if list(state.get("genres", [])) != list(GENRES):
             raise ValueError("the engine sound fit knows other genres: refit it")
@@ -218,8 +216,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     controls, sounds = collect(args.fit, args.seed)
     model = EngineSoundModel.fit(controls, sounds)
     Path(args.out).write_text(json.dumps(model.state(), separators=(",", ":")) + "\n")
-    for name, spread, sd in zip(SOUND_NAMES, model.residual, SOUND_SPREAD, strict=True):
-        print(f"{name:16s} residual {spread:.4f}  (spread over requests {sd:.4f})")
+    mean, spread = sounds.mean(axis=0), sounds.std(axis=0)
+    print("SOUND_MEAN", np.round(mean, 4).tolist(), "\nSOUND_SPREAD", np.round(spread, 4).tolist())
+    for name, resid, sd in zip(SOUND_NAMES, model.residual, spread, strict=True):
+        print(f"{name:16s} residual {resid:.4f}  (spread over requests {sd:.4f})")
     print(f"wrote {args.out} from {len(sounds)} renders")
 
 
