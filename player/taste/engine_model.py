@@ -212,8 +212,25 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--fit", type=int, default=800, help="random requests to render")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", default=str(Path(__file__).with_name(FIT_FILE)))
+    ap.add_argument(
+        "--data", help="JSON of the renders' descriptions: read if it exists, else written"
+    )
     args = ap.parse_args(argv)
-    controls, sounds = collect(args.fit, args.seed)
+    from player.taste.listener import Controls
+
+    data = Path(args.data) if args.data else None
+    if data is not None and data.exists():
+        pairs = [(Controls.from_params(r["c"]), r["sound"]) for r in json.loads(data.read_text())]
+        controls = [c for c, _ in pairs if c is not None]
+        sounds = np.array([s for c, s in pairs if c is not None])
+    else:
+        controls, sounds = collect(args.fit, args.seed)
+        if data is not None:
+            rows = [
+                {"c": c.as_dict(), "sound": s.tolist()}
+                for c, s in zip(controls, sounds, strict=True)
+            ]
+            data.write_text(json.dumps(rows))
     model = EngineSoundModel.fit(controls, sounds)
     Path(args.out).write_text(json.dumps(model.state(), separators=(",", ":")) + "\n")
     mean, spread = sounds.mean(axis=0), sounds.std(axis=0)
