@@ -39,7 +39,9 @@ def test_a_wheel_install_finds_its_migrations_and_resources(tmp_path: Path) -> N
         "import json\n"
         "from db.migrate import discover, migrations_dir\n"
         "from ui.theme import RESOURCES\n"
+        "import player.taste.engine_model as em\n"
         "print(json.dumps({'migrations': str(migrations_dir()), 'files': len(discover()),\n"
+        "                  'engine_fit': em.shipped() is not None, 'taste': em.__file__,\n"
         "                  'resources': str(RESOURCES),\n"
         "                  'theme': (RESOURCES / 'theme.qss').is_file(),\n"
         "                  'icon': (RESOURCES / 'icons' / 'play.svg').is_file()}))\n"
@@ -54,3 +56,5 @@ def test_a_wheel_install_finds_its_migrations_and_resources(tmp_path: Path) -> N
     assert found["files"] == len(list((ROOT / "migrations").glob("*.sql")))
     assert Path(found["resources"]).is_relative_to(site)
     assert found["theme"] and found["icon"]
+    # the planner's fit of what requests sound like ships with the package
+    assert found["engine_fit"] and Path(found["taste"]).is_relative_to(site)
