@@ -31,7 +31,6 @@ from typing import Any
 
 import numpy as np
 from scipy.linalg import solve_triangular
-from threadpoolctl import ThreadpoolController
 
 from base.errors import UserFacingError
 from player.generation.genres import GENRES, STYLES, Vibe, resolve_vibe
@@ -39,6 +38,7 @@ from player.generation.palettes import palette_count
 from player.generation.theory import MODES
 from player.taste import engine_model
 from player.taste.engine_model import EngineSoundModel
+from player.taste.sound import BLAS as _BLAS
 from player.taste.sound import SoundModel
 
 STATE_VERSION = 1
@@ -51,9 +51,6 @@ NOISE = 0.35
 #: Scale of the Thompson draw around the posterior mean: below 1 exploits sooner, which
 #: a listener judging 30 tracks notices more than a slightly narrower search.
 EXPLORE = 0.5
-#: These matrices are small (~160²): BLAS threads cost far more than they save, and on a
-#: busy machine a threaded solve took 150 ms where one thread takes 1 ms.
-_BLAS = ThreadpoolController()
 
 SCALES: tuple[str, ...] = tuple(MODES)
 #: Scales whose third is minor: the audible split listeners hear as "sad/dark" vs "bright".
