@@ -31,7 +31,7 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -51,7 +51,9 @@ CHUNKS_AHEAD = 4
 #: The warm-up render the child does before saying it is ready.
 WARM_UP = GenerationRequest(genres=["house"], seed=1, duration_seconds=2.0)
 #: Messages that end a request: after one of these the child is free again.
-_FINAL = ("end", "error", "cancelled", "gone", "closed")
+_FINAL = ("end", "error", "cancelled", "gone", "closed", "described")
+#: How often a thread waiting for a description checks whether it was cancelled.
+_CANCEL_POLL_S = 0.05
 
 
 class EngineCrashed(UserFacingError):
@@ -95,10 +97,14 @@ def _answer(conn: Connection, engine: str, warm: bool) -> None:
         kind, request = message
         if kind == "stop":
             return
-        if kind != "generate":
+        if kind not in ("generate", "describe", "describe_file"):
             continue  # a "cancel" that arrived after its stream had already ended
         try:
-            if _stream(conn, generator.generate(request)) == "stop":
+            if kind == "generate":
+                ended = _stream(conn, generator.generate(request))
+            else:
+                ended = _describe_here(conn, generator, kind, request)
+            if ended == "stop":
                 return
         except (BrokenPipeError, ConnectionResetError, EOFError):
             raise
@@ -148,6 +154,37 @@ def _stream(conn: Connection, result: GenerationResult) -> str:
         conn.send(("chunk", np.ascontiguousarray(chunk, dtype=np.float32)))
     conn.send(("end", None))
     return "end"
+
+
+def _describe_here(conn: Connection, generator: Any, kind: str, payload: Any) -> str:
+    """Answer a sound-description request in this process: the radio's auditions render
+    a candidate's opening *and* describe it here, so the player's process does neither
+    (the description is about 140 ms of numpy per 8 s preview, which on the player's
+    interpreter lock competed with the window and the audio feeder). The very code the
+    headless radio runs in-process (:class:`player.taste.sound.Auditioner`), so a
+    description is the same either way. Returns how it ended ("described", "cancel",
+    "stop")."""
+    from player.taste.sound import Auditioner
+
+    heard: list[str] = []
+
+    def cancelled() -> bool:
+        if not heard and conn.poll():
+            heard.append(str(conn.recv()[0]))
+        return bool(heard) and heard[0] in ("cancel", "stop")
+
+    if kind == "describe":
+        request, seconds = payload
+        preview = Auditioner(seconds, generator=generator).preview(request, cancelled)
+        sound = None if preview is None else preview.sound
+    else:
+        path, seconds, bpm = payload
+        sound = Auditioner(seconds, generator=generator).describe_file(path, bpm)
+    if sound is None or cancelled():
+        conn.send(("cancelled", None))
+        return heard[0] if heard else "cancel"
+    conn.send(("described", np.asarray(sound, dtype=np.float64)))
+    return "described"
 
 
 def _describe(exc: BaseException) -> tuple[bool, str]:
@@ -348,30 +385,77 @@ class IsolatedGenerator:
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         request.validate()
-        me = threading.current_thread()
         with self._lock:
-            while self._busy is not None:
-                if self._busy.owner is me:  # this thread dropped its last stream unread
-                    self._busy.abandon()
-                self._lock.wait()
-            if self._stale:  # a model was installed or removed: let "auto" choose again
-                self._stale = False
-                if self._child is not None:
-                    self._child.retire(grace=0.0, wait_reader=False)
-                    self._child = None
-            child = self._ready()
-            assert child is not None
-            stream = _RemoteStream(self, child)
-            child.stream = stream
-            self._busy = stream
-            if not child.send(("generate", request)):
-                stream.deliver("gone", None)
+            stream = self._send(("generate", request))
             kind, payload = stream.take()
             if kind == "error":
-                _raise(payload, child.name or self.engine)
+                _raise(payload, stream.child.name or self.engine)
             if kind != "meta":
                 stream.raise_for(kind)
         return GenerationResult(chunks=stream.chunks, on_close=stream.abandon, **payload)
+
+    def describe_opening(
+        self,
+        request: GenerationRequest,
+        seconds: float,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> np.ndarray | None:
+        """The child renders the opening ``seconds`` of ``request`` and describes it
+        (:func:`player.taste.sound.describe`); only the description crosses the pipe. None
+        when ``cancelled()`` turned true first (the child stops between chunks)."""
+        request.validate()
+        return self._ask(("describe", (request, float(seconds))), cancelled)
+
+    def describe_file(self, path: str, seconds: float, requested_bpm: float) -> np.ndarray:
+        """The child describes the opening ``seconds`` of an audio file (a made track)."""
+        sound = self._ask(("describe_file", (str(path), float(seconds), float(requested_bpm))))
+        assert sound is not None
+        return sound
+
+    def _ask(
+        self, message: tuple[str, Any], cancelled: Callable[[], bool] = lambda: False
+    ) -> np.ndarray | None:
+        """Send a description request and wait for its one answer, checking ``cancelled``
+        meanwhile; raises what the child raised."""
+        with self._lock:
+            stream = self._send(message)
+            while not stream.items and not cancelled():
+                self._lock.wait(_CANCEL_POLL_S)
+            item = stream.take() if stream.items else None
+        if item is None:
+            stream.abandon()  # the child stops between chunks; the next request waits for it
+            return None
+        kind, payload = item
+        if kind == "described":
+            return np.asarray(payload)
+        if kind == "cancelled":
+            return None
+        if kind == "error":
+            _raise(payload, stream.child.name or self.engine)
+        stream.raise_for(kind)
+        return None  # unreachable: raise_for raises
+
+    def _send(self, message: tuple[str, Any]) -> _RemoteStream:
+        """Wait for the child to be free (lock held), make ``message`` its request in
+        progress and send it; the answers arrive on the returned stream."""
+        me = threading.current_thread()
+        while self._busy is not None:
+            if self._busy.owner is me:  # this thread dropped its last stream unread
+                self._busy.abandon()
+            self._lock.wait()
+        if self._stale:  # a model was installed or removed: let "auto" choose again
+            self._stale = False
+            if self._child is not None:
+                self._child.retire(grace=0.0, wait_reader=False)
+                self._child = None
+        child = self._ready()
+        assert child is not None
+        stream = _RemoteStream(self, child)
+        child.stream = stream
+        self._busy = stream
+        if not child.send(message):
+            stream.deliver("gone", None)
+        return stream
 
     def _finished(self, stream: _RemoteStream) -> None:
         """The child sent ``stream``'s last message: it is free (lock held)."""

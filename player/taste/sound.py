@@ -280,10 +280,12 @@ class Auditioner:
     with MusicGen. Thread-safe: one render at a time.
 
     ``generator``: the engine to render with; in the app, the engine's own process
-    (:class:`player.generation.isolated.IsolatedGenerator`: rendering there neither
-    loads the synthesis modules into the app nor holds its interpreter lock against the
-    window, and closing the stream after the opening cancels the rest in the child).
-    None: a procedural engine in this process (the headless CLI and the benchmarks)."""
+    (:class:`player.generation.isolated.IsolatedGenerator`), which renders the opening
+    *and describes it* there (``describe_opening``/``describe_file``): only the eight
+    numbers come back, so the app's process neither loads the synthesis modules nor
+    spends its interpreter lock on rendering or on the description's FFTs against the
+    window and the audio feeder. None: a procedural engine in this process (the
+    headless CLI and the benchmarks), described here too."""
 
     def __init__(self, seconds: float = 8.0, generator: Any = None) -> None:
         if generator is None:
@@ -302,6 +304,14 @@ class Auditioner:
         import time
 
         started = time.perf_counter()
+        remote = getattr(self.generator, "describe_opening", None)
+        if remote is not None:  # the engine's process renders and describes
+            with self._lock:
+                sound = remote(request, self.seconds, cancelled)
+                if sound is None:
+                    return None
+                self.renders += 1
+            return Preview(np.asarray(sound, dtype=float), time.perf_counter() - started)
         with self._lock:
             result = self.generator.generate(request)
             need = int(
@@ -327,6 +337,10 @@ class Auditioner:
     def describe_file(self, path: str | Path, requested_bpm: float) -> np.ndarray:
         """The description of a made track's opening, read from its file: a track chosen
         without an audition still teaches the sound model through its verdict."""
+        remote = getattr(self.generator, "describe_file", None)
+        if remote is not None:  # described in the engine's process, like the previews
+            with self._lock:
+                return np.asarray(remote(str(path), self.seconds, requested_bpm), dtype=float)
         import soundfile as sf
 
         with sf.SoundFile(str(path)) as f:

@@ -122,6 +122,50 @@ def test_two_threads_take_turns(isolated: IsolatedGenerator) -> None:
         )
 
 
+def test_the_child_describes_an_opening_exactly_as_this_process_does(
+    isolated: IsolatedGenerator, tmp_path: Path
+) -> None:
+    """The app's auditions are described in the engine's process, the headless radio's
+    here: the sound model must see the same numbers either way, for a preview and for a
+    made track's file."""
+    import soundfile as sf
+
+    from player.taste.sound import Auditioner
+
+    request = GenerationRequest(genres=["jazz"], seed=7, scale="minor", duration_seconds=30.0)
+    remote, local = Auditioner(seconds=4.0, generator=isolated), Auditioner(seconds=4.0)
+    there, here = remote.preview(request), local.preview(request)
+    assert there is not None and here is not None
+    assert there.sound.shape == (8,) and np.all(np.isfinite(there.sound))
+    np.testing.assert_array_equal(there.sound, here.sound)
+    assert remote.renders == 1
+
+    path = tmp_path / "made.flac"
+    sf.write(path, ProceduralGenerator().generate(REQUEST).render(), 44100)
+    np.testing.assert_array_equal(
+        remote.describe_file(path, 123.0), local.describe_file(path, 123.0)
+    )
+    with pytest.raises(RuntimeError, match="gone.flac"):  # the child's error, in words
+        remote.describe_file(tmp_path / "gone.flac", 120.0)
+
+
+def test_a_cancelled_description_stops_in_the_child_and_it_serves_the_next(
+    isolated: IsolatedGenerator,
+) -> None:
+    from player.taste.sound import Auditioner
+
+    long = GenerationRequest(genres=["techno"], seed=5, duration_seconds=600)
+    asked = time.monotonic()
+    # Cancelled once the child has had time to start rendering a 10-minute opening.
+    sound = isolated.describe_opening(long, 600.0, lambda: time.monotonic() - asked > 0.3)
+    assert sound is None
+    assert time.monotonic() - asked < 10  # it did not render ten minutes first
+    auditioner = Auditioner(seconds=3.0, generator=isolated)
+    again = auditioner.preview(REQUEST)
+    assert again is not None and auditioner.renders == 1
+    np.testing.assert_array_equal(again.sound, Auditioner(seconds=3.0).preview(REQUEST).sound)
+
+
 def test_an_engine_that_cannot_start_says_why(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setenv("INFINITE_PLAYER_MUSICGEN", str(tmp_path))  # no checkpoint there
     generator = IsolatedGenerator("musicgen")

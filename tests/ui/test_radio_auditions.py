@@ -1,6 +1,6 @@
 """Issue 13: the app's radio auditions its candidates in the engine's process, so the
 window's process never loads the synthesis modules (nor ``scipy.signal``) and never
-renders on its own interpreter lock."""
+renders on its own interpreter lock; issue 17: nor describes what was rendered."""
 
 from __future__ import annotations
 
@@ -31,6 +31,10 @@ def ready(radio, known):
     raise SystemExit(f"no track: {radio.items()} {radio.halted}")
 
 if __name__ == "__main__":
+    import player.taste.sound as sound
+    described = []  # descriptions computed in this (the app's) process
+    real_describe = sound.describe
+    sound.describe = lambda *a, **k: described.append(1) or real_describe(*a, **k)
     url, user, home = sys.argv[1], uuid.UUID(sys.argv[2]), sys.argv[3]
     database = Database(url)
     settings = Settings(home + "/settings.json", {"daily_limit": 50})
@@ -40,11 +44,12 @@ if __name__ == "__main__":
                          preferences={"genres": ["house", "jazz"]}, rng_seed=3,
                          remember=False, score=False, lockstep=True)
     radio.start(RadioSeed("taste"))
-    seen, previews = [], []
+    seen, previews, sounds = [], [], []
     for verdict in ("like", "skip", "like", None):
         item = ready(radio, seen)
         seen.append(item.track_id)
         previews.append(item.previews)
+        sounds.append(None if item.sound is None else [float(x) for x in item.sound])
         radio.track_started(item.track_id)
         if verdict == "like":
             radio.like(item.track_id)
@@ -57,6 +62,9 @@ if __name__ == "__main__":
         "previews": previews,
         "renders": auditioner.renders,
         "in_child": auditioner.generator is engine,
+        "described_here": len(described),
+        "sounds": sounds,
+        "sound_rows": len(radio.planner.model.sound),
         "loaded": [m for m in ("scipy.signal", "player.generation.procedural",
                                "player.generation.render") if m in sys.modules],
     }
@@ -92,6 +100,12 @@ def test_the_apps_radio_auditions_in_the_engine_process(
     assert report["previews"][:2] == [0, 0]
     assert report["previews"][2] > 1 and report["renders"] >= report["previews"][2]
     assert report["loaded"] == []
+    # Issue 17: the previews *and* the made tracks' openings were described in the
+    # engine's process too; every track still carries its description, and the sound
+    # model learned from the verdicts on them.
+    assert report["described_here"] == 0
+    assert all(s is not None and len(s) == 8 for s in report["sounds"])
+    assert report["sound_rows"] == 3
 
 
 def test_a_failing_engine_process_costs_the_auditions_not_the_radio(
