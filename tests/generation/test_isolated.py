@@ -145,7 +145,7 @@ def test_the_child_describes_an_opening_exactly_as_this_process_does(
     np.testing.assert_array_equal(
         remote.describe_file(path, 123.0), local.describe_file(path, 123.0)
     )
-    with pytest.raises(RuntimeError, match="gone.flac"):  # the child's error, in words
+    with pytest.raises(RuntimeError, match=r"gone\.flac"):  # the child's error, in words
         remote.describe_file(tmp_path / "gone.flac", 120.0)
 
 
