@@ -187,6 +187,7 @@ class RadioService:
         self._seed: RadioSeed | None = None
         self._station: Any = None
         self._next_key = 0
+        self._station_key = 1  # the key of the current station's first item
         self._failures = 0
         self._halted = ""  # why generation stopped ("quota", "stalled"), empty when running
         self._cancel = threading.Event()
@@ -243,6 +244,7 @@ class RadioService:
             self._items = [i for i in self._items if i.status in ("playing", "played")]
             self._seed = seed
             self._station = station
+            self._station_key = self._next_key + 1
             self._failures = 0
             self._halted = ""
             if self.planner_kind == "legacy":
@@ -560,7 +562,7 @@ class RadioService:
         """Hear the plan's alternatives (rendering runs outside the lock) and keep the one
         the listener model expects to fit best."""
         plan = item.plan
-        if plan is None or self.planner_kind != "listener":
+        if plan is None or self.planner_kind != "listener" or self._waited_for(item):
             return
         try:
             previews = self.planner.audition(plan, cancel.is_set)
@@ -574,6 +576,20 @@ class RadioService:
             if cancel.is_set() or item.plan is not plan:
                 return
             self._apply_plan(item, self.planner.pick(plan, previews))
+
+    def _waited_for(self, item: RadioItem) -> bool:
+        """Whether the listener is waiting in silence for ``item``: nothing of this
+        station is made yet (its first track, or the next after that one failed). Such a
+        track is not auditioned: with a stored model that has heard two verdicts, four
+        previews held "Start my radio" up by 1-3 s (issue 17). The plan's first
+        candidate (the best request under a Thompson draw) is made, and its opening is
+        described from the file afterwards, so its verdict still teaches the sound model.
+        """
+        with self._lock:
+            return item.key >= self._station_key and not any(
+                i.key >= self._station_key and i.status in ("ready", "playing", "played")
+                for i in self._items
+            )
 
     def _apply_plan(self, item: RadioItem, plan: Any) -> None:
         item.request = plan.request

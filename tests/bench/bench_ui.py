@@ -25,8 +25,10 @@ null audio output in a temporary profile). Each figure comes from a fresh proces
 * the GUI stall while the radio's planner auditions (issue 13, ``--stall``): the
   latency probe over a radio session whose listener skips, likes and skips again in the
   first 12 s (after two verdicts each plan auditions 4 candidate openings of 8 s), with
-  auditions off, rendered in the app's process (the path before) and in the engine's
-  process, one run of each in the same invocation.
+  auditions off, rendered in the engine's process but described in the app's (issue
+  17's last stop) and rendered and described in the engine's process (today's), with
+  the app process's CPU time over the same stretch; ``--stall-runs N`` rounds of the
+  three, alternating, in the same invocation.
 
 ``--radio-runs N`` (default 2) runs of each radio variant; ``--quick`` skips the
 start-up and memory runs; ``--stall`` adds the audition comparison (``--stall-only``:
@@ -246,8 +248,10 @@ def _engine_startup_report() -> None:
 
 
 def _auditions(variant: str) -> None:
-    """Issue 13's comparison: auditions ``off``, rendered in the app's own process
-    (``inproc``, the path before) or in the engine's process (``child``, today's)."""
+    """The audition comparison: ``off``; rendered and described in the app's own process
+    (``inproc``, before issue 13); rendered in the engine's process but described in the
+    app's (``childrender``, issue 17's last stop); rendered and described in the engine's
+    process (``child``, today's)."""
     import player.taste.planner as planner
     from player.radio import RadioService
 
@@ -255,6 +259,21 @@ def _auditions(variant: str) -> None:
         planner.AUDITIONS = 0  # type: ignore[misc]
     elif variant == "inproc":
         RadioService._audition_engine = lambda self: None  # type: ignore[method-assign]
+    elif variant == "childrender":
+        engine_of = RadioService._audition_engine
+
+        class RenderOnly:
+            """The engine's process as the auditioner saw it at the last stop: it renders
+            (``generate``) but offers no description, so the app describes."""
+
+            def __init__(self, engine: Any) -> None:
+                self.generate = engine.generate
+
+        def render_only(self: Any) -> Any:
+            engine = engine_of(self)
+            return None if engine is None else RenderOnly(engine)
+
+        RadioService._audition_engine = render_only  # type: ignore[method-assign]
 
 
 def _stall_session(app: Any, session: Any, out: dict[str, object]) -> None:
@@ -271,7 +290,7 @@ def _stall_session(app: Any, session: Any, out: dict[str, object]) -> None:
     engine_ready = threading.Event()
     generator = session.ctx.generation.generator
     threading.Thread(target=lambda: (generator.name, engine_ready.set()), daemon=True).start()
-    split: dict[str, int] = {}
+    split: dict[str, float] = {}
 
     def click() -> None:
         if not engine_ready.is_set():
@@ -286,16 +305,18 @@ def _stall_session(app: Any, session: Any, out: dict[str, object]) -> None:
 
     def like() -> None:
         split["at"] = len(probe.samples)
+        split["cpu"] = time.process_time()  # type: ignore[assignment]
         radio.toggle_like()
 
     def done() -> None:
         probe.stop()
-        part = sorted(probe.samples[split.get("at", 0) :]) or [float("nan")]
+        part = sorted(probe.samples[int(split.get("at", 0)) :]) or [float("nan")]
         out["samples"] = len(part)
         out["p50_ms"] = round(part[len(part) // 2], 2)
         out["p95_ms"] = round(part[int(0.95 * len(part))], 2)
         out["p99_ms"] = round(part[int(0.99 * len(part))], 2)
         out["max_ms"] = round(part[-1], 2)
+        out["app_cpu_s"] = round(time.process_time() - split.get("cpu", 0.0), 2)
         service = radio.service
         auditioner = getattr(getattr(service, "planner", None), "auditioner", None)
         out["audition_renders"] = 0 if auditioner is None else auditioner.renders
@@ -374,7 +395,10 @@ def _run(home: Path, mode: str) -> dict[str, object]:
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if not lines:
-        raise RuntimeError(f"the {mode} run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        # One crashed app (PySide6 offscreen has segfaulted at exit on this box) must not
+        # cost the other runs' figures: it is reported and left out of the medians.
+        print(f"(the {mode} run failed with {proc.returncode}: {proc.stderr[-600:]!r})")
+        return {"failed": proc.returncode}
     if proc.returncode != 0:
         print(f"(the {mode} run exited with {proc.returncode} after reporting)")
     return json.loads(lines[-1])
@@ -408,12 +432,13 @@ def main() -> None:
     )
     parser.add_argument("--stall", action="store_true", help="auditions: GUI stall")
     parser.add_argument("--stall-only", action="store_true", help="only the audition stall")
+    parser.add_argument("--stall-runs", type=int, default=1, help="rounds of the stall runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
         home = Path(tmp)
         _onboard(home)
         if args.stall or args.stall_only:
-            _stall_report(home)
+            _stall_report(home, args.stall_runs)
         if args.stall_only:
             return
         starts = [] if args.quick else [_run(home, "idle") for _ in range(3)]
@@ -428,7 +453,13 @@ def main() -> None:
             for mode in chosen:
                 radio = _run(home, mode)
                 radio_runs.setdefault(mode, []).append(radio)
-                if mode != "radio":
+                print(
+                    f"  {mode} (run {run + 1}): first audio {radio.get('first_audio_ms')} ms, "
+                    f"steps {radio.get('steps_ms')}; load "
+                    f"{[round(x, 1) for x in os.getloadavg()]}",
+                    flush=True,
+                )
+                if mode != "radio" or "failed" in radio:
                     continue
                 for name, what in (("settle", "window settling, 2 s"), ("radio", "radio, 20 s")):
                     print(
@@ -480,23 +511,28 @@ def main() -> None:
             )
 
 
-def _stall_report(home: Path) -> None:
+def _stall_report(home: Path, runs: int = 1) -> None:
     print(
         "GUI stall while the radio auditions (latency probe, 10 ms timer, from the second "
         "verdict to 45 s after the click):"
     )
-    for variant, label in (
+    variants = (
         ("off", "auditions off"),
-        ("inproc", "auditions in the app's process (before)"),
-        ("child", "auditions in the engine's process (now)"),
-    ):
+        ("childrender", "rendered in the engine, described in the app (last stop)"),
+        ("child", "rendered and described in the engine (now)"),
+    )
+    for variant, label in [v for _ in range(runs) for v in variants]:
         r = _run(home, f"stall_{variant}")
+        if "failed" in r:
+            continue
         print(
-            f"  {label:42s} p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms,"
-            f" max {r['max_ms']} ms over {r['samples']} ticks; {r['audition_renders']} "
+            f"  {label:58s} p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms,"
+            f" max {r['max_ms']} ms over {r['samples']} ticks; app process CPU "
+            f"{r['app_cpu_s']} s; {r['audition_renders']} "
             f"audition renders, previews per track {r['previews_per_track']}, "
             f"{r['tracks_made']} tracks made, underruns {r['underruns']}, synthesis in the "
-            f"app: {r['dsp_in_app'] or 'none'}; load {r['load_average']}"
+            f"app: {r['dsp_in_app'] or 'none'}; load {r['load_average']}",
+            flush=True,
         )
 
 

@@ -165,3 +165,51 @@ def _wait_ready(radio: Any, after: Any) -> Any:
             return item
         time.sleep(0.05)
     raise AssertionError(f"no track made: {radio.items()}")
+
+
+def test_a_stations_first_track_is_not_auditioned_while_the_listener_waits(
+    database: Any, make_user: Any
+) -> None:
+    """Issue 17: with a model that has heard two verdicts (a returning listener), every
+    plan carries candidates to audition; the station's first track, which the listener
+    waits for in silence, is made without them (four previews held "Start my radio" up
+    by seconds), described from its file instead, and the next one is auditioned."""
+    from player.generation.procedural import ProceduralGenerator
+    from player.generation.service import GenerationService
+    from player.radio import RadioSeed, RadioService
+    from player.taste.sound import Auditioner
+
+    service = GenerationService(database, ProceduralGenerator(), daily_limit=50)
+    radio = RadioService(
+        database,
+        make_user(),
+        service,
+        ahead=1,
+        track_seconds=6.0,
+        preferences={"genres": ["house", "jazz"]},
+        rng_seed=5,
+        remember=False,
+        score=False,
+        lockstep=True,
+    )
+    try:
+        planner = radio.prepare()
+        auditioner = planner.auditioner = Auditioner(seconds=2.0)
+        planner.model.sound.observe([7.0, 7.0, 0.0, 11.8, 2.7, -18.0, 0.75, 0.55], 1.0)
+        planner.model.sound.observe([7.0, 7.0, 0.0, 9.6, 2.7, -18.0, 0.75, 0.55], -1.0)
+        radio.start(RadioSeed("taste"))
+        first = _wait_ready(radio, None)
+        assert first.previews == 0 and auditioner.renders == 0
+        assert first.sound is not None  # described from the made file
+        radio.track_started(first.track_id)
+        radio.advance()
+        second = _wait_ready(radio, first.track_id)
+        assert second.previews > 1 and auditioner.renders == second.previews
+        # A new station: its first track is waited for again, so not auditioned.
+        renders = auditioner.renders
+        radio.start(RadioSeed("genre", genre="jazz"))
+        radio.advance()  # lock-step: the first track still counts as playing
+        third = _wait_ready(radio, second.track_id)
+        assert third.previews == 0 and auditioner.renders == renders
+    finally:
+        radio.close()
