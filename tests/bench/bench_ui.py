@@ -13,11 +13,14 @@ null audio output in a temporary profile). Each figure comes from a fresh proces
 * "Start my radio" to first audio (the engine's callback handing the device its first
   non-silent frame), warm (the engine's process has started and warmed up, 2 s after
   the window) and cold (the click comes the moment the window is filled in: the app
-  just opened), for today's path and, in the same run, the path before issue 17's last
-  changes ("before": the engine's process started once the window shows, no warm-up
-  render, a first chunk of two bars); both stream the first track from its first chunk;
-  cold also as at the last stop of issue 17 ("scipy": today's path with the engine's
-  process importing ``scipy.signal``, as its filters did until they stopped needing it);
+  just opened), for a returning listener (a stored model that has heard two verdicts on
+  sounds, so plans carry candidates to audition; ``--fresh``: none heard), today's path
+  against, alternating in the same run, the last stop ("last": the station's first
+  track auditioned like any other); with ``--history`` also the path before issue 17
+  ("before": the engine's process started once the window shows, no warm-up render, a
+  first chunk of two bars) and, cold, the engine's process importing ``scipy.signal``
+  ("scipy"); every path streams the first track from its first chunk, and each run's
+  steps after the click are printed as it ends;
 * the engine's process from spawn to ready (imported, warmed up), today's against one
   that imports ``scipy.signal`` first, alternating, 3 of each;
 * skip to the next radio track's audio (``engine.last_jump_latency``), 15 s in;
@@ -83,7 +86,13 @@ def child(mode: str, started: float) -> None:
     launcher = Launcher(app, settings, tasks)
     if "before" in mode:
         _path_before(launcher)
-    if mode.endswith("_scipy"):
+    if "last" in mode:
+        _last_stop()
+    if mode.startswith("radio"):
+        _listener(returning="fresh" not in mode)
+    elif mode.startswith("stall"):
+        _listener(returning=False)  # its session gives the verdicts itself
+    if "_scipy" in mode:
         import player.generation.isolated as isolated
 
         isolated._serve = _serve_importing_scipy  # type: ignore[assignment]
@@ -363,6 +372,36 @@ def _trace_radio_start(marks: dict[str, float]) -> None:
     StreamingSource.push = first("first chunk pushed", StreamingSource.push)
 
 
+def _listener(returning: bool) -> None:
+    """The listener the radio starts for, the same in every run: ``returning``, whose
+    stored model has heard two verdicts on sounds (from then on every plan carries
+    candidates to audition), or ``fresh``, whose model has heard none. The runs share one
+    profile, whose stored model would otherwise drift from run to run."""
+    from player.radio import RadioService
+
+    made = RadioService._make_planner
+
+    def make(self: Any) -> Any:
+        planner = made(self)
+        sound = getattr(getattr(planner, "model", None), "sound", None)
+        if sound is not None:
+            sound.clear()
+            if returning:
+                sound.observe([7.0, 7.0, 0.0, 11.8, 2.7, -18.0, 0.75, 0.55], 1.0)
+                sound.observe([7.0, 7.0, 0.0, 9.6, 2.7, -18.0, 0.75, 0.55], -1.0)
+        return planner
+
+    RadioService._make_planner = make  # type: ignore[method-assign]
+
+
+def _last_stop() -> None:
+    """Today's code with this stop's radio-start change undone: the station's first
+    track is auditioned like any other (four 8 s previews before it is made)."""
+    from player.radio import RadioService
+
+    RadioService._waited_for = lambda self, item: False  # type: ignore[method-assign]
+
+
 def _path_before(launcher: object) -> None:
     """Today's code with issue 17's radio-start changes undone, for the comparison: the
     engine's process starts once the window shows (not with the app), renders no
@@ -430,6 +469,12 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=("warm", "cold"), help="only the warm or the cold radio start"
     )
+    parser.add_argument(
+        "--fresh", action="store_true", help="a listener whose model has heard no verdict"
+    )
+    parser.add_argument(
+        "--history", action="store_true", help="also the paths before issue 17 and scipy"
+    )
     parser.add_argument("--stall", action="store_true", help="auditions: GUI stall")
     parser.add_argument("--stall-only", action="store_true", help="only the audition stall")
     parser.add_argument("--stall-runs", type=int, default=1, help="rounds of the stall runs")
@@ -446,10 +491,18 @@ def main() -> None:
             _startup_report(starts)
         _engine_startup_report()
         radio_runs: dict[str, list[dict[str, object]]] = {}
+        tag = "_fresh" if args.fresh else ""
+        warm_modes = [f"radio{tag}", f"radio_last{tag}"]
+        cold_modes = [f"radio_cold{tag}", f"radio_cold_last{tag}"]
+        if args.history:
+            warm_modes.append(f"radio_before{tag}")
+            cold_modes += [f"radio_cold_before{tag}", f"radio_cold_scipy{tag}"]
         for run in range(args.radio_runs):
-            modes = ("radio", "radio_before", "radio_cold", "radio_cold_before")
-            modes += ("radio_cold_scipy",)
-            chosen = {"warm": modes[:2], "cold": modes[2:], None: modes}[args.only]
+            chosen = {
+                "warm": warm_modes,
+                "cold": cold_modes,
+                None: warm_modes + cold_modes,
+            }[args.only]
             for mode in chosen:
                 radio = _run(home, mode)
                 radio_runs.setdefault(mode, []).append(radio)
@@ -459,7 +512,7 @@ def main() -> None:
                     f"{[round(x, 1) for x in os.getloadavg()]}",
                     flush=True,
                 )
-                if mode != "radio" or "failed" in radio:
+                if mode != f"radio{tag}" or "failed" in radio:
                     continue
                 for name, what in (("settle", "window settling, 2 s"), ("radio", "radio, 20 s")):
                     print(
@@ -476,39 +529,29 @@ def main() -> None:
             "'Start my radio' -> first audio (ms), skip -> next track's audio (ms); load "
             f"{[round(x, 1) for x in os.getloadavg()]}:"
         )
+        listener = "fresh listener" if args.fresh else "returning listener"
         for warmth in {"warm": ("",), "cold": ("_cold",), None: ("", "_cold")}[args.only]:
-            new = radio_runs[f"radio{warmth}"]
-            old = radio_runs[f"radio{warmth}_before"]
+            new = radio_runs[f"radio{warmth}{tag}"]
             label = "cold (first click as the window opens)" if warmth else "warm"
-            for run in new + old:
-                if run.get("first_audio_ms") is None:
-                    print(f"    no first audio within 20 s: {run}")
-                else:
-                    print(f"    steps (ms after the click): {run.get('steps_ms')}")
-            scipy_runs = radio_runs.get(f"radio{warmth}_scipy", [])
-            for run in scipy_runs:
-                print(f"    steps, engine importing scipy.signal: {run.get('steps_ms')}")
-            new_ms = _median([r.get("first_audio_ms") for r in new])
-            old_ms = _median([r.get("first_audio_ms") for r in old])
-            if scipy_runs:
-                last = _median([r.get("first_audio_ms") for r in scipy_runs])
+            for variant, what in (
+                ("_last", "the last stop (the first track auditioned)"),
+                ("_before", "before issue 17"),
+                ("_scipy", "the engine importing scipy.signal"),
+            ):
+                old = radio_runs.get(f"radio{warmth}{variant}{tag}", [])
+                if not old:
+                    continue
+                new_ms = _median([r.get("first_audio_ms") for r in new])
+                old_ms = _median([r.get("first_audio_ms") for r in old])
+                ratio = f"{old_ms / new_ms:.1f}x" if new_ms and old_ms else "n/a"
                 print(
-                    f"  {label}: now {new_ms} ms vs the engine importing scipy.signal "
-                    f"(last stop) {last} ms {[r.get('first_audio_ms') for r in scipy_runs]}"
+                    f"  {label}, {listener}: now median {new_ms} ms "
+                    f"{[r.get('first_audio_ms') for r in new]} vs {what} {old_ms} ms "
+                    f"{[r.get('first_audio_ms') for r in old]} ({ratio}); skip "
+                    f"{[r.get('skip_ms') for r in new]} vs {[r.get('skip_ms') for r in old]} ms;"
+                    f" engine ready at the click {[r.get('engine_ready_at_click') for r in new]}"
+                    f"; underruns {[r.get('underruns') for r in new + old]}"
                 )
-            ratio = f"{old_ms / new_ms:.1f}x" if new_ms and old_ms else "n/a"
-            print(
-                f"  {label}: now {new_ms} ms {[r.get('first_audio_ms') for r in new]} vs "
-                f"before {old_ms} ms {[r.get('first_audio_ms') for r in old]} "
-                f"({ratio} faster); engine ready at the click: "
-                f"{[r.get('engine_ready_at_click') for r in new]} (now), "
-                f"{[r.get('engine_ready_at_click') for r in old]} (before)"
-            )
-            print(
-                f"  skip, engine {label}: {[r.get('skip_ms') for r in new]} (new) vs "
-                f"{[r.get('skip_ms') for r in old]} (old); underruns "
-                f"{[r.get('underruns') for r in new + old]}"
-            )
 
 
 def _stall_report(home: Path, runs: int = 1) -> None:
