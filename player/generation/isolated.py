@@ -89,6 +89,7 @@ def _answer(conn: Connection, engine: str, warm: bool) -> None:
         # the first "Start my radio" wait seconds for them. Rendering is nice'd.
         _nice()
     conn.send(("ready", generator.name))
+    held: _Held | None = None
     while True:
         try:
             message = conn.recv()
@@ -97,10 +98,22 @@ def _answer(conn: Connection, engine: str, warm: bool) -> None:
         kind, request = message
         if kind == "stop":
             return
+        if kind == "prerender":
+            if held is not None:
+                held.close()
+            held = _Held.render(generator, request)
+            continue  # nobody waits for an answer
         if kind not in ("generate", "describe", "describe_file"):
             continue  # a "cancel" that arrived after its stream had already ended
+        ready = held if kind == "generate" and _same(held, request) else None
+        if held is not None and held is not ready:
+            held.close()  # another request: what was rendered ahead is not wanted
+        held = None
         try:
-            if kind == "generate":
+            if ready is not None:
+                conn.send(("prerendered", None))
+                ended = _stream(conn, ready.result, ready.chunks())
+            elif kind == "generate":
                 ended = _stream(conn, generator.generate(request))
             else:
                 ended = _describe_here(conn, generator, kind, request)
@@ -128,8 +141,56 @@ def _warm_up(generator: Any) -> None:
         log.exception("the engine's warm-up render failed")
 
 
-def _stream(conn: Connection, result: GenerationResult) -> str:
-    """Send ``result`` chunk by chunk; returns how it ended ("end", "cancel", "stop")."""
+def _same(held: _Held | None, request: Any) -> bool:
+    if held is None:
+        return False
+    try:
+        return bool(held.request == request)
+    except (TypeError, ValueError):  # a source track's audio (arrays) does not compare
+        return False
+
+
+class _Held:
+    """A track whose opening was rendered ahead (``prerender``): the request, its result
+    and its chunk stream with the first chunk already taken from it. Answering the same
+    request from it sends the very chunks a fresh render would (one stream of one
+    renderer, started earlier)."""
+
+    def __init__(
+        self, request: GenerationRequest, result: GenerationResult, it: Iterator[np.ndarray]
+    ) -> None:
+        self.request = request
+        self.result = result
+        self._it = it
+        self._first = next(it, None)
+
+    @classmethod
+    def render(cls, generator: Any, request: GenerationRequest) -> _Held | None:
+        try:
+            request.validate()
+            result = generator.generate(request)
+            return cls(request, result, iter(result))
+        except Exception:
+            log.exception("rendering a track's opening ahead failed")
+            return None
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        if self._first is not None:
+            yield self._first
+        yield from self._it
+
+    def close(self) -> None:
+        close = getattr(self._it, "close", None)
+        if close is not None:
+            close()
+        self.result.close()
+
+
+def _stream(
+    conn: Connection, result: GenerationResult, chunks: Iterator[np.ndarray] | None = None
+) -> str:
+    """Send ``result`` chunk by chunk (``chunks``: its stream, already started); returns
+    how it ended ("end", "cancel", "stop")."""
     conn.send(
         (
             "meta",
@@ -145,7 +206,7 @@ def _stream(conn: Connection, result: GenerationResult) -> str:
             },
         )
     )
-    for chunk in result:
+    for chunk in result if chunks is None else chunks:
         if conn.poll():
             kind = conn.recv()[0]
             if kind in ("cancel", "stop"):
@@ -293,6 +354,8 @@ class IsolatedGenerator:
         self._child: _Child | None = None
         self._busy: _RemoteStream | None = None
         self._stale = False
+        #: Requests answered from an opening rendered ahead (:meth:`prerender`).
+        self.prerendered = 0
 
     # -- lifetime ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -388,11 +451,27 @@ class IsolatedGenerator:
         with self._lock:
             stream = self._send(("generate", request))
             kind, payload = stream.take()
+            if kind == "prerendered":  # answered from the opening rendered ahead
+                self.prerendered += 1
+                kind, payload = stream.take()
             if kind == "error":
                 _raise(payload, stream.child.name or self.engine)
             if kind != "meta":
                 stream.raise_for(kind)
         return GenerationResult(chunks=stream.chunks, on_close=stream.abandon, **payload)
+
+    def prerender(self, request: GenerationRequest) -> bool:
+        """Let the child render the opening of ``request`` now, ahead of asking for it:
+        the next request, if it is the same, is answered from that render at once (its
+        metadata and first chunk are ready), with the same audio; any other request drops
+        it. Returns at once, without waiting for the child; False (and nothing sent)
+        while the child is busy with a request (a message then would be read as part of
+        that request's conversation)."""
+        request.validate()
+        with self._lock:
+            if self._busy is not None or self._stale:
+                return False
+            return self._spawn().send(("prerender", request))
 
     def describe_opening(
         self,
