@@ -14,9 +14,12 @@ null audio output in a temporary profile). Each figure comes from a fresh proces
   non-silent frame), warm (the engine's process has started and warmed up, 2 s after
   the window) and cold (the click comes the moment the window is filled in: the app
   just opened), for a returning listener (a stored model that has heard two verdicts on
-  sounds, so plans carry candidates to audition; ``--fresh``: none heard), today's path
-  against, alternating in the same run, the last stop ("last": the station's first
-  track auditioned like any other); with ``--history`` also the path before issue 17
+  sounds, so plans carry candidates to audition), today's path against, alternating in
+  the same run, the last stop ("last": the station's first track auditioned like any
+  other, and neither planned nor rendered before the click); ``--fresh``: a listener
+  whose model has heard nothing (no auditions either way), today's path against the
+  same without the first track planned and its opening rendered before the click
+  ("noahead"); with ``--history`` also the path before issue 17
   ("before": the engine's process started once the window shows, no warm-up render, a
   first chunk of two bars) and, cold, the engine's process importing ``scipy.signal``
   ("scipy"); every path streams the first track from its first chunk, and each run's
@@ -88,6 +91,8 @@ def child(mode: str, started: float) -> None:
         _path_before(launcher)
     if "last" in mode:
         _last_stop()
+    if "noahead" in mode:
+        _no_render_ahead()
     if mode.startswith("radio"):
         _listener(returning="fresh" not in mode)
     elif mode.startswith("stall"):
@@ -395,11 +400,25 @@ def _listener(returning: bool) -> None:
 
 
 def _last_stop() -> None:
-    """Today's code with this stop's radio-start change undone: the station's first
-    track is auditioned like any other (four 8 s previews before it is made)."""
+    """Today's code with this stop's radio-start changes undone: the station's first
+    track is auditioned like any other (four 8 s previews before it is made), and
+    nothing is planned or rendered before the click."""
     from player.radio import RadioService
 
     RadioService._waited_for = lambda self, item: False  # type: ignore[method-assign]
+    _no_render_ahead()
+
+
+def _no_render_ahead() -> None:
+    """The radio planner is made before the click, but the first track is not planned
+    nor its opening rendered ahead (``prepare_start`` undone)."""
+    from player.radio import RadioService
+
+    def prepare_only(self: Any, seed: Any) -> bool:
+        self.prepare()
+        return False
+
+    RadioService.prepare_start = prepare_only  # type: ignore[method-assign]
 
 
 def _path_before(launcher: object) -> None:
@@ -492,8 +511,9 @@ def main() -> None:
         _engine_startup_report()
         radio_runs: dict[str, list[dict[str, object]]] = {}
         tag = "_fresh" if args.fresh else ""
-        warm_modes = [f"radio{tag}", f"radio_last{tag}"]
-        cold_modes = [f"radio_cold{tag}", f"radio_cold_last{tag}"]
+        against = "_noahead" if args.fresh else "_last"
+        warm_modes = [f"radio{tag}", f"radio{against}{tag}"]
+        cold_modes = [f"radio_cold{tag}", f"radio_cold{against}{tag}"]
         if args.history:
             warm_modes.append(f"radio_before{tag}")
             cold_modes += [f"radio_cold_before{tag}", f"radio_cold_scipy{tag}"]
@@ -534,7 +554,8 @@ def main() -> None:
             new = radio_runs[f"radio{warmth}{tag}"]
             label = "cold (first click as the window opens)" if warmth else "warm"
             for variant, what in (
-                ("_last", "the last stop (the first track auditioned)"),
+                ("_last", "the last stop (first track auditioned, nothing ahead)"),
+                ("_noahead", "no first track planned or rendered ahead"),
                 ("_before", "before issue 17"),
                 ("_scipy", "the engine importing scipy.signal"),
             ):
