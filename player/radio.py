@@ -615,7 +615,7 @@ class RadioService:
         """Whether the listener is waiting in silence for ``item``: nothing of this
         station is made yet (its first track, or the next after that one failed). Such a
         track is not auditioned: with a stored model that has heard two verdicts, four
-        previews held "Start my radio" up by 1-3 s (issue 17). The plan's first
+        previews held "Start my radio" up by 3-5 s (issue 17). The plan's first
         candidate (the best request under a Thompson draw) is made, and its opening is
         described from the file afterwards, so its verdict still teaches the sound model.
         """
