@@ -797,7 +797,7 @@ class RadioService:
             return None
         try:
             return auditioner.describe_file(path, float(params.get("bpm") or 120.0))
-        except (OSError, RuntimeError, ValueError, UserFacingError):  # the engine's process too
+        except (OSError, RuntimeError, ValueError):
             log.warning("could not describe %s for the listener model", path, exc_info=True)
             return None
 

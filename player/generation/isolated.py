@@ -103,7 +103,7 @@ def _answer(conn: Connection, engine: str, warm: bool) -> None:
                 held.close()
             held = _Held.render(generator, request)
             continue  # nobody waits for an answer
-        if kind not in ("generate", "describe", "describe_file"):
+        if kind not in ("generate", "describe"):
             continue  # a "cancel" that arrived after its stream had already ended
         ready = held if kind == "generate" and _same(held, request) else None
         if held is not None and held is not ready:
@@ -116,7 +116,7 @@ def _answer(conn: Connection, engine: str, warm: bool) -> None:
             elif kind == "generate":
                 ended = _stream(conn, generator.generate(request))
             else:
-                ended = _describe_here(conn, generator, kind, request)
+                ended = _describe_here(conn, generator, request)
             if ended == "stop":
                 return
         except (BrokenPipeError, ConnectionResetError, EOFError):
@@ -217,8 +217,8 @@ def _stream(
     return "end"
 
 
-def _describe_here(conn: Connection, generator: Any, kind: str, payload: Any) -> str:
-    """Answer a sound-description request in this process: the radio's auditions render
+def _describe_here(conn: Connection, generator: Any, payload: Any) -> str:
+    """Answer a preview's description request in this process: the radio's auditions render
     a candidate's opening *and* describe it here, so the player's process does neither
     (the description is about 140 ms of numpy per 8 s preview, which on the player's
     interpreter lock competed with the window and the audio feeder). The very code the
@@ -234,13 +234,9 @@ def _describe_here(conn: Connection, generator: Any, kind: str, payload: Any) ->
             heard.append(str(conn.recv()[0]))
         return bool(heard) and heard[0] in ("cancel", "stop")
 
-    if kind == "describe":
-        request, seconds = payload
-        preview = Auditioner(seconds, generator=generator).preview(request, cancelled)
-        sound = None if preview is None else preview.sound
-    else:
-        path, seconds, bpm = payload
-        sound = Auditioner(seconds, generator=generator).describe_file(path, bpm)
+    request, seconds = payload
+    preview = Auditioner(seconds, generator=generator).preview(request, cancelled)
+    sound = None if preview is None else preview.sound
     if sound is None or cancelled():
         conn.send(("cancelled", None))
         return heard[0] if heard else "cancel"
@@ -484,12 +480,6 @@ class IsolatedGenerator:
         when ``cancelled()`` turned true first (the child stops between chunks)."""
         request.validate()
         return self._ask(("describe", (request, float(seconds))), cancelled)
-
-    def describe_file(self, path: str, seconds: float, requested_bpm: float) -> np.ndarray:
-        """The child describes the opening ``seconds`` of an audio file (a made track)."""
-        sound = self._ask(("describe_file", (str(path), float(seconds), float(requested_bpm))))
-        assert sound is not None
-        return sound
 
     def _ask(
         self, message: tuple[str, Any], cancelled: Callable[[], bool] = lambda: False

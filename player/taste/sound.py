@@ -280,12 +280,16 @@ class Auditioner:
     with MusicGen. Thread-safe: one render at a time.
 
     ``generator``: the engine to render with; in the app, the engine's own process
-    (:class:`player.generation.isolated.IsolatedGenerator`), which renders the opening
-    *and describes it* there (``describe_opening``/``describe_file``): only the eight
-    numbers come back, so the app's process neither loads the synthesis modules nor
-    spends its interpreter lock on rendering or on the description's FFTs against the
-    window and the audio feeder. None: a procedural engine in this process (the
-    headless CLI and the benchmarks), described here too."""
+    (:class:`player.generation.isolated.IsolatedGenerator`), which renders a preview
+    *and describes it* there (``describe_opening``): only the eight numbers come back,
+    so the app's process neither loads the synthesis modules nor spends its interpreter
+    lock on rendering or on the description's FFTs against the window and the audio
+    feeder. None: a procedural engine in this process (the headless CLI and the
+    benchmarks), described here too. A made track's file is still described here
+    (:meth:`describe_file`, once per track chosen without an audition): in the engine's
+    process the first description waits for its imports (about 1.5 s there), and the
+    station's first track would be "ready" that much later (a verdict given before then
+    is learned without its sound)."""
 
     def __init__(self, seconds: float = 8.0, generator: Any = None) -> None:
         if generator is None:
@@ -337,10 +341,6 @@ class Auditioner:
     def describe_file(self, path: str | Path, requested_bpm: float) -> np.ndarray:
         """The description of a made track's opening, read from its file: a track chosen
         without an audition still teaches the sound model through its verdict."""
-        remote = getattr(self.generator, "describe_file", None)
-        if remote is not None:  # described in the engine's process, like the previews
-            with self._lock:
-                return np.asarray(remote(str(path), self.seconds, requested_bpm), dtype=float)
         import soundfile as sf
 
         with sf.SoundFile(str(path)) as f:
