@@ -484,8 +484,9 @@ class RadioService:
         the planner, plan the station's first track now, and let the engine's process
         render its opening ahead (``prerender``), so that :meth:`start` with the same
         seed hands the engine a request it has already begun: planning, composing and
-        the first chunk are off the path to sound. Any other seed plans afresh. False
-        (nothing done) while a station plays, or for the legacy planner."""
+        the first chunk are off the path to sound (the opening only with the procedural
+        engine). Any other seed plans afresh. False (nothing done) while a station
+        plays, or for the legacy planner."""
         planner = self.prepare()
         if self.planner_kind != "listener":
             return False
@@ -496,7 +497,9 @@ class RadioService:
             plan = planner.plan(station, self.track_seconds)
             self._ready_plan = (seed, plan, planner)
         prerender = getattr(getattr(self.generation, "generator", None), "prerender", None)
-        if prerender is not None:
+        # MusicGen's opening costs seconds of GPU: only the procedural engine's is cheap
+        # enough to make for a click that may not come.
+        if prerender is not None and self.generation.engine_name() == "procedural":
             try:
                 prerender(plan.request)
             except Exception:  # only a head start: the click renders as it always did
