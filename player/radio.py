@@ -187,6 +187,8 @@ class RadioService:
         self._seed: RadioSeed | None = None
         self._station: Any = None
         self._next_key = 0
+        self._station_key = 1  # the key of the current station's first item
+        self._ready_plan: tuple[RadioSeed, Any, Any] | None = None  # see prepare_start()
         self._failures = 0
         self._halted = ""  # why generation stopped ("quota", "stalled"), empty when running
         self._cancel = threading.Event()
@@ -243,13 +245,18 @@ class RadioService:
             self._items = [i for i in self._items if i.status in ("playing", "played")]
             self._seed = seed
             self._station = station
+            self._station_key = self._next_key + 1
+            ready, self._ready_plan = self._ready_plan, None
             self._failures = 0
             self._halted = ""
             if self.planner_kind == "legacy":
                 planner.tune(station)
             self._lock.notify_all()
         self._emit("cleared", message=seed.describe())
-        self._fill()
+        # The plan made ahead, if it is for this seed and by this planner (not one made
+        # again for preferences changed since).
+        usable = ready is not None and ready[0] == seed and ready[2] is planner
+        self._fill(first=ready[1] if usable and ready is not None else None)
 
     def stop(self) -> None:
         """Stop planning; what was generated stays playable."""
@@ -452,6 +459,7 @@ class RadioService:
             store.reset_state(self.database, self.user_id)
         with self._lock:
             planner.model.forget()
+            self._ready_plan = None  # chosen by what was just forgotten
 
     def weights(self) -> dict[str, float]:
         """The legacy planner's genre weights (empty for the listener model)."""
@@ -470,6 +478,33 @@ class RadioService:
             if self.planner is None:
                 self.planner = planner
             return self.planner
+
+    def prepare_start(self, seed: RadioSeed) -> bool:
+        """Before the click that will start ``seed`` (the app's "Start my radio"): make
+        the planner, plan the station's first track now, and let the engine's process
+        render its opening ahead (``prerender``), so that :meth:`start` with the same
+        seed hands the engine a request it has already begun: planning, composing and
+        the first chunk are off the path to sound (the opening only with the procedural
+        engine). Any other seed plans afresh. False (nothing done) while a station
+        plays, or for the legacy planner."""
+        planner = self.prepare()
+        if self.planner_kind != "listener":
+            return False
+        station = self._station_for(seed)
+        with self._lock:
+            if self._seed is not None or self._closed:
+                return False
+            plan = planner.plan(station, self.track_seconds)
+            self._ready_plan = (seed, plan, planner)
+        prerender = getattr(getattr(self.generation, "generator", None), "prerender", None)
+        # MusicGen's opening costs seconds of GPU: only the procedural engine's is cheap
+        # enough to make for a click that may not come.
+        if prerender is not None and self.generation.engine_name() == "procedural":
+            try:
+                prerender(plan.request)
+            except Exception:  # only a head start: the click renders as it always did
+                log.exception("could not render the first track's opening ahead")
+        return True
 
     def _make_planner(self) -> Any:
         from player.taste.planner import LegacyPlanner, ListenerPlanner
@@ -529,7 +564,9 @@ class RadioService:
     def _pending(self) -> int:
         return sum(1 for i in self._items if i.status in ("queued", "generating", "ready"))
 
-    def _fill(self, force: bool = False) -> None:
+    def _fill(self, force: bool = False, first: Any = None) -> None:
+        """Queue and plan items up to ``ahead``; ``first``: the plan of the first one,
+        made ahead (:meth:`prepare_start`)."""
         added = []
         with self._lock:
             if self._seed is None or self._halted or self._closed:
@@ -543,16 +580,18 @@ class RadioService:
             while self._pending() < self.ahead:
                 self._next_key += 1
                 item = RadioItem(self._next_key, "", None)
-                self._plan_into(item)
+                self._plan_into(item, first)
+                first = None
                 self._items.append(item)
                 added.append(dataclasses.replace(item))
             self._lock.notify_all()
         for item in added:
             self._emit("queued", item)
 
-    def _plan_into(self, item: RadioItem) -> None:
-        """Plan ``item``'s request (called with the lock held)."""
-        plan = self.planner.plan(self._station, self.track_seconds)
+    def _plan_into(self, item: RadioItem, plan: Any = None) -> None:
+        """Plan ``item``'s request (called with the lock held); ``plan``: made ahead."""
+        if plan is None:
+            plan = self.planner.plan(self._station, self.track_seconds)
         item.vibe = plan.vibe
         self._apply_plan(item, plan)
 
@@ -560,7 +599,7 @@ class RadioService:
         """Hear the plan's alternatives (rendering runs outside the lock) and keep the one
         the listener model expects to fit best."""
         plan = item.plan
-        if plan is None or self.planner_kind != "listener":
+        if plan is None or self.planner_kind != "listener" or self._waited_for(item):
             return
         try:
             previews = self.planner.audition(plan, cancel.is_set)
@@ -574,6 +613,20 @@ class RadioService:
             if cancel.is_set() or item.plan is not plan:
                 return
             self._apply_plan(item, self.planner.pick(plan, previews))
+
+    def _waited_for(self, item: RadioItem) -> bool:
+        """Whether the listener is waiting in silence for ``item``: nothing of this
+        station is made yet (its first track, or the next after that one failed). Such a
+        track is not auditioned: with a stored model that has heard two verdicts, four
+        previews held "Start my radio" up by 3-5 s (issue 17). The plan's first
+        candidate (the best request under a Thompson draw) is made, and its opening is
+        described from the file afterwards, so its verdict still teaches the sound model.
+        """
+        with self._lock:
+            return item.key >= self._station_key and not any(
+                i.key >= self._station_key and i.status in ("ready", "playing", "played")
+                for i in self._items
+            )
 
     def _apply_plan(self, item: RadioItem, plan: Any) -> None:
         item.request = plan.request

@@ -181,7 +181,10 @@ class RadioController(QObject):
     def _prepare(self) -> None:
         """Before the first click, make the radio's planner (it reads the stored listener
         model and the history: 0.1-0.3 s of database and imports the first "Start my
-        radio" would otherwise wait for). The engine's process is started by the app
+        radio" would otherwise wait for), plan the taste station's first track and let
+        the engine's process render its opening ahead (issue 17: the click then waits
+        for neither the plan nor the engine's first chunk; another station plans as
+        before). The engine's process is started by the app
         (``Launcher.prestart_engine``)."""
         service = self.service
         if service is None:
@@ -191,7 +194,7 @@ class RadioController(QObject):
 
         def prepare(_ctx: Any) -> None:
             if service.preferences == preferences:
-                service.prepare()
+                service.prepare_start(RadioSeed("taste"))
 
         self.ctx.tasks.run(prepare, description="Preparing the radio", visible=False)
 

@@ -31,7 +31,7 @@ import multiprocessing
 import os
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -51,7 +51,9 @@ CHUNKS_AHEAD = 4
 #: The warm-up render the child does before saying it is ready.
 WARM_UP = GenerationRequest(genres=["house"], seed=1, duration_seconds=2.0)
 #: Messages that end a request: after one of these the child is free again.
-_FINAL = ("end", "error", "cancelled", "gone", "closed")
+_FINAL = ("end", "error", "cancelled", "gone", "closed", "described")
+#: How often a thread waiting for a description checks whether it was cancelled.
+_CANCEL_POLL_S = 0.05
 
 
 class EngineCrashed(UserFacingError):
@@ -87,6 +89,7 @@ def _answer(conn: Connection, engine: str, warm: bool) -> None:
         # the first "Start my radio" wait seconds for them. Rendering is nice'd.
         _nice()
     conn.send(("ready", generator.name))
+    held: _Held | None = None
     while True:
         try:
             message = conn.recv()
@@ -95,10 +98,26 @@ def _answer(conn: Connection, engine: str, warm: bool) -> None:
         kind, request = message
         if kind == "stop":
             return
-        if kind != "generate":
+        if kind == "prerender":
+            if held is not None:
+                held.close()
+            held = _Held.render(generator, request)
+            continue  # nobody waits for an answer
+        if kind not in ("generate", "describe"):
             continue  # a "cancel" that arrived after its stream had already ended
+        ready = held if kind == "generate" and _same(held, request) else None
+        if held is not None and held is not ready:
+            held.close()  # another request: what was rendered ahead is not wanted
+        held = None
         try:
-            if _stream(conn, generator.generate(request)) == "stop":
+            if ready is not None:
+                conn.send(("prerendered", None))
+                ended = _stream(conn, ready.result, ready.chunks())
+            elif kind == "generate":
+                ended = _stream(conn, generator.generate(request))
+            else:
+                ended = _describe_here(conn, generator, request)
+            if ended == "stop":
                 return
         except (BrokenPipeError, ConnectionResetError, EOFError):
             raise
@@ -122,8 +141,56 @@ def _warm_up(generator: Any) -> None:
         log.exception("the engine's warm-up render failed")
 
 
-def _stream(conn: Connection, result: GenerationResult) -> str:
-    """Send ``result`` chunk by chunk; returns how it ended ("end", "cancel", "stop")."""
+def _same(held: _Held | None, request: Any) -> bool:
+    if held is None:
+        return False
+    try:
+        return bool(held.request == request)
+    except (TypeError, ValueError):  # a source track's audio (arrays) does not compare
+        return False
+
+
+class _Held:
+    """A track whose opening was rendered ahead (``prerender``): the request, its result
+    and its chunk stream with the first chunk already taken from it. Answering the same
+    request from it sends the very chunks a fresh render would (one stream of one
+    renderer, started earlier)."""
+
+    def __init__(
+        self, request: GenerationRequest, result: GenerationResult, it: Iterator[np.ndarray]
+    ) -> None:
+        self.request = request
+        self.result = result
+        self._it = it
+        self._first = next(it, None)
+
+    @classmethod
+    def render(cls, generator: Any, request: GenerationRequest) -> _Held | None:
+        try:
+            request.validate()
+            result = generator.generate(request)
+            return cls(request, result, iter(result))
+        except Exception:
+            log.exception("rendering a track's opening ahead failed")
+            return None
+
+    def chunks(self) -> Iterator[np.ndarray]:
+        if self._first is not None:
+            yield self._first
+        yield from self._it
+
+    def close(self) -> None:
+        close = getattr(self._it, "close", None)
+        if close is not None:
+            close()
+        self.result.close()
+
+
+def _stream(
+    conn: Connection, result: GenerationResult, chunks: Iterator[np.ndarray] | None = None
+) -> str:
+    """Send ``result`` chunk by chunk (``chunks``: its stream, already started); returns
+    how it ended ("end", "cancel", "stop")."""
     conn.send(
         (
             "meta",
@@ -139,7 +206,7 @@ def _stream(conn: Connection, result: GenerationResult) -> str:
             },
         )
     )
-    for chunk in result:
+    for chunk in result if chunks is None else chunks:
         if conn.poll():
             kind = conn.recv()[0]
             if kind in ("cancel", "stop"):
@@ -148,6 +215,33 @@ def _stream(conn: Connection, result: GenerationResult) -> str:
         conn.send(("chunk", np.ascontiguousarray(chunk, dtype=np.float32)))
     conn.send(("end", None))
     return "end"
+
+
+def _describe_here(conn: Connection, generator: Any, payload: Any) -> str:
+    """Answer a preview's description request in this process: the radio's auditions render
+    a candidate's opening *and* describe it here, so the player's process does neither
+    (the description is about 140 ms of numpy per 8 s preview, which on the player's
+    interpreter lock competed with the window and the audio feeder). The very code the
+    headless radio runs in-process (:class:`player.taste.sound.Auditioner`), so a
+    description is the same either way. Returns how it ended ("described", "cancel",
+    "stop")."""
+    from player.taste.sound import Auditioner
+
+    heard: list[str] = []
+
+    def cancelled() -> bool:
+        if not heard and conn.poll():
+            heard.append(str(conn.recv()[0]))
+        return bool(heard) and heard[0] in ("cancel", "stop")
+
+    request, seconds = payload
+    preview = Auditioner(seconds, generator=generator).preview(request, cancelled)
+    sound = None if preview is None else preview.sound
+    if sound is None or cancelled():
+        conn.send(("cancelled", None))
+        return heard[0] if heard else "cancel"
+    conn.send(("described", np.asarray(sound, dtype=np.float64)))
+    return "described"
 
 
 def _describe(exc: BaseException) -> tuple[bool, str]:
@@ -256,6 +350,8 @@ class IsolatedGenerator:
         self._child: _Child | None = None
         self._busy: _RemoteStream | None = None
         self._stale = False
+        #: Requests answered from an opening rendered ahead (:meth:`prerender`).
+        self.prerendered = 0
 
     # -- lifetime ---------------------------------------------------------------------------
     def start(self) -> None:
@@ -348,30 +444,87 @@ class IsolatedGenerator:
 
     def generate(self, request: GenerationRequest) -> GenerationResult:
         request.validate()
-        me = threading.current_thread()
         with self._lock:
-            while self._busy is not None:
-                if self._busy.owner is me:  # this thread dropped its last stream unread
-                    self._busy.abandon()
-                self._lock.wait()
-            if self._stale:  # a model was installed or removed: let "auto" choose again
-                self._stale = False
-                if self._child is not None:
-                    self._child.retire(grace=0.0, wait_reader=False)
-                    self._child = None
-            child = self._ready()
-            assert child is not None
-            stream = _RemoteStream(self, child)
-            child.stream = stream
-            self._busy = stream
-            if not child.send(("generate", request)):
-                stream.deliver("gone", None)
+            stream = self._send(("generate", request))
             kind, payload = stream.take()
+            if kind == "prerendered":  # answered from the opening rendered ahead
+                self.prerendered += 1
+                kind, payload = stream.take()
             if kind == "error":
-                _raise(payload, child.name or self.engine)
+                _raise(payload, stream.child.name or self.engine)
             if kind != "meta":
                 stream.raise_for(kind)
         return GenerationResult(chunks=stream.chunks, on_close=stream.abandon, **payload)
+
+    def prerender(self, request: GenerationRequest) -> bool:
+        """Let the child render the opening of ``request`` now, ahead of asking for it:
+        the next request, if it is the same, is answered from that render at once (its
+        metadata and first chunk are ready), with the same audio; any other request drops
+        it. Returns at once, without waiting for the child; False (and nothing sent)
+        while the child is busy with a request (a message then would be read as part of
+        that request's conversation)."""
+        request.validate()
+        with self._lock:
+            if self._busy is not None or self._stale:
+                return False
+            return self._spawn().send(("prerender", request))
+
+    def describe_opening(
+        self,
+        request: GenerationRequest,
+        seconds: float,
+        cancelled: Callable[[], bool] = lambda: False,
+    ) -> np.ndarray | None:
+        """The child renders the opening ``seconds`` of ``request`` and describes it
+        (:func:`player.taste.sound.describe`); only the description crosses the pipe. None
+        when ``cancelled()`` turned true first (the child stops between chunks)."""
+        request.validate()
+        return self._ask(("describe", (request, float(seconds))), cancelled)
+
+    def _ask(
+        self, message: tuple[str, Any], cancelled: Callable[[], bool] = lambda: False
+    ) -> np.ndarray | None:
+        """Send a description request and wait for its one answer, checking ``cancelled``
+        meanwhile; raises what the child raised."""
+        with self._lock:
+            stream = self._send(message)
+            while not stream.items and not cancelled():
+                self._lock.wait(_CANCEL_POLL_S)
+            item = stream.take() if stream.items else None
+        if item is None:
+            stream.abandon()  # the child stops between chunks; the next request waits for it
+            return None
+        kind, payload = item
+        if kind == "described":
+            return np.asarray(payload)
+        if kind == "cancelled":
+            return None
+        if kind == "error":
+            _raise(payload, stream.child.name or self.engine)
+        stream.raise_for(kind)
+        return None  # unreachable: raise_for raises
+
+    def _send(self, message: tuple[str, Any]) -> _RemoteStream:
+        """Wait for the child to be free (lock held), make ``message`` its request in
+        progress and send it; the answers arrive on the returned stream."""
+        me = threading.current_thread()
+        while self._busy is not None:
+            if self._busy.owner is me:  # this thread dropped its last stream unread
+                self._busy.abandon()
+            self._lock.wait()
+        if self._stale:  # a model was installed or removed: let "auto" choose again
+            self._stale = False
+            if self._child is not None:
+                self._child.retire(grace=0.0, wait_reader=False)
+                self._child = None
+        child = self._ready()
+        assert child is not None
+        stream = _RemoteStream(self, child)
+        child.stream = stream
+        self._busy = stream
+        if not child.send(message):
+            stream.deliver("gone", None)
+        return stream
 
     def _finished(self, stream: _RemoteStream) -> None:
         """The child sent ``stream``'s last message: it is free (lock held)."""

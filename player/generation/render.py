@@ -187,7 +187,11 @@ class Renderer:
         }
         kit = render_kit(vary_kit(palette.kit, sound_rng), sr, sound_rng)
         self.hits = {name: apply_sos(eq, x) for name, x in kit.items()}
-        self.hits["riser"] = _riser(int(plan.bar_samples * 2), sr, sound_rng)
+        # The riser (13-18 ms of noise and convolution) sounds only before a drop, never
+        # in the opening a listener waits for: it is made when first placed, from the
+        # random stream as it stands here (nothing draws from it after), so the same.
+        self._riser_rng: np.random.Generator | None = sound_rng
+        self._riser_len = int(plan.bar_samples * 2)
         self.hits["kick"] = self.hits["kick"] * np.float32(0.95 * self.kick_gain)
         hat_level = np.float32(0.55 + 0.9 * b)
         for name in ("hat", "open_hat", "shaker", "ride", "crash"):
@@ -261,6 +265,7 @@ class Renderer:
             for stem in TONAL
         }
         hit_len = {name: len(x) for name, x in self.hits.items()}
+        hit_len.setdefault("riser", self._riser_len)
         tail_cap["kick"] = hit_len["kick"]
         tail_cap["drums"] = max(hit_len.values())
         stems = ("kick", "drums", *TONAL)
@@ -301,7 +306,7 @@ class Renderer:
                 stem = "kick" if h.name == "kick" else "drums"
                 used[stem] = max(
                     used[stem],
-                    self._place(bufs[stem], self.hits[h.name], h.start - pos, h.velocity),
+                    self._place(bufs[stem], self._hit(h.name), h.start - pos, h.velocity),
                 )
                 hit_idx += 1
             for s in stems:
@@ -331,6 +336,12 @@ class Renderer:
                 out[len(out) - k :] *= np.linspace(1.0, 0.0, k, dtype=np.float32)[:, None]
             emitted += len(out)
             yield np.ascontiguousarray(out, dtype=np.float32)
+
+    def _hit(self, name: str) -> np.ndarray:
+        if name == "riser" and self._riser_rng is not None:
+            self.hits["riser"] = _riser(self._riser_len, self.sr, self._riser_rng)
+            self._riser_rng = None
+        return self.hits[name]
 
     # ------------------------------------------------------------------------------------
     @staticmethod

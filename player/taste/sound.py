@@ -357,10 +357,16 @@ class Auditioner:
     with MusicGen. Thread-safe: one render at a time.
 
     ``generator``: the engine to render with; in the app, the engine's own process
-    (:class:`player.generation.isolated.IsolatedGenerator`: rendering there neither
-    loads the synthesis modules into the app nor holds its interpreter lock against the
-    window, and closing the stream after the opening cancels the rest in the child).
-    None: a procedural engine in this process (the headless CLI and the benchmarks)."""
+    (:class:`player.generation.isolated.IsolatedGenerator`), which renders a preview
+    *and describes it* there (``describe_opening``): only the eight numbers come back,
+    so the app's process neither loads the synthesis modules nor spends its interpreter
+    lock on rendering or on the description's FFTs against the window and the audio
+    feeder. None: a procedural engine in this process (the headless CLI and the
+    benchmarks), described here too. A made track's file is still described here
+    (:meth:`describe_file`, once per track chosen without an audition): in the engine's
+    process the first description waits for its imports (about 1.5 s there), and the
+    station's first track would be "ready" that much later (a verdict given before then
+    is learned without its sound)."""
 
     def __init__(self, seconds: float = 8.0, generator: Any = None) -> None:
         if generator is None:
@@ -379,6 +385,14 @@ class Auditioner:
         import time
 
         started = time.perf_counter()
+        remote = getattr(self.generator, "describe_opening", None)
+        if remote is not None:  # the engine's process renders and describes
+            with self._lock:
+                sound = remote(request, self.seconds, cancelled)
+                if sound is None:
+                    return None
+                self.renders += 1
+            return Preview(np.asarray(sound, dtype=float), time.perf_counter() - started)
         with self._lock:
             result = self.generator.generate(request)
             need = int(

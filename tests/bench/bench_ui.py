@@ -13,11 +13,17 @@ null audio output in a temporary profile). Each figure comes from a fresh proces
 * "Start my radio" to first audio (the engine's callback handing the device its first
   non-silent frame), warm (the engine's process has started and warmed up, 2 s after
   the window) and cold (the click comes the moment the window is filled in: the app
-  just opened), for today's path and, in the same run, the path before issue 17's last
-  changes ("before": the engine's process started once the window shows, no warm-up
-  render, a first chunk of two bars); both stream the first track from its first chunk;
-  cold also as at the last stop of issue 17 ("scipy": today's path with the engine's
-  process importing ``scipy.signal``, as its filters did until they stopped needing it);
+  just opened), for a returning listener (a stored model that has heard two verdicts on
+  sounds, so plans carry candidates to audition), today's path against, alternating in
+  the same run, the last stop ("last": the station's first track auditioned like any
+  other, and neither planned nor rendered before the click); ``--fresh``: a listener
+  whose model has heard nothing (no auditions either way), today's path against the
+  same without the first track planned and its opening rendered before the click
+  ("noahead"); with ``--history`` also the path before issue 17
+  ("before": the engine's process started once the window shows, no warm-up render, a
+  first chunk of two bars) and, cold, the engine's process importing ``scipy.signal``
+  ("scipy"); every path streams the first track from its first chunk, and each run's
+  steps after the click are printed as it ends;
 * the engine's process from spawn to ready (imported, warmed up), today's against one
   that imports ``scipy.signal`` first, alternating, 3 of each;
 * skip to the next radio track's audio (``engine.last_jump_latency``), 15 s in;
@@ -25,8 +31,10 @@ null audio output in a temporary profile). Each figure comes from a fresh proces
 * the GUI stall while the radio's planner auditions (issue 13, ``--stall``): the
   latency probe over a radio session whose listener skips, likes and skips again in the
   first 12 s (after two verdicts each plan auditions 4 candidate openings of 8 s), with
-  auditions off, rendered in the app's process (the path before) and in the engine's
-  process, one run of each in the same invocation.
+  auditions off, rendered in the engine's process but described in the app's (issue
+  17's last stop) and rendered and described in the engine's process (today's), with
+  the app process's CPU time over the same stretch; ``--stall-runs N`` rounds of the
+  three, alternating, in the same invocation.
 
 ``--radio-runs N`` (default 2) runs of each radio variant; ``--quick`` skips the
 start-up and memory runs; ``--stall`` adds the audition comparison (``--stall-only``:
@@ -74,11 +82,22 @@ def child(mode: str, started: float) -> None:
     settings = Settings.load()
     if mode.startswith(("radio", "stall")):
         settings.set("track_seconds", 30)
+        # Every run makes three or four tracks on the same profile: with the free daily
+        # limit (20), runs after the fifth or so hit the quota and never play.
+        settings.set("daily_limit", 10_000)
     tasks = TaskRunner(app)
     launcher = Launcher(app, settings, tasks)
     if "before" in mode:
         _path_before(launcher)
-    if mode.endswith("_scipy"):
+    if "last" in mode:
+        _last_stop()
+    if "noahead" in mode:
+        _no_render_ahead()
+    if mode.startswith("radio"):
+        _listener(returning="fresh" not in mode)
+    elif mode.startswith("stall"):
+        _listener(returning=False)  # its session gives the verdicts itself
+    if "_scipy" in mode:
         import player.generation.isolated as isolated
 
         isolated._serve = _serve_importing_scipy  # type: ignore[assignment]
@@ -205,8 +224,10 @@ def child(mode: str, started: float) -> None:
 
     launcher.on_ready = ready
     app.exec()
+    # Reported before shutting down: an app that crashes on its way out (a segfault in
+    # about one run in fifteen on this box, in every variant) keeps its figures.
+    print(json.dumps(out), flush=True)
     launcher.shutdown()
-    print(json.dumps(out))
 
 
 def _serve_importing_scipy(conn: Any, engine: str, warm: bool = True) -> None:
@@ -243,8 +264,10 @@ def _engine_startup_report() -> None:
 
 
 def _auditions(variant: str) -> None:
-    """Issue 13's comparison: auditions ``off``, rendered in the app's own process
-    (``inproc``, the path before) or in the engine's process (``child``, today's)."""
+    """The audition comparison: ``off``; rendered and described in the app's own process
+    (``inproc``, before issue 13); rendered in the engine's process but described in the
+    app's (``childrender``, issue 17's last stop); rendered and described in the engine's
+    process (``child``, today's)."""
     import player.taste.planner as planner
     from player.radio import RadioService
 
@@ -252,6 +275,21 @@ def _auditions(variant: str) -> None:
         planner.AUDITIONS = 0  # type: ignore[misc]
     elif variant == "inproc":
         RadioService._audition_engine = lambda self: None  # type: ignore[method-assign]
+    elif variant == "childrender":
+        engine_of = RadioService._audition_engine
+
+        class RenderOnly:
+            """The engine's process as the auditioner saw it at the last stop: it renders
+            (``generate``) but offers no description, so the app describes."""
+
+            def __init__(self, engine: Any) -> None:
+                self.generate = engine.generate
+
+        def render_only(self: Any) -> Any:
+            engine = engine_of(self)
+            return None if engine is None else RenderOnly(engine)
+
+        RadioService._audition_engine = render_only  # type: ignore[method-assign]
 
 
 def _stall_session(app: Any, session: Any, out: dict[str, object]) -> None:
@@ -268,7 +306,7 @@ def _stall_session(app: Any, session: Any, out: dict[str, object]) -> None:
     engine_ready = threading.Event()
     generator = session.ctx.generation.generator
     threading.Thread(target=lambda: (generator.name, engine_ready.set()), daemon=True).start()
-    split: dict[str, int] = {}
+    split: dict[str, float] = {}
 
     def click() -> None:
         if not engine_ready.is_set():
@@ -283,16 +321,18 @@ def _stall_session(app: Any, session: Any, out: dict[str, object]) -> None:
 
     def like() -> None:
         split["at"] = len(probe.samples)
+        split["cpu"] = time.process_time()  # type: ignore[assignment]
         radio.toggle_like()
 
     def done() -> None:
         probe.stop()
-        part = sorted(probe.samples[split.get("at", 0) :]) or [float("nan")]
+        part = sorted(probe.samples[int(split.get("at", 0)) :]) or [float("nan")]
         out["samples"] = len(part)
         out["p50_ms"] = round(part[len(part) // 2], 2)
         out["p95_ms"] = round(part[int(0.95 * len(part))], 2)
         out["p99_ms"] = round(part[int(0.99 * len(part))], 2)
         out["max_ms"] = round(part[-1], 2)
+        out["app_cpu_s"] = round(time.process_time() - split.get("cpu", 0.0), 2)
         service = radio.service
         auditioner = getattr(getattr(service, "planner", None), "auditioner", None)
         out["audition_renders"] = 0 if auditioner is None else auditioner.renders
@@ -339,6 +379,50 @@ def _trace_radio_start(marks: dict[str, float]) -> None:
     StreamingSource.push = first("first chunk pushed", StreamingSource.push)
 
 
+def _listener(returning: bool) -> None:
+    """The listener the radio starts for, the same in every run: ``returning``, whose
+    stored model has heard two verdicts on sounds (from then on every plan carries
+    candidates to audition), or ``fresh``, whose model has heard none. The runs share one
+    profile, whose stored model would otherwise drift from run to run."""
+    from player.radio import RadioService
+
+    made = RadioService._make_planner
+
+    def make(self: Any) -> Any:
+        planner = made(self)
+        sound = getattr(getattr(planner, "model", None), "sound", None)
+        if sound is not None:
+            sound.clear()
+            if returning:
+                sound.observe([7.0, 7.0, 0.0, 11.8, 2.7, -18.0, 0.75, 0.55], 1.0)
+                sound.observe([7.0, 7.0, 0.0, 9.6, 2.7, -18.0, 0.75, 0.55], -1.0)
+        return planner
+
+    RadioService._make_planner = make  # type: ignore[method-assign]
+
+
+def _last_stop() -> None:
+    """Today's code with this stop's radio-start changes undone: the station's first
+    track is auditioned like any other (four 8 s previews before it is made), and
+    nothing is planned or rendered before the click."""
+    from player.radio import RadioService
+
+    RadioService._waited_for = lambda self, item: False  # type: ignore[method-assign]
+    _no_render_ahead()
+
+
+def _no_render_ahead() -> None:
+    """The radio planner is made before the click, but the first track is not planned
+    nor its opening rendered ahead (``prepare_start`` undone)."""
+    from player.radio import RadioService
+
+    def prepare_only(self: Any, seed: Any) -> bool:
+        self.prepare()
+        return False
+
+    RadioService.prepare_start = prepare_only  # type: ignore[method-assign]
+
+
 def _path_before(launcher: object) -> None:
     """Today's code with issue 17's radio-start changes undone, for the comparison: the
     engine's process starts once the window shows (not with the app), renders no
@@ -371,7 +455,10 @@ def _run(home: Path, mode: str) -> dict[str, object]:
     )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if not lines:
-        raise RuntimeError(f"the {mode} run failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+        # One crashed app (PySide6 offscreen has segfaulted at exit on this box) must not
+        # cost the other runs' figures: it is reported and left out of the medians.
+        print(f"(the {mode} run failed with {proc.returncode}: {proc.stderr[-600:]!r})")
+        return {"failed": proc.returncode}
     if proc.returncode != 0:
         print(f"(the {mode} run exited with {proc.returncode} after reporting)")
     return json.loads(lines[-1])
@@ -403,14 +490,21 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=("warm", "cold"), help="only the warm or the cold radio start"
     )
+    parser.add_argument(
+        "--fresh", action="store_true", help="a listener whose model has heard no verdict"
+    )
+    parser.add_argument(
+        "--history", action="store_true", help="also the paths before issue 17 and scipy"
+    )
     parser.add_argument("--stall", action="store_true", help="auditions: GUI stall")
     parser.add_argument("--stall-only", action="store_true", help="only the audition stall")
+    parser.add_argument("--stall-runs", type=int, default=1, help="rounds of the stall runs")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-ui-") as tmp:
         home = Path(tmp)
         _onboard(home)
         if args.stall or args.stall_only:
-            _stall_report(home)
+            _stall_report(home, args.stall_runs)
         if args.stall_only:
             return
         starts = [] if args.quick else [_run(home, "idle") for _ in range(3)]
@@ -418,14 +512,29 @@ def main() -> None:
             _startup_report(starts)
         _engine_startup_report()
         radio_runs: dict[str, list[dict[str, object]]] = {}
+        tag = "_fresh" if args.fresh else ""
+        against = "_noahead" if args.fresh else "_last"
+        warm_modes = [f"radio{tag}", f"radio{against}{tag}"]
+        cold_modes = [f"radio_cold{tag}", f"radio_cold{against}{tag}"]
+        if args.history:
+            warm_modes.append(f"radio_before{tag}")
+            cold_modes += [f"radio_cold_before{tag}", f"radio_cold_scipy{tag}"]
         for run in range(args.radio_runs):
-            modes = ("radio", "radio_before", "radio_cold", "radio_cold_before")
-            modes += ("radio_cold_scipy",)
-            chosen = {"warm": modes[:2], "cold": modes[2:], None: modes}[args.only]
+            chosen = {
+                "warm": warm_modes,
+                "cold": cold_modes,
+                None: warm_modes + cold_modes,
+            }[args.only]
             for mode in chosen:
                 radio = _run(home, mode)
                 radio_runs.setdefault(mode, []).append(radio)
-                if mode != "radio":
+                print(
+                    f"  {mode} (run {run + 1}): first audio {radio.get('first_audio_ms')} ms, "
+                    f"steps {radio.get('steps_ms')}; load "
+                    f"{[round(x, 1) for x in os.getloadavg()]}",
+                    flush=True,
+                )
+                if mode != f"radio{tag}" or "failed" in radio:
                     continue
                 for name, what in (("settle", "window settling, 2 s"), ("radio", "radio, 20 s")):
                     print(
@@ -442,58 +551,54 @@ def main() -> None:
             "'Start my radio' -> first audio (ms), skip -> next track's audio (ms); load "
             f"{[round(x, 1) for x in os.getloadavg()]}:"
         )
+        listener = "fresh listener" if args.fresh else "returning listener"
         for warmth in {"warm": ("",), "cold": ("_cold",), None: ("", "_cold")}[args.only]:
-            new = radio_runs[f"radio{warmth}"]
-            old = radio_runs[f"radio{warmth}_before"]
+            new = radio_runs[f"radio{warmth}{tag}"]
             label = "cold (first click as the window opens)" if warmth else "warm"
-            for run in new + old:
-                if run.get("first_audio_ms") is None:
-                    print(f"    no first audio within 20 s: {run}")
-                else:
-                    print(f"    steps (ms after the click): {run.get('steps_ms')}")
-            scipy_runs = radio_runs.get(f"radio{warmth}_scipy", [])
-            for run in scipy_runs:
-                print(f"    steps, engine importing scipy.signal: {run.get('steps_ms')}")
-            new_ms = _median([r.get("first_audio_ms") for r in new])
-            old_ms = _median([r.get("first_audio_ms") for r in old])
-            if scipy_runs:
-                last = _median([r.get("first_audio_ms") for r in scipy_runs])
+            for variant, what in (
+                ("_last", "the last stop (first track auditioned, nothing ahead)"),
+                ("_noahead", "no first track planned or rendered ahead"),
+                ("_before", "before issue 17"),
+                ("_scipy", "the engine importing scipy.signal"),
+            ):
+                old = radio_runs.get(f"radio{warmth}{variant}{tag}", [])
+                if not old:
+                    continue
+                new_ms = _median([r.get("first_audio_ms") for r in new])
+                old_ms = _median([r.get("first_audio_ms") for r in old])
+                ratio = f"{old_ms / new_ms:.1f}x" if new_ms and old_ms else "n/a"
                 print(
-                    f"  {label}: now {new_ms} ms vs the engine importing scipy.signal "
-                    f"(last stop) {last} ms {[r.get('first_audio_ms') for r in scipy_runs]}"
+                    f"  {label}, {listener}: now median {new_ms} ms "
+                    f"{[r.get('first_audio_ms') for r in new]} vs {what} {old_ms} ms "
+                    f"{[r.get('first_audio_ms') for r in old]} ({ratio}); skip "
+                    f"{[r.get('skip_ms') for r in new]} vs {[r.get('skip_ms') for r in old]} ms;"
+                    f" engine ready at the click {[r.get('engine_ready_at_click') for r in new]}"
+                    f"; underruns {[r.get('underruns') for r in new + old]}"
                 )
-            ratio = f"{old_ms / new_ms:.1f}x" if new_ms and old_ms else "n/a"
-            print(
-                f"  {label}: now {new_ms} ms {[r.get('first_audio_ms') for r in new]} vs "
-                f"before {old_ms} ms {[r.get('first_audio_ms') for r in old]} "
-                f"({ratio} faster); engine ready at the click: "
-                f"{[r.get('engine_ready_at_click') for r in new]} (now), "
-                f"{[r.get('engine_ready_at_click') for r in old]} (before)"
-            )
-            print(
-                f"  skip, engine {label}: {[r.get('skip_ms') for r in new]} (new) vs "
-                f"{[r.get('skip_ms') for r in old]} (old); underruns "
-                f"{[r.get('underruns') for r in new + old]}"
-            )
 
 
-def _stall_report(home: Path) -> None:
+def _stall_report(home: Path, runs: int = 1) -> None:
     print(
         "GUI stall while the radio auditions (latency probe, 10 ms timer, from the second "
         "verdict to 45 s after the click):"
     )
-    for variant, label in (
+    variants = (
         ("off", "auditions off"),
-        ("inproc", "auditions in the app's process (before)"),
-        ("child", "auditions in the engine's process (now)"),
-    ):
+        ("childrender", "rendered in the engine, described in the app (last stop)"),
+        ("child", "rendered and described in the engine (now)"),
+    )
+    for variant, label in [v for _ in range(runs) for v in variants]:
         r = _run(home, f"stall_{variant}")
+        if "failed" in r:
+            continue
         print(
-            f"  {label:42s} p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms,"
-            f" max {r['max_ms']} ms over {r['samples']} ticks; {r['audition_renders']} "
+            f"  {label:58s} p50 {r['p50_ms']} ms, p95 {r['p95_ms']} ms, p99 {r['p99_ms']} ms,"
+            f" max {r['max_ms']} ms over {r['samples']} ticks; app process CPU "
+            f"{r['app_cpu_s']} s; {r['audition_renders']} "
             f"audition renders, previews per track {r['previews_per_track']}, "
             f"{r['tracks_made']} tracks made, underruns {r['underruns']}, synthesis in the "
-            f"app: {r['dsp_in_app'] or 'none'}; load {r['load_average']}"
+            f"app: {r['dsp_in_app'] or 'none'}; load {r['load_average']}",
+            flush=True,
         )
 
 

@@ -122,6 +122,77 @@ def test_two_threads_take_turns(isolated: IsolatedGenerator) -> None:
         )
 
 
+def test_the_child_describes_an_opening_exactly_as_this_process_does(
+    isolated: IsolatedGenerator,
+) -> None:
+    """The app's auditions are described in the engine's process, the headless radio's
+    here: the sound model must see the same numbers either way."""
+    from player.taste.sound import Auditioner
+
+    request = GenerationRequest(genres=["jazz"], seed=7, scale="minor", duration_seconds=30.0)
+    remote, local = Auditioner(seconds=4.0, generator=isolated), Auditioner(seconds=4.0)
+    there, here = remote.preview(request), local.preview(request)
+    assert there is not None and here is not None
+    assert there.sound.shape == (8,) and np.all(np.isfinite(there.sound))
+    np.testing.assert_array_equal(there.sound, here.sound)
+    assert remote.renders == 1
+
+
+def test_a_cancelled_description_stops_in_the_child_and_it_serves_the_next(
+    isolated: IsolatedGenerator,
+) -> None:
+    from player.taste.sound import Auditioner
+
+    long = GenerationRequest(genres=["techno"], seed=5, duration_seconds=600)
+    asked = time.monotonic()
+    # Cancelled once the child has had time to start rendering a 10-minute opening.
+    sound = isolated.describe_opening(long, 600.0, lambda: time.monotonic() - asked > 0.3)
+    assert sound is None
+    assert time.monotonic() - asked < 10  # it did not render ten minutes first
+    auditioner = Auditioner(seconds=3.0, generator=isolated)
+    again = auditioner.preview(REQUEST)
+    assert again is not None and auditioner.renders == 1
+    np.testing.assert_array_equal(again.sound, Auditioner(seconds=3.0).preview(REQUEST).sound)
+
+
+def test_an_opening_rendered_ahead_answers_the_same_request_with_the_same_track(
+    isolated: IsolatedGenerator,
+) -> None:
+    """Issue 17: the app lets the child render the first radio track's opening before
+    the click; the click's request is then answered from it (metadata and first chunk
+    ready) with exactly the audio of a fresh render, and any other request drops it."""
+    ahead = GenerationRequest(genres=["synthwave"], seed=21, duration_seconds=12.0)
+    local = ProceduralGenerator().generate(ahead)
+    before = isolated.prerendered
+    assert isolated.prerender(ahead)
+    result = isolated.generate(
+        GenerationRequest(genres=["synthwave"], seed=21, duration_seconds=12.0)
+    )
+    assert isolated.prerendered == before + 1
+    assert result.metadata() == local.metadata()
+    chunks, local_chunks = list(result), list(local)
+    assert [len(c) for c in chunks] == [len(c) for c in local_chunks]
+    np.testing.assert_array_equal(np.concatenate(chunks), np.concatenate(local_chunks))
+
+    # Rendered ahead, then another request: that one is made as asked, and the opening
+    # rendered ahead is gone (asking for it later renders it afresh, the same again).
+    assert isolated.prerender(ahead)
+    other = isolated.generate(REQUEST).render()
+    np.testing.assert_array_equal(other, ProceduralGenerator().generate(REQUEST).render())
+    again = isolated.generate(ahead).render()
+    assert isolated.prerendered == before + 1
+    np.testing.assert_array_equal(again, np.concatenate(local_chunks))
+
+
+def test_nothing_is_rendered_ahead_while_the_child_is_busy(isolated: IsolatedGenerator) -> None:
+    busy = isolated.generate(GenerationRequest(genres=["techno"], seed=8, duration_seconds=300))
+    try:
+        assert not isolated.prerender(REQUEST)  # it would be read as part of that request
+    finally:
+        busy.close()
+    assert isolated.generate(REQUEST).render().shape[0] > 0
+
+
 def test_an_engine_that_cannot_start_says_why(tmp_path: Path, monkeypatch: Any) -> None:
     monkeypatch.setenv("INFINITE_PLAYER_MUSICGEN", str(tmp_path))  # no checkpoint there
     generator = IsolatedGenerator("musicgen")

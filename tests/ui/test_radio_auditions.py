@@ -1,6 +1,6 @@
 """Issue 13: the app's radio auditions its candidates in the engine's process, so the
 window's process never loads the synthesis modules (nor ``scipy.signal``) and never
-renders on its own interpreter lock."""
+renders on its own interpreter lock; issue 17: nor describes what was rendered."""
 
 from __future__ import annotations
 
@@ -31,6 +31,12 @@ def ready(radio, known):
     raise SystemExit(f"no track: {radio.items()} {radio.halted}")
 
 if __name__ == "__main__":
+    import player.taste.sound as sound
+    described, files = [], []  # descriptions computed in this (the app's) process
+    real_describe, real_file = sound.describe, sound.Auditioner.describe_file
+    sound.describe = lambda *a, **k: described.append(1) or real_describe(*a, **k)
+    sound.Auditioner.describe_file = (
+        lambda *a, **k: files.append(1) or real_file(*a, **k))
     url, user, home = sys.argv[1], uuid.UUID(sys.argv[2]), sys.argv[3]
     database = Database(url)
     settings = Settings(home + "/settings.json", {"daily_limit": 50})
@@ -40,11 +46,12 @@ if __name__ == "__main__":
                          preferences={"genres": ["house", "jazz"]}, rng_seed=3,
                          remember=False, score=False, lockstep=True)
     radio.start(RadioSeed("taste"))
-    seen, previews = [], []
+    seen, previews, sounds = [], [], []
     for verdict in ("like", "skip", "like", None):
         item = ready(radio, seen)
         seen.append(item.track_id)
         previews.append(item.previews)
+        sounds.append(None if item.sound is None else [float(x) for x in item.sound])
         radio.track_started(item.track_id)
         if verdict == "like":
             radio.like(item.track_id)
@@ -57,6 +64,10 @@ if __name__ == "__main__":
         "previews": previews,
         "renders": auditioner.renders,
         "in_child": auditioner.generator is engine,
+        "described_here": len(described),
+        "files_described_here": len(files),
+        "sounds": sounds,
+        "sound_rows": len(radio.planner.model.sound),
         "loaded": [m for m in ("scipy.signal", "player.generation.procedural",
                                "player.generation.render") if m in sys.modules],
     }
@@ -92,6 +103,14 @@ def test_the_apps_radio_auditions_in_the_engine_process(
     assert report["previews"][:2] == [0, 0]
     assert report["previews"][2] > 1 and report["renders"] >= report["previews"][2]
     assert report["loaded"] == []
+    # Issue 17: the previews were described in the engine's process too: the only
+    # descriptions made here are of made tracks' files (the two chosen without an
+    # audition); every track carries its description, and the sound model learned from
+    # the verdicts on them.
+    assert report["files_described_here"] == 2
+    assert report["described_here"] == report["files_described_here"]
+    assert all(s is not None and len(s) == 8 for s in report["sounds"])
+    assert report["sound_rows"] == 3
 
 
 def test_a_failing_engine_process_costs_the_auditions_not_the_radio(
@@ -151,3 +170,51 @@ def _wait_ready(radio: Any, after: Any) -> Any:
             return item
         time.sleep(0.05)
     raise AssertionError(f"no track made: {radio.items()}")
+
+
+def test_a_stations_first_track_is_not_auditioned_while_the_listener_waits(
+    database: Any, make_user: Any
+) -> None:
+    """Issue 17: with a model that has heard two verdicts (a returning listener), every
+    plan carries candidates to audition; the station's first track, which the listener
+    waits for in silence, is made without them (four previews held "Start my radio" up
+    by seconds), described from its file instead, and the next one is auditioned."""
+    from player.generation.procedural import ProceduralGenerator
+    from player.generation.service import GenerationService
+    from player.radio import RadioSeed, RadioService
+    from player.taste.sound import Auditioner
+
+    service = GenerationService(database, ProceduralGenerator(), daily_limit=50)
+    radio = RadioService(
+        database,
+        make_user(),
+        service,
+        ahead=1,
+        track_seconds=6.0,
+        preferences={"genres": ["house", "jazz"]},
+        rng_seed=5,
+        remember=False,
+        score=False,
+        lockstep=True,
+    )
+    try:
+        planner = radio.prepare()
+        auditioner = planner.auditioner = Auditioner(seconds=2.0)
+        planner.model.sound.observe([7.0, 7.0, 0.0, 11.8, 2.7, -18.0, 0.75, 0.55], 1.0)
+        planner.model.sound.observe([7.0, 7.0, 0.0, 9.6, 2.7, -18.0, 0.75, 0.55], -1.0)
+        radio.start(RadioSeed("taste"))
+        first = _wait_ready(radio, None)
+        assert first.previews == 0 and auditioner.renders == 0
+        assert first.sound is not None  # described from the made file
+        radio.track_started(first.track_id)
+        radio.advance()
+        second = _wait_ready(radio, first.track_id)
+        assert second.previews > 1 and auditioner.renders == second.previews
+        # A new station: its first track is waited for again, so not auditioned.
+        renders = auditioner.renders
+        radio.start(RadioSeed("genre", genre="jazz"))
+        radio.advance()  # lock-step: the first track still counts as playing
+        third = _wait_ready(radio, second.track_id)
+        assert third.previews == 0 and auditioner.renders == renders
+    finally:
+        radio.close()

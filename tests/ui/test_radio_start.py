@@ -100,3 +100,64 @@ def test_a_new_track_starts_with_a_short_chunk_and_grows_to_two_bars(genre):
     assert sizes[1] > 1.5 * sizes[0] and sizes[2] > 1.5 * sizes[1]
     assert max(sizes) == pytest.approx(2 * bar, abs=300)  # (the limiter holds back 256)
     assert sum(sizes) == pytest.approx(40.0 * result.samplerate, rel=0.05)
+
+
+def _first_ready(radio: Any) -> Any:
+    import time
+
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        item = radio.next_ready()
+        if item is not None:
+            return item
+        time.sleep(0.05)
+    raise AssertionError(f"no track made: {radio.items()} {radio.halted}")
+
+
+def test_the_first_track_is_planned_and_rendered_before_the_click(database, make_user):
+    """Before "Start my radio", the radio plans the taste station's first track and the
+    engine's process renders its opening; the click makes exactly that track, answered
+    from the render begun ahead. A click on another station plans afresh."""
+    from player.generation.isolated import IsolatedGenerator
+    from player.generation.service import GenerationService
+    from player.radio import RadioService
+
+    engine = IsolatedGenerator("procedural")
+    service = GenerationService(database, engine, daily_limit=50)
+    user = make_user()
+    radios = []
+
+    def radio() -> RadioService:
+        made = RadioService(
+            database,
+            user,
+            service,
+            ahead=1,
+            track_seconds=6.0,
+            preferences={"genres": ["house", "lo-fi"]},
+            rng_seed=2,
+            remember=False,
+            score=False,
+        )
+        radios.append(made)
+        return made
+
+    try:
+        taste = radio()
+        assert taste.prepare_start(RadioSeed("taste"))
+        planned = taste._ready_plan[1].request
+        taste.start(RadioSeed("taste"))
+        first = _first_ready(taste)
+        assert first.request == planned
+        assert engine.prerendered == 1  # the child answered from the opening made ahead
+        assert not taste.prepare_start(RadioSeed("taste"))  # a station plays: nothing to do
+
+        jazz = radio()
+        assert jazz.prepare_start(RadioSeed("taste"))
+        jazz.start(RadioSeed("genre", genre="jazz"))
+        other = _first_ready(jazz)
+        assert other.genre == "jazz" and engine.prerendered == 1
+    finally:
+        for made in radios:
+            made.close()
+        service.close()
