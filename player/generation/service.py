@@ -14,11 +14,7 @@
    with the error, giving the quota back.
 
 Steps 1-2 run while the engine renders its first chunk, and step 3's encoding beside
-playback. When the quota is known to say yes (the app reads the count to show it), the
-first chunks do not wait for the booking either: none of the bookkeeping lies on the path
-to the first sound. The track's id, its row and its completion wait for the booking; a
-refusal that arrives late (another device took the last generation) stops the track
-within its first chunks and keeps nothing.
+playback, so none of the bookkeeping lies on the path to the first sound.
 
 A row is never ``completed`` without its file; rows a crash left ``queued`` or
 ``generating`` are failed by :meth:`GenerationService.fail_interrupted` at startup.
