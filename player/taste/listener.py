@@ -593,14 +593,8 @@ class ListenerModel:
         each of the ``k`` draws contributes its best candidate not yet taken. What a
         listener judges lives in the sound, so the sound model steers what is auditioned,
         not only which audition wins."""
-        if self._posterior is None:
-            self._posterior = self._solve()
-        mean, chol = self._posterior
-        parts = [bounds.sample_arrays(rng, SOUND_POOL_RANDOM)]
-        local = self._local(bounds, rng, SOUND_POOL_LOCAL)
-        if local is not None:
-            parts.append(local)
-        pool = Candidates.concat(parts)
+        mean, chol = self._solved()
+        pool = self._pool(bounds, rng, SOUND_POOL_RANDOM, SOUND_POOL_LOCAL)
         phi = self.features(pool)
         by_sound = self.sound.draws(engine.predict(pool), rng, k, engine.residual)
         z = rng.standard_normal((k, len(mean)))
@@ -622,14 +616,8 @@ class ListenerModel:
     def _choose(
         self, bounds: Bounds, rng: np.random.Generator, n_random: int, n_local: int
     ) -> Choice:
-        if self._posterior is None:
-            self._posterior = self._solve()
-        mean, chol = self._posterior
-        parts = [bounds.sample_arrays(rng, n_random)]
-        local = self._local(bounds, rng, n_local)
-        if local is not None:
-            parts.append(local)
-        candidates = Candidates.concat(parts)
+        mean, chol = self._solved()
+        candidates = self._pool(bounds, rng, n_random, n_local)
         phi = self.features(candidates)
         z = rng.standard_normal(len(mean))
         draw = mean + EXPLORE * solve_triangular(chol.T, z, lower=False)
@@ -638,6 +626,22 @@ class ListenerModel:
         return Choice(
             candidates.at(best), float(phi[best] @ mean), float(sampled[best]), len(candidates)
         )
+
+    def _solved(self) -> tuple[np.ndarray, np.ndarray]:
+        """The posterior, inside a caller's one-thread BLAS limit (``posterior`` sets its own)."""
+        if self._posterior is None:
+            self._posterior = self._solve()
+        return self._posterior
+
+    def _pool(
+        self, bounds: Bounds, rng: np.random.Generator, n_random: int, n_local: int
+    ) -> Candidates:
+        """Random requests within ``bounds``, then variations of recently liked ones."""
+        parts = [bounds.sample_arrays(rng, n_random)]
+        local = self._local(bounds, rng, n_local)
+        if local is not None:
+            parts.append(local)
+        return Candidates.concat(parts)
 
     def _local(self, bounds: Bounds, rng: np.random.Generator, n: int) -> Candidates | None:
         """Small variations of recent liked requests: exploitation needs to be able to ask
