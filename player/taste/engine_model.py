@@ -24,7 +24,9 @@ engine.
 
 from __future__ import annotations
 
+import functools
 import json
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -38,6 +40,8 @@ from player.taste.sound import SOUND_MEAN, SOUND_NAMES, SOUND_SPREAD
 
 if TYPE_CHECKING:  # the listener module imports this one
     from player.taste.listener import Candidates
+
+log = logging.getLogger(__name__)
 
 FIT_FILE = "engine_sound.json"
 FIT_VERSION = 1
@@ -60,8 +64,12 @@ def _n_features(n_scales: int) -> int:
     return g + (g + 1) * len(_SLOPES) + n_scales + 3 + g * PALETTE_SLOTS + 2 + 2 * bumps
 
 
-def design(c: Candidates, minor_index: np.ndarray, n_scales: int) -> np.ndarray:
+def design(c: Candidates) -> np.ndarray:
     """The regression's features of many requests: ``(len(c), n_features)``."""
+    from player.taste.listener import _MINOR_INDEX as minor_index
+    from player.taste.listener import SCALES
+
+    n_scales = len(SCALES)
     n = len(c.bpm)
     g = len(GENRES)
     rows = np.arange(n)
@@ -111,9 +119,7 @@ class EngineSoundModel:
 
     def predict(self, c: Candidates) -> np.ndarray:
         """The expected description of each request: ``(len(c), dims)``."""
-        from player.taste.listener import _MINOR_INDEX, SCALES
-
-        z = design(c, _MINOR_INDEX, len(SCALES)) @ self.weights
+        z = design(c) @ self.weights
         out = z * SOUND_SPREAD + SOUND_MEAN
         out[:, 0] = np.log2(np.maximum(c.bpm, 1.0))  # the requested tempo is known exactly
         return np.asarray(out)
@@ -123,10 +129,9 @@ class EngineSoundModel:
         cls, controls: Sequence[Any], sounds: np.ndarray, ridge: float = RIDGE
     ) -> EngineSoundModel:
         """Ridge regression of ``sounds`` (one description per request) on the controls."""
-        from player.taste.listener import _MINOR_INDEX, SCALES, Candidates
+        from player.taste.listener import Candidates
 
-        c = Candidates.of(list(controls))
-        x = design(c, _MINOR_INDEX, len(SCALES))
+        x = design(Candidates.of(list(controls)))
         y = (np.asarray(sounds, dtype=float) - SOUND_MEAN) / SOUND_SPREAD
         a = x.T @ x + ridge * np.eye(x.shape[1])
         w = np.linalg.solve(a, x.T @ y)
@@ -163,23 +168,17 @@ class EngineSoundModel:
         return cls(weights, np.asarray(state["residual"], dtype=float), int(state["samples"]))
 
 
-_SHIPPED: EngineSoundModel | None = None
-
-
+@functools.cache
 def shipped() -> EngineSoundModel | None:
     """The fit that ships with the engine, or None when it is missing or stale (the
-    planner then auditions what the request model proposes, as before)."""
-    global _SHIPPED
-    if _SHIPPED is None:
-        try:
-            text = resources.files("player.taste").joinpath(FIT_FILE).read_text()
-            _SHIPPED = EngineSoundModel.from_state(json.loads(text))
-        except (OSError, ValueError, KeyError) as exc:
-            import logging
-
-            logging.getLogger(__name__).warning("no engine sound fit: %s", exc)
-            return None
-    return _SHIPPED
+    planner then auditions what the request model proposes, as before). Read once per
+    process, a missing fit included: planning asks for it every round."""
+    try:
+        text = resources.files("player.taste").joinpath(FIT_FILE).read_text()
+        return EngineSoundModel.from_state(json.loads(text))
+    except (OSError, ValueError, KeyError) as exc:
+        log.warning("no engine sound fit: %s", exc)
+        return None
 
 
 def collect(n: int, seed: int = 0, seconds: float = 8.0) -> tuple[list[Any], np.ndarray]:
