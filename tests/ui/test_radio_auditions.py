@@ -121,31 +121,17 @@ def test_a_failing_engine_process_costs_the_auditions_not_the_radio(
     plan as it stood."""
     from player.generation.isolated import IsolatedGenerator
     from player.generation.service import GenerationService
-    from player.radio import RadioSeed, RadioService
+    from player.radio import RadioSeed
     from player.taste.sound import Auditioner
 
     monkeypatch.setenv("INFINITE_PLAYER_MUSICGEN", str(tmp_path))  # no checkpoint there
     broken = IsolatedGenerator("musicgen")  # its process cannot start: every preview fails
     service = GenerationService(database, IsolatedGenerator("procedural"), daily_limit=50)
-    radio = RadioService(
-        database,
-        make_user(),
-        service,
-        ahead=1,
-        track_seconds=6.0,
-        preferences={"genres": ["house", "jazz"]},
-        rng_seed=3,
-        remember=False,
-        score=False,
-        lockstep=True,
-    )
+    radio = _lockstep_radio(database, make_user(), service, rng_seed=3)
     try:
         planner = radio.prepare()
         planner.auditioner = Auditioner(seconds=4.0, generator=broken)
-        # Two verdicts on sounds: from now on every plan (after a station's first track)
-        # carries alternatives to audition.
-        planner.model.sound.observe([7.0, 7.0, 0.0, 11.8, 2.7, -18.0, 0.75, 0.55], 1.0)
-        planner.model.sound.observe([7.0, 7.0, 0.0, 9.6, 2.7, -18.0, 0.75, 0.55], -1.0)
+        _two_verdicts(planner)
         radio.start(RadioSeed("taste"))
         first = _wait_ready(radio, None)
         radio.track_started(first.track_id)
@@ -158,6 +144,31 @@ def test_a_failing_engine_process_costs_the_auditions_not_the_radio(
         radio.close()
         service.close()
         broken.close()
+
+
+def _lockstep_radio(database: Any, user: Any, service: Any, rng_seed: int) -> Any:
+    """A lock-step radio of 6-s tracks that plans one ahead and stores nothing."""
+    from player.radio import RadioService
+
+    return RadioService(
+        database,
+        user,
+        service,
+        ahead=1,
+        track_seconds=6.0,
+        preferences={"genres": ["house", "jazz"]},
+        rng_seed=rng_seed,
+        remember=False,
+        score=False,
+        lockstep=True,
+    )
+
+
+def _two_verdicts(planner: Any) -> None:
+    """A bright sound liked, a dark one skipped: from now on every plan (after a station's
+    first track) carries alternatives to audition."""
+    planner.model.sound.observe([7.0, 7.0, 0.0, 11.8, 2.7, -18.0, 0.75, 0.55], 1.0)
+    planner.model.sound.observe([7.0, 7.0, 0.0, 9.6, 2.7, -18.0, 0.75, 0.55], -1.0)
 
 
 def _wait_ready(radio: Any, after: Any) -> Any:
@@ -181,27 +192,15 @@ def test_a_stations_first_track_is_not_auditioned_while_the_listener_waits(
     by seconds), described from its file instead, and the next one is auditioned."""
     from player.generation.procedural import ProceduralGenerator
     from player.generation.service import GenerationService
-    from player.radio import RadioSeed, RadioService
+    from player.radio import RadioSeed
     from player.taste.sound import Auditioner
 
     service = GenerationService(database, ProceduralGenerator(), daily_limit=50)
-    radio = RadioService(
-        database,
-        make_user(),
-        service,
-        ahead=1,
-        track_seconds=6.0,
-        preferences={"genres": ["house", "jazz"]},
-        rng_seed=5,
-        remember=False,
-        score=False,
-        lockstep=True,
-    )
+    radio = _lockstep_radio(database, make_user(), service, rng_seed=5)
     try:
         planner = radio.prepare()
         auditioner = planner.auditioner = Auditioner(seconds=2.0)
-        planner.model.sound.observe([7.0, 7.0, 0.0, 11.8, 2.7, -18.0, 0.75, 0.55], 1.0)
-        planner.model.sound.observe([7.0, 7.0, 0.0, 9.6, 2.7, -18.0, 0.75, 0.55], -1.0)
+        _two_verdicts(planner)
         radio.start(RadioSeed("taste"))
         first = _wait_ready(radio, None)
         assert first.previews == 0 and auditioner.renders == 0
