@@ -27,6 +27,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from baseline_tree import export
+
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
@@ -148,14 +150,7 @@ def main() -> None:
         tmp = Path(name)
         old = None
         if args.baseline_ref:
-            base = tmp / "baseline"
-            base.mkdir()
-            archive = subprocess.run(
-                ["git", "-C", str(ROOT), "archive", args.baseline_ref, "player", "base"],
-                check=True,
-                capture_output=True,
-            ).stdout
-            subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+            base = export(args.baseline_ref, tmp / "baseline")
             old = measure(base, args, tmp / "old.json")
         new = measure(ROOT, args, tmp / "new.json")
     if old is not None:

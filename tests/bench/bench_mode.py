@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from baseline_tree import export
+
 ROOT = Path(__file__).resolve().parents[2]
 BROAD = ["pop", "hip-hop", "house", "techno", "lo-fi", "jazz", "rock", "ambient"]
 SCALES = ("major", "minor")
@@ -84,14 +86,7 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
-        base = tmp / "baseline"
-        base.mkdir()
-        archive = subprocess.run(
-            ["git", "-C", str(ROOT), "archive", args.baseline_ref, "player", "base"],
-            check=True,
-            capture_output=True,
-        ).stdout
-        subprocess.run(["tar", "-x", "-C", str(base)], input=archive, check=True)
+        base = export(args.baseline_ref, tmp / "baseline")
         old = reads(base, args, tmp / "old")
         new = reads(ROOT, args, tmp / "new")
     print(f"\nshare of requests read in the requested mode ({args.seeds} per genre and mode)")

@@ -51,6 +51,7 @@ import time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
+from baseline_tree import export  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 SR = 22050
@@ -330,14 +331,7 @@ def main() -> None:
         runs = []
         base = args.baseline_root
         if not base and args.baseline_ref:
-            base = str(Path(tmp) / "baseline")
-            Path(base).mkdir()
-            archive = subprocess.run(
-                ["git", "-C", str(ROOT), "archive", args.baseline_ref, "player"],
-                check=True,
-                capture_output=True,
-            ).stdout
-            subprocess.run(["tar", "-x", "-C", base], input=archive, check=True)
+            base = str(export(args.baseline_ref, Path(tmp) / "baseline", ("player",)))
         if base:
             old = run_worker(Path(base), args, Path(tmp) / "old.npz")
             runs.append(summarise("old", old, mean, std, album_spread, genres))
