@@ -91,13 +91,13 @@ _ALTERNATES: dict[str, tuple[_Alt, ...]] = {
     "hip-hop": (
         ("jazzy", "dusty", "upright", "piano", "vibes", None, "pluck", "tape"),
         ("dark", "boom", "808", "strings", "bell", "choir", "pluck", "hall"),
-        ("g-funk", "punchy", "fm_bass", "clav", "sine_lead", "pad", "pluck", "chorus"),
-        ("soul", "acoustic", "sub", "organ", "brass", None, "marimba", "room"),
+        ("g-funk", "dusty", "fm_bass", "clav", "sine_lead", "pad", "pluck", "chorus"),
+        ("soul", "dusty", "sub", "organ", "brass", None, "marimba", "tape"),
     ),
     "house": (
         ("deep", "punchy", "fm_bass", "epiano", "pluck", "pad", "pluck", "hall"),
         ("organ", "punchy", "square_bass", "organ", "sine_lead", "glass", "pluck", "room"),
-        ("acid", "hard", "acid", "stab", "lead_square", "pad", "pluck", "dub"),
+        ("acid", "punchy", "acid", "piano", "lead_square", "strings", "pluck", "plate"),
         ("piano", "electro", "saw_bass", "piano", "vibes", "strings", "marimba", "plate"),
     ),
     "techno": (
@@ -110,7 +110,7 @@ _ALTERNATES: dict[str, tuple[_Alt, ...]] = {
         ("piano", "dusty", "upright", "piano", "vibes", None, "pluck", "tape"),
         ("keys", "brush", "sub", "clav", "flute", "glass", "marimba", "tape"),
         ("synth", "dusty", "fm_bass", "epiano", "sine_lead", "pad", "pluck", "chorus"),
-        ("organ", "soft", "upright", "organ", "bell", None, "marimba", "room"),
+        ("organ", "dusty", "upright", "organ", "bell", None, "marimba", "tape"),
     ),
     "ambient": (
         ("glass", "soft", "sub", "glass", "bell", "choir", "marimba", "hall"),
@@ -126,9 +126,9 @@ _ALTERNATES: dict[str, tuple[_Alt, ...]] = {
     ),
     "jazz": (
         ("piano trio", "brush", "upright", "piano", "vibes", None, "pluck", "room"),
-        ("organ trio", "brush", "upright", "organ", "sine_lead", None, "pluck", "room"),
-        ("vibes", "acoustic", "upright", "vibes", "flute", None, "marimba", "plate"),
-        ("fusion", "acoustic", "fm_bass", "epiano", "brass", "pad", "pluck", "chorus"),
+        ("organ trio", "acoustic", "upright", "organ", "lead_square", None, "pluck", "plate"),
+        ("big band", "acoustic", "upright", "brass", "brass", "strings", "pluck", "hall"),
+        ("fusion", "electro", "fm_bass", "epiano", "lead_saw", "pad", "marimba", "chorus"),
     ),
     "r&b": (
         ("neo-soul", "dusty", "upright", "piano", "vibes", None, "pluck", "tape"),
@@ -187,6 +187,27 @@ def _palettes(style: GenreStyle) -> tuple[Palette, ...]:
 
 
 PALETTES: dict[str, tuple[Palette, ...]] = {gid: _palettes(s) for gid, s in STYLES.items()}
+
+#: How much deeper than listed the signature is cut and boosted outside ``CHROMA_BAND``
+#: (each gain capped at ``SIGNATURE_CAP_DB``). Between 200 Hz and 3.5 kHz a deeper EQ
+#: moved the key a chroma finder hears (a requested minor read major more often), so the
+#: listed depth stays there; below and above it the signature is what tells genres apart
+#: (issue 18: 12-seed identity 0.854 -> 0.903). Cuts above the band keep their listed
+#: depth too, so brightness 1 still reaches as bright as before in a dark genre.
+SIGNATURE_DEPTH = 2.0
+CHROMA_BAND = (200.0, 3500.0)
+SIGNATURE_CAP_DB = 16.0
+
+
+def signature(genre_id: str) -> tuple[Peak, ...]:
+    """The peaks of ``genre_id``'s signature EQ as the renderer applies them."""
+    lo, hi = CHROMA_BAND
+    out = []
+    for freq, gain, q in SIGNATURES.get(genre_id, ()):
+        deeper = freq < lo or (freq > hi and gain > 0)
+        depth = SIGNATURE_DEPTH if deeper else 1.0
+        out.append((freq, max(-SIGNATURE_CAP_DB, min(SIGNATURE_CAP_DB, gain * depth)), q))
+    return tuple(out)
 
 
 def palette_count(genre_id: str) -> int:
