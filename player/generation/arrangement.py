@@ -410,13 +410,6 @@ class _Composer:
         self.lead_shift = int(rng.integers(-7, 6))
         self.lead_pitches = key.scale_pitches(62 + self.lead_shift, 86 + self.lead_shift)
         self.final_cut = False
-        # Drummers differ too: a track may leave out the shaker or the cross-stick for
-        # its whole length, and keep time on one cymbal of its genre's groove only (the
-        # ride, or the hat), so two tracks of a genre do not share one kit texture.
-        self.tacet = {part for part, p in (("shaker", 0.3), ("rim", 0.3)) if rng.random() < p}
-        keepers = [d for d in _HAT_FAMILY if d in style.groove and d not in self.tacet]
-        if len(keepers) > 1 and rng.random() < 0.5:
-            self.tacet.add(str(rng.choice(keepers)))
 
     # -- form -------------------------------------------------------------------------
     def enter(self, sec: SectionPlan, key: Key, first_verse: bool) -> None:
@@ -436,7 +429,7 @@ class _Composer:
                 layers.add("lead")  # the second verse answers with the full tune
         if sec.name == "breakdown" and rng.random() < 0.4:
             layers.add("bass")
-        self.layers = layers - self.tacet
+        self.layers = layers
         self.hats_late = first_verse and rng.random() < 0.5
 
     # -- time -------------------------------------------------------------------------

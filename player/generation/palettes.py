@@ -92,7 +92,7 @@ _ALTERNATES: dict[str, tuple[_Alt, ...]] = {
         ("jazzy", "dusty", "upright", "piano", "vibes", None, "pluck", "tape"),
         ("dark", "boom", "808", "strings", "bell", "choir", "pluck", "hall"),
         ("g-funk", "dusty", "fm_bass", "clav", "sine_lead", "pad", "pluck", "chorus"),
-        ("soul", "dusty", "sub", "organ", "brass", None, "marimba", "tape"),
+        ("soul", "acoustic", "sub", "organ", "brass", None, "marimba", "room"),
     ),
     "house": (
         ("deep", "punchy", "fm_bass", "epiano", "pluck", "pad", "pluck", "hall"),
@@ -197,6 +197,9 @@ PALETTES: dict[str, tuple[Palette, ...]] = {gid: _palettes(s) for gid, s in STYL
 SIGNATURE_DEPTH = 2.0
 CHROMA_BAND = (200.0, 3500.0)
 SIGNATURE_CAP_DB = 16.0
+#: Boosts below the band stop at 12 dB: at 16 dB hip-hop's kick filled its lows at any
+#: ``bass_level``, so the bass control hardly moved the low end.
+LOW_BOOST_CAP_DB = 12.0
 
 
 def signature(genre_id: str) -> tuple[Peak, ...]:
@@ -206,7 +209,8 @@ def signature(genre_id: str) -> tuple[Peak, ...]:
     for freq, gain, q in SIGNATURES.get(genre_id, ()):
         deeper = freq < lo or (freq > hi and gain > 0)
         depth = SIGNATURE_DEPTH if deeper else 1.0
-        out.append((freq, max(-SIGNATURE_CAP_DB, min(SIGNATURE_CAP_DB, gain * depth)), q))
+        cap = LOW_BOOST_CAP_DB if freq < lo else SIGNATURE_CAP_DB
+        out.append((freq, max(-SIGNATURE_CAP_DB, min(cap, gain * depth)), q))
     return tuple(out)
 
 
