@@ -22,6 +22,7 @@ from player.generation.service import (
     GenerationService,
     QuotaExceeded,
 )
+from tests.pgtools import HoldsTheUsersRow
 
 SHORT = {"genres": ["house"], "duration_seconds": 2.0, "seed": 1}
 
@@ -250,35 +251,6 @@ def test_a_failed_insert_gives_the_generation_back_and_names_the_missing_row(
         )
 
 
-class _HoldsTheUsersRow:
-    """Another connection holding the user's row (as another device's booking would), so
-    this service's booking waits; ``then`` runs in that transaction before it commits."""
-
-    def __init__(self, database: Any, user: Any, then: Any = None) -> None:
-        self.locked, self.release = threading.Event(), threading.Event()
-        self._database, self._user, self._then = database, user, then
-        self._thread = threading.Thread(target=self._hold, daemon=True)
-
-    def _hold(self) -> None:
-        with self._database.service_session() as s:
-            s.execute(
-                text("select 1 from public.users where id = :u for update"), {"u": self._user}
-            )
-            self.locked.set()
-            self.release.wait(60)
-            if self._then is not None:
-                s.execute(text(self._then), {"u": self._user})
-
-    def __enter__(self) -> _HoldsTheUsersRow:
-        self._thread.start()
-        assert self.locked.wait(30)
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.release.set()
-        self._thread.join(30)
-
-
 def _generate_in_background(service: Any, user: Any, seconds: float = 4.0) -> dict[str, Any]:
     out: dict[str, Any] = {"chunks": 0, "first": threading.Event(), "track": None}
 
@@ -308,7 +280,7 @@ def test_a_known_quota_lets_the_first_chunks_out_before_the_booking(
     user = make_user()
     # Unknown quota: the first chunk waits for the booking, as it must.
     unknown = GenerationService(database, ProceduralGenerator(), daily_limit=3)
-    with _HoldsTheUsersRow(database, user):
+    with HoldsTheUsersRow(database, user):
         run = _generate_in_background(unknown, user)
         assert not run["first"].wait(1.5)
     run["thread"].join(60)
@@ -317,7 +289,7 @@ def test_a_known_quota_lets_the_first_chunks_out_before_the_booking(
     # the booking waits, and the track's id is given out only once it is booked.
     known = GenerationService(database, ProceduralGenerator(), daily_limit=3)
     assert known.remaining_today(user) == 2
-    with _HoldsTheUsersRow(database, user):
+    with HoldsTheUsersRow(database, user):
         run = _generate_in_background(known, user)
         assert run["first"].wait(30)
         assert "told" not in run and run["track"] is None
@@ -338,7 +310,7 @@ def test_a_refusal_after_the_first_chunks_stops_the_track_and_keeps_nothing(
         "update public.users set daily_count = 1, "
         "daily_count_date = (now() at time zone 'utc')::date where id = :u"
     )
-    with _HoldsTheUsersRow(database, user, then=took_it):
+    with HoldsTheUsersRow(database, user, then=took_it):
         run = _generate_in_background(service, user, seconds=30.0)
         assert run["first"].wait(30)
     run["thread"].join(60)
