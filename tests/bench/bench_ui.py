@@ -459,7 +459,8 @@ def _run(home: Path, mode: str) -> dict[str, object]:
     env.pop("DATABASE_URL", None)
     started = time.time()
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", mode, repr(started)],
+        # faulthandler: a crashed app run prints where each thread was
+        [sys.executable, "-X", "faulthandler", __file__, "--child", mode, repr(started)],
         env=env,
         capture_output=True,
         text=True,
@@ -469,7 +470,7 @@ def _run(home: Path, mode: str) -> dict[str, object]:
     if not lines:
         # One crashed app (PySide6 offscreen has segfaulted at exit on this box) must not
         # cost the other runs' figures: it is reported and left out of the medians.
-        print(f"(the {mode} run failed with {proc.returncode}: {proc.stderr[-600:]!r})")
+        print(f"(the {mode} run failed with {proc.returncode}: {proc.stderr[-6000:]})")
         return {"failed": proc.returncode}
     if proc.returncode != 0:
         print(f"(the {mode} run exited with {proc.returncode} after reporting)")
