@@ -7,8 +7,10 @@ Supabase, where ``postgres`` is not a superuser); each test gets a copy made wit
 
 from __future__ import annotations
 
+import threading
 import uuid
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import URL, make_url
@@ -70,3 +72,32 @@ def drop_database(superuser: URL, name: str) -> None:
     with admin.connect() as conn:
         conn.exec_driver_sql(f'drop database if exists "{name}" with (force)')
     admin.dispose()
+
+
+class HoldsTheUsersRow:
+    """Another connection holding the user's row (as another device's booking would), so
+    this service's booking waits; ``then`` runs in that transaction before it commits."""
+
+    def __init__(self, database: Any, user: Any, then: Any = None) -> None:
+        self.locked, self.release = threading.Event(), threading.Event()
+        self._database, self._user, self._then = database, user, then
+        self._thread = threading.Thread(target=self._hold, daemon=True)
+
+    def _hold(self) -> None:
+        with self._database.service_session() as s:
+            s.execute(
+                text("select 1 from public.users where id = :u for update"), {"u": self._user}
+            )
+            self.locked.set()
+            self.release.wait(60)
+            if self._then is not None:
+                s.execute(text(self._then), {"u": self._user})
+
+    def __enter__(self) -> HoldsTheUsersRow:
+        self._thread.start()
+        assert self.locked.wait(30)
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.release.set()
+        self._thread.join(30)

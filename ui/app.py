@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sys
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -62,6 +63,21 @@ def open_database(settings: Settings) -> Database:
         database.close()
         raise
     return database
+
+
+#: Start-up's module imports run one thread at a time. PySide6 makes its classes' Python
+#: types on first use, and a worker importing the views while the GUI thread built the
+#: window crashed the app (SIGSEGV in two of 40 benchmark launches, 2026-11-29: the
+#: worker in ``from PySide6.QtGui import ...`` of ``ui/views/radio.py``, the GUI thread
+#: importing for ``MainWindow.attach``). Held by :func:`warm_imports`' caller, the
+#: engine's start and the GUI thread while it builds the window or onboarding; the GUI
+#: thread waits only when the database opened before the warm-up ended.
+STARTUP_IMPORTS = threading.Lock()
+
+
+def _warm_alone() -> None:
+    with STARTUP_IMPORTS:
+        warm_imports()
 
 
 def warm_imports() -> None:
@@ -161,7 +177,8 @@ def build_session(
 
 
 def _start_engine_process(settings: Settings) -> Any:
-    from ui.context import start_engine_process
+    with STARTUP_IMPORTS:
+        from ui.context import start_engine_process
 
     return start_engine_process(settings)
 
@@ -205,7 +222,7 @@ class Launcher:
         )
         # While the database starts (another process), load the heavy modules the window
         # needs on a second thread, so the two waits overlap instead of adding up.
-        self.tasks.run(lambda _c: warm_imports(), description="Loading", visible=False)
+        self.tasks.run(lambda _c: _warm_alone(), description="Loading", visible=False)
         if self.prestart_engine:
             self.tasks.run(
                 lambda _c: _start_engine_process(settings),
@@ -241,7 +258,8 @@ class Launcher:
             self._show_onboarding(profile)
 
     def _show_onboarding(self, profile: Profile | None) -> None:
-        from ui.views.onboarding import OnboardingView
+        with STARTUP_IMPORTS:
+            from ui.views.onboarding import OnboardingView
 
         assert self.database is not None, "onboarding opens only once the database is"
         genres, vibes = genre_and_vibe_lists()
@@ -278,15 +296,16 @@ class Launcher:
 
         def show(loaded: Any) -> None:
             generator, self.engine_process = self.engine_process, None
-            self.session = build_session(
-                database,
-                settings,
-                user_id,
-                self.tasks,
-                profile=loaded,
-                window=self.frame,
-                generator=generator,
-            )
+            with STARTUP_IMPORTS:
+                self.session = build_session(
+                    database,
+                    settings,
+                    user_id,
+                    self.tasks,
+                    profile=loaded,
+                    window=self.frame,
+                    generator=generator,
+                )
             self.session.window.show()
             self.splash.close()
             if self.onboarding is not None:

@@ -78,6 +78,7 @@ class Playback(QObject):
         self.position = 0.0
         self.duration = -1.0
         self.current: dict[str, Any] = {}
+        self._current_source: Any = None  # the source whose metadata ``current`` holds
         # What went wrong with the device before this object subscribed (its event may
         # already have been delivered to nobody).
         self.device_problem = str(getattr(engine, "device_problem", None) or "")
@@ -112,6 +113,19 @@ class Playback(QObject):
         # index 0: the queue was just cleared for it (the stop may not be reported yet).
         if play_if_idle and (index == 0 or idle):
             self.engine.play(index)
+
+    def source_named(self, source: Any) -> None:
+        """A stream that started playing before its track had an id (its row was still
+        being booked) now has one: when it is the audible track, the views and the
+        radio hear about it as a track change (once: a change reported later reads the
+        name from the source itself)."""
+        if source is not self._current_source:
+            return
+        metadata = dict(getattr(source, "metadata", None) or {})
+        if metadata.get("track_id") == self.current.get("track_id"):
+            return
+        self.current = metadata
+        self.track_changed.emit(self.current)
 
     def _has_upcoming(self, index: int) -> bool:
         current = self.engine.current_index
@@ -180,7 +194,10 @@ class Playback(QObject):
             self.state = str(event.state)
             self.state_changed.emit(self.state)
         elif isinstance(event, TrackChanged):
-            self.current = dict(event.metadata or {})
+            self._current_source = event.source
+            # A stream named after it was queued (see source_named) reports its name now.
+            live = getattr(event.source, "metadata", None)
+            self.current = dict(live if live is not None else event.metadata or {})
             if event.duration:
                 self.duration = float(event.duration)
             self.position = 0.0

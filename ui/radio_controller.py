@@ -34,14 +34,30 @@ class StreamingGeneration:
     just started, nothing to play yet), the next track is also handed out as a
     :class:`~player.audio.StreamingSource` fed with its chunks as they are rendered.
 
+    The stream starts with the first chunk, which may come before the track has an id:
+    the service hands out the opening while the quota booking is still on its way when
+    the quota is known to say yes (issue 17: the database off the path to sound). Until
+    the booking lands the stream is anonymous (no ``track_id`` in its metadata, so
+    nothing looks up a row that does not exist yet); then it is named and
+    ``on_named(source)`` lets playback tell the views.
+
     Everything else is the wrapped service's (``__getattr__``), so the radio needs no
-    change; ``on_stream(source)`` is called on the radio's thread with the first chunk
-    already in the stream.
+    change; ``on_stream(source)`` and ``on_named(source)`` are called on the radio's
+    thread.
     """
 
-    def __init__(self, inner: Any, on_stream: Callable[[Any], None]) -> None:
+    #: what the stream is called until its booking lands (a fraction of a second)
+    UNNAMED = "New track"
+
+    def __init__(
+        self,
+        inner: Any,
+        on_stream: Callable[[Any], None],
+        on_named: Callable[[Any], None] | None = None,
+    ) -> None:
         self._inner = inner
         self._on_stream = on_stream
+        self._on_named = on_named
         self._want = threading.Event()
         self._streamed: set[uuid.UUID] = set()
 
@@ -71,26 +87,34 @@ class StreamingGeneration:
 
         state: dict[str, Any] = {"id": None, "stream": None}
 
+        def name(stream: Any, track_id: uuid.UUID) -> None:
+            stream.metadata.update(track_id=str(track_id), title=track_title(track_id))
+            self._streamed.add(track_id)
+
         def on_track(track_id: uuid.UUID) -> None:
             state["id"] = track_id
+            stream = state["stream"]
+            if stream is not None:  # it started before the booking landed
+                name(stream, track_id)
+                if self._on_named is not None:
+                    self._on_named(stream)
 
         def chunk(data: Any, samplerate: int) -> None:
             stream = state["stream"]
-            if stream is None and state["id"] is not None and self._want.is_set():
+            if stream is None and self._want.is_set():
                 self._want.clear()
-                track_id = state["id"]
                 stream = StreamingSource(
                     samplerate,
                     2,
                     metadata={
-                        "track_id": str(track_id),
-                        "title": track_title(track_id),
+                        "title": self.UNNAMED,
                         "duration": float(getattr(request, "duration_seconds", 0) or 0),
                     },
                 )
+                if state["id"] is not None:
+                    name(stream, state["id"])
                 stream.push(data)
                 state["stream"] = stream
-                self._streamed.add(track_id)
                 self._on_stream(stream)
             elif stream is not None:
                 stream.push(data)
@@ -149,6 +173,7 @@ class RadioController(QObject):
     like_changed = Signal(str, bool)
     _radio_event = Signal(object)
     _stream_ready = Signal(object)
+    _stream_named = Signal(object)
 
     def __init__(self, ctx: AppContext, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -162,8 +187,11 @@ class RadioController(QObject):
         self._skipped: uuid.UUID | None = None  # the last track skipped
         self.streaming: StreamingGeneration | None = None
         if ctx.generation is not None:
-            self.streaming = StreamingGeneration(ctx.generation, self._stream_ready.emit)
+            self.streaming = StreamingGeneration(
+                ctx.generation, self._stream_ready.emit, self._stream_named.emit
+            )
             self._stream_ready.connect(self._on_stream)
+            self._stream_named.connect(ctx.playback.source_named)
             self.service = RadioService(
                 ctx.database,
                 ctx.user_id,

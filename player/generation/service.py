@@ -117,6 +117,10 @@ class GenerationService:
         self._generator = generator
         self.daily_limit = daily_limit
         self._lock = threading.Lock()
+        #: Generations known to be left today per user (None: unlimited), as last read,
+        #: and how many of that user's generations are under way: see :meth:`_known_free`.
+        self._known_left: dict[uuid.UUID, int | None] = {}
+        self._under_way: dict[uuid.UUID, int] = {}
 
     @property
     def generator(self) -> Generator:
@@ -163,10 +167,23 @@ class GenerationService:
         if row is None:
             raise UserFacingError(f"No user with id {uid}.")
         premium, count, today = row
-        if premium:
-            return None
-        used = int(count or 0) if today else 0
-        return max(0, self.daily_limit - used)
+        left = None if premium else max(0, self.daily_limit - (int(count or 0) if today else 0))
+        with self._lock:
+            self._known_left[uid] = left
+        return left
+
+    def _known_free(self, uid: uuid.UUID) -> bool:
+        """Whether the quota is known to say yes to one more generation: read before (the
+        app reads it to show the count) with more left than are under way. Then the first
+        chunks go to the speaker while the booking is still on its way — the database is
+        off the path to sound; another device taking the last generation in between is
+        the only way it can still say no, and then the track stops within its first
+        chunks and nothing of it is kept."""
+        with self._lock:
+            if uid not in self._known_left:
+                return False
+            left = self._known_left[uid]
+            return left is None or left > self._under_way.get(uid, 0)
 
     def _consume(self, s: Session, uid: uuid.UUID) -> None:
         """Take one generation from today's quota in ``s``'s transaction."""
@@ -176,8 +193,13 @@ class GenerationService:
         ).scalar()
         if count is None:
             if s.execute(text("select 1 from public.users where id = :u"), {"u": uid}).first():
+                with self._lock:
+                    self._known_left[uid] = 0
                 raise QuotaExceeded(self.daily_limit)
             raise UserFacingError(f"No user with id {uid}.")
+        with self._lock:  # keep what is known current (premium stays unlimited)
+            if self._known_left.get(uid, None) is not None:
+                self._known_left[uid] = max(0, self.daily_limit - int(count))
 
     def _refund(self, uid: uuid.UUID) -> None:
         with self.database.service_session() as s:
@@ -266,6 +288,35 @@ class GenerationService:
         # The quota and the row are written while the engine starts rendering, so the
         # database is off the path to the first sound; no chunk is handed out before
         # the quota said yes, and a refusal stops the render.
+        # When the quota is known to say yes (see _known_free), the first chunks do not
+        # wait for it either; the booking is joined before the track's id is given out,
+        # before its row is touched, and before it completes.
+        early = self._known_free(uid)
+        with self._lock:
+            self._under_way[uid] = self._under_way.get(uid, 0) + 1
+        try:
+            return self._generate(
+                uid, request, generator, track_id, row, final, part, early,
+                on_chunk, cancel, on_track,
+            )  # fmt: skip
+        finally:
+            with self._lock:
+                self._under_way[uid] -= 1
+
+    def _generate(
+        self,
+        uid: uuid.UUID,
+        request: GenerationRequest,
+        generator: Generator,
+        track_id: uuid.UUID,
+        row: dict[str, Any],
+        final: Path,
+        part: Path,
+        early: bool,
+        on_chunk: ChunkCallback | None,
+        cancel: Cancel | None,
+        on_track: Callable[[uuid.UUID], Any] | None,
+    ) -> uuid.UUID:
         booking = _Background(lambda: self._book(uid, row))
         result: GenerationResult | None = None
         started: BaseException | None = None
@@ -273,12 +324,27 @@ class GenerationService:
             result = generator.generate(request)
         except BaseException as exc:
             started = exc
-        booking_error = booking.join()
-        if booking_error is not None:
-            if result is not None:
-                result.close()
-            raise booking_error
+        if not early or started is not None:
+            booking_error = booking.join()
+            if booking_error is not None:
+                if result is not None:
+                    result.close()
+                raise booking_error
         writer: _TrackWriter | None = None
+        booked = not early
+
+        def settle_booking() -> None:
+            """Wait for the booking; a refusal stops the track (nothing was written)."""
+            nonlocal booked
+            if booked:
+                return
+            error = booking.join()
+            if error is not None:
+                raise _BookingRefused(error)
+            booked = True
+            if on_track is not None:
+                on_track(track_id)
+
         try:
             if started is not None:
                 raise started
@@ -286,6 +352,8 @@ class GenerationService:
             first = result
 
             def mark_generating() -> None:
+                if booking.join() is not None:
+                    return  # refused: there is no row (the generating thread stops the track)
                 self._update(
                     track_id,
                     status="generating",
@@ -294,16 +362,19 @@ class GenerationService:
                 )
 
             writer = _TrackWriter(part, result.samplerate, before=mark_generating)
-            if on_track is not None:
+            if on_track is not None and booked:
                 on_track(track_id)
             frames = 0
             for chunk in result:
                 if _is_cancelled(cancel):
                     raise GenerationCancelled()
+                if not booked and booking.done():
+                    settle_booking()
                 if on_chunk is not None:
                     on_chunk(chunk, result.samplerate)
                 writer.put(chunk)
                 frames += len(chunk)
+            settle_booking()
             if _is_cancelled(cancel):
                 raise GenerationCancelled()
             lufs, peak = writer.finish()
@@ -317,11 +388,19 @@ class GenerationService:
                 loudness_lufs=lufs if math.isfinite(lufs) else None,
                 true_peak_dbtp=peak if math.isfinite(peak) else None,
             )
+        except _BookingRefused as refused:
+            if writer is not None:
+                writer.abort()
+            with contextlib.suppress(OSError):
+                part.unlink()
+            raise refused.error from None  # no row was made and no generation taken
         except BaseException as exc:
             if writer is not None:
                 writer.abort()
             with contextlib.suppress(OSError):
                 part.unlink()
+            if not booked and booking.join() is not None:
+                raise  # refused as well: there is no row to fail and nothing to refund
             message = str(exc) or type(exc).__name__
             try:
                 self._update(track_id, status="failed", error=message[:2000])
@@ -397,6 +476,14 @@ class GenerationService:
         return len(rows)
 
 
+class _BookingRefused(Exception):
+    """The quota (or the row's insert) said no after the first chunks went out."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class _Background:
     """Runs ``work`` on a thread; :meth:`join` returns what it raised (or ``None``)."""
 
@@ -415,6 +502,9 @@ class _Background:
     def join(self) -> BaseException | None:
         self._thread.join()
         return self._error
+
+    def done(self) -> bool:
+        return not self._thread.is_alive()
 
 
 #: Writers whose thread may still be running, so an exit mid-track can drop their meters.

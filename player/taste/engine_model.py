@@ -36,7 +36,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from player.generation.genres import GENRES
-from player.taste.sound import SOUND_MEAN, SOUND_NAMES, SOUND_SPREAD
+from player.taste.sound import DESCRIPTION_VERSION, SOUND_MEAN, SOUND_NAMES, SOUND_SPREAD
 
 if TYPE_CHECKING:  # the listener module imports this one
     from player.taste.listener import Candidates
@@ -147,6 +147,7 @@ class EngineSoundModel:
     def state(self) -> dict[str, Any]:
         return {
             "version": FIT_VERSION,
+            "description": DESCRIPTION_VERSION,
             "names": list(SOUND_NAMES),
             "genres": list(GENRES),
             "samples": self.samples,
@@ -160,6 +161,8 @@ class EngineSoundModel:
 
         if state.get("version") != FIT_VERSION or list(state.get("names", [])) != list(SOUND_NAMES):
             raise ValueError("the engine sound fit is of another version: refit it")
+        if state.get("description") != DESCRIPTION_VERSION:
+            raise ValueError("the engine sound fit describes sounds another way: refit it")
         if list(state.get("genres", [])) != list(GENRES):
             raise ValueError("the engine sound fit knows other genres: refit it")
         weights = np.asarray(state["weights"], dtype=float)

@@ -33,10 +33,12 @@ from threadpoolctl import ThreadpoolController
 from player.embedding.base import resample
 from player.embedding.descriptor import RATE, raw_descriptors
 from player.generation.protocol import GenerationRequest
+from player.taste.rhythm import tempo_and_onset_rate
 
-#: Bumped when :func:`describe` changes meaning (2: the standard chroma for minorness):
-#: stored verdicts on descriptions of another version are dropped, not misread.
-DESCRIPTION_VERSION = 2
+#: Bumped when :func:`describe` changes meaning (2: the standard chroma for minorness; 3:
+#: the standard onset detector and tempo estimate, :mod:`player.taste.rhythm`): stored
+#: verdicts on descriptions of another version are dropped, not misread.
+DESCRIPTION_VERSION = 3
 #: The listener model's matrices are small (~160², ~400 × 120): BLAS threads cost far more
 #: than they save, and on a busy two-core machine a threaded solve took 150 ms where one
 #: thread takes 1 ms. Every fit and plan runs under ``BLAS.limit(limits=1, user_api="blas")``.
@@ -54,8 +56,8 @@ SOUND_NAMES: tuple[str, ...] = (
 )
 #: Mean and spread of each dimension over the engine's whole request space (600 random
 #: requests, 8 s previews: ``python -m player.taste.engine_model --fit 600`` prints them).
-SOUND_MEAN = np.array([6.855, 6.7066, 0.035, 10.6236, 2.5291, -22.0016, 0.7474, 0.5148])
-SOUND_SPREAD = np.array([0.428, 0.3887, 0.1568, 0.7436, 0.697, 5.8555, 0.2658, 0.1205])
+SOUND_MEAN = np.array([6.855, 6.533, 0.035, 10.6236, 3.6562, -22.0016, 0.7474, 0.5148])
+SOUND_SPREAD = np.array([0.428, 0.4068, 0.1568, 0.7436, 1.1707, 5.8555, 0.2658, 0.1205])
 
 #: Gaussian-process settings, in standardised units: the prior spread of reward, the noise
 #: of one verdict, and where each dimension's lengthscale starts before the listener's
@@ -141,15 +143,17 @@ def describe(audio: np.ndarray, samplerate: int, requested_bpm: float) -> np.nda
     y = resample(np.asarray(mono, dtype=np.float32), samplerate, RATE)
     if y.size < 4096:
         raise ValueError("a sound needs at least 0.2 s of audio to be described")
-    raw = raw_descriptors(y)
+    with BLAS.limit(limits=1, user_api="blas"):
+        raw = raw_descriptors(y)
+        heard_bpm, onsets = tempo_and_onset_rate(y)
     # Slots of the descriptor layout (see player.embedding.descriptor's docstring).
     return np.array(
         [
             math.log2(max(requested_bpm, 1.0)),
-            math.log2(max(float(raw[680]) * 100.0, 1.0)),
+            math.log2(max(heard_bpm, 1.0)),
             minorness(y),
             float(raw[588]),
-            float(raw[684]),
+            onsets,
             float(raw[612]),
             float(raw[687]),
             float(raw[681]),

@@ -19,7 +19,9 @@ null audio output in a temporary profile). Each figure comes from a fresh proces
   other, and neither planned nor rendered before the click); ``--fresh``: a listener
   whose model has heard nothing (no auditions either way), today's path against the
   same without the first track planned and its opening rendered before the click
-  ("noahead"); with ``--history`` also the path before issue 17
+  ("noahead"); with ``--booked`` also the first chunk held until the quota booking
+  said yes although the quota was known to say it ("booked", the last stop's service);
+  with ``--history`` also the path before issue 17
   ("before": the engine's process started once the window shows, no warm-up render, a
   first chunk of two bars) and, cold, the engine's process importing ``scipy.signal``
   ("scipy"); every path streams the first track from its first chunk, and each run's
@@ -93,6 +95,8 @@ def child(mode: str, started: float) -> None:
         _last_stop()
     if "noahead" in mode:
         _no_render_ahead()
+    if "booked" in mode:
+        _first_chunk_after_booking()
     if mode.startswith("radio"):
         _listener(returning="fresh" not in mode)
     elif mode.startswith("stall"):
@@ -261,6 +265,14 @@ def _engine_startup_report() -> None:
         f"scipy.signal {old:.0f} ms {times['with scipy.signal']} ({old / now:.1f}x); "
         f"load {[round(x, 1) for x in os.getloadavg()]}"
     )
+
+
+def _first_chunk_after_booking() -> None:
+    """The last stop's service: no chunk goes out before the quota booking said yes,
+    even when the quota is known to say it (issue 17's "quota off the path to sound")."""
+    from player.generation.service import GenerationService
+
+    GenerationService._known_free = lambda self, uid: False  # type: ignore[method-assign]
 
 
 def _auditions(variant: str) -> None:
@@ -447,7 +459,8 @@ def _run(home: Path, mode: str) -> dict[str, object]:
     env.pop("DATABASE_URL", None)
     started = time.time()
     proc = subprocess.run(
-        [sys.executable, __file__, "--child", mode, repr(started)],
+        # faulthandler: a crashed app run prints where each thread was
+        [sys.executable, "-X", "faulthandler", __file__, "--child", mode, repr(started)],
         env=env,
         capture_output=True,
         text=True,
@@ -457,7 +470,7 @@ def _run(home: Path, mode: str) -> dict[str, object]:
     if not lines:
         # One crashed app (PySide6 offscreen has segfaulted at exit on this box) must not
         # cost the other runs' figures: it is reported and left out of the medians.
-        print(f"(the {mode} run failed with {proc.returncode}: {proc.stderr[-600:]!r})")
+        print(f"(the {mode} run failed with {proc.returncode}: {proc.stderr[-6000:]})")
         return {"failed": proc.returncode}
     if proc.returncode != 0:
         print(f"(the {mode} run exited with {proc.returncode} after reporting)")
@@ -496,6 +509,11 @@ def main() -> None:
     parser.add_argument(
         "--history", action="store_true", help="also the paths before issue 17 and scipy"
     )
+    parser.add_argument(
+        "--booked",
+        action="store_true",
+        help="also the first chunk waiting for the quota booking (the last stop's service)",
+    )
     parser.add_argument("--stall", action="store_true", help="auditions: GUI stall")
     parser.add_argument("--stall-only", action="store_true", help="only the audition stall")
     parser.add_argument("--stall-runs", type=int, default=1, help="rounds of the stall runs")
@@ -516,6 +534,9 @@ def main() -> None:
         against = "_noahead" if args.fresh else "_last"
         warm_modes = [f"radio{tag}", f"radio{against}{tag}"]
         cold_modes = [f"radio_cold{tag}", f"radio_cold{against}{tag}"]
+        if args.booked:
+            warm_modes.append(f"radio_booked{tag}")
+            cold_modes.append(f"radio_cold_booked{tag}")
         if args.history:
             warm_modes.append(f"radio_before{tag}")
             cold_modes += [f"radio_cold_before{tag}", f"radio_cold_scipy{tag}"]
@@ -558,6 +579,7 @@ def main() -> None:
             for variant, what in (
                 ("_last", "the last stop (first track auditioned, nothing ahead)"),
                 ("_noahead", "no first track planned or rendered ahead"),
+                ("_booked", "the first chunk waiting for the quota booking"),
                 ("_before", "before issue 17"),
                 ("_scipy", "the engine importing scipy.signal"),
             ):

@@ -13,7 +13,7 @@ import soundfile as sf
 from sqlalchemy import text
 
 from base.errors import UserFacingError
-from base.paths import path_from_url
+from base.paths import audio_dir, path_from_url
 from player.generation import GenerationRequest, SourceTrack
 from player.generation.procedural import ProceduralGenerator
 from player.generation.protocol import GenerationResult
@@ -22,6 +22,7 @@ from player.generation.service import (
     GenerationService,
     QuotaExceeded,
 )
+from tests.pgtools import HoldsTheUsersRow
 
 SHORT = {"genres": ["house"], "duration_seconds": 2.0, "seed": 1}
 
@@ -248,3 +249,80 @@ def test_a_failed_insert_gives_the_generation_back_and_names_the_missing_row(
             ).scalar_one()
             == 0
         )
+
+
+def _generate_in_background(service: Any, user: Any, seconds: float = 4.0) -> dict[str, Any]:
+    out: dict[str, Any] = {"chunks": 0, "first": threading.Event(), "track": None}
+
+    def on_chunk(chunk: Any, rate: int) -> None:
+        out["chunks"] += 1
+        out["first"].set()
+
+    def run() -> None:
+        try:
+            out["track"] = service.generate(
+                user,
+                GenerationRequest(genres=["house"], duration_seconds=seconds, seed=2),
+                on_chunk=on_chunk,
+                on_track=lambda t: out.setdefault("told", t),
+            )
+        except BaseException as exc:
+            out["error"] = exc
+
+    out["thread"] = threading.Thread(target=run, daemon=True)
+    out["thread"].start()
+    return out
+
+
+def test_a_known_quota_lets_the_first_chunks_out_before_the_booking(
+    database: Any, make_user: Any
+) -> None:
+    user = make_user()
+    # Unknown quota: the first chunk waits for the booking, as it must.
+    unknown = GenerationService(database, ProceduralGenerator(), daily_limit=3)
+    with HoldsTheUsersRow(database, user):
+        run = _generate_in_background(unknown, user)
+        assert not run["first"].wait(1.5)
+    run["thread"].join(60)
+    assert run["track"] is not None
+    # Known to say yes (the app reads the count to show it): the first chunks go out while
+    # the booking waits, and the track's id is given out only once it is booked.
+    known = GenerationService(database, ProceduralGenerator(), daily_limit=3)
+    assert known.remaining_today(user) == 2
+    with HoldsTheUsersRow(database, user):
+        run = _generate_in_background(known, user)
+        assert run["first"].wait(30)
+        assert "told" not in run and run["track"] is None
+    run["thread"].join(60)
+    assert run["track"] is not None and run["told"] == run["track"]
+    assert _row(database, run["track"]).status == "completed"
+    assert known.remaining_today(user) == 1
+
+
+def test_a_refusal_after_the_first_chunks_stops_the_track_and_keeps_nothing(
+    database: Any, make_user: Any
+) -> None:
+    user = make_user()
+    service = GenerationService(database, ProceduralGenerator(), daily_limit=1)
+    assert service.remaining_today(user) == 1
+    # Another device takes the last generation while this one's booking waits.
+    took_it = (
+        "update public.users set daily_count = 1, "
+        "daily_count_date = (now() at time zone 'utc')::date where id = :u"
+    )
+    with HoldsTheUsersRow(database, user, then=took_it):
+        run = _generate_in_background(service, user, seconds=30.0)
+        assert run["first"].wait(30)
+    run["thread"].join(60)
+    assert isinstance(run.get("error"), QuotaExceeded), run
+    assert "told" not in run and run["track"] is None
+    with database.service_session() as s:
+        rows = s.execute(
+            text("select count(*) from public.generated_tracks where user_id = :u"), {"u": user}
+        ).scalar()
+        count = s.execute(
+            text("select daily_count from public.users where id = :u"), {"u": user}
+        ).scalar()
+    assert rows == 0 and count == 1  # no row, and the other device's generation stands
+    assert not list(audio_dir().glob("*.mp3.part"))
+    assert service.remaining_today(user) == 0

@@ -77,3 +77,39 @@ def test_first_run_goes_through_onboarding_to_the_window(
     assert frame.current_view == "bands" and frame.stack.currentWidget() is frame.bands_view
     assert again.onboarding is None
     again.shutdown()
+
+
+def test_onboarding_is_not_built_while_the_warm_up_still_imports(
+    qtbot, database_url, monkeypatch, no_sound_device
+):
+    """Two threads importing Qt views at once crashed the app (PySide6 makes its types
+    on first use): the GUI thread builds what it shows only once the warm-up's imports
+    are done, even when the database opened first."""
+    import threading
+    import time
+
+    import ui.app
+
+    monkeypatch.setenv("DATABASE_URL", database_url.render_as_string(hide_password=False))
+    spans: dict[str, float] = {}
+    warming = threading.Event()
+
+    def slow_warm_up() -> None:
+        spans["warm_start"] = time.monotonic()
+        warming.set()
+        time.sleep(2.0)  # longer than the database takes to open here
+        spans["warm_end"] = time.monotonic()
+
+    monkeypatch.setattr(ui.app, "warm_imports", slow_warm_up)
+    launcher = Launcher(QApplication.instance(), Settings(), TaskRunner(QApplication.instance()))
+    launcher.prestart_engine = False
+    launcher.start()
+    assert warming.wait(10)
+    qtbot.waitUntil(lambda: launcher.database is not None, timeout=30000)
+    opened = time.monotonic()
+    qtbot.waitUntil(lambda: launcher.onboarding is not None, timeout=30000)
+    shown = time.monotonic()
+    qtbot.addWidget(launcher.onboarding)
+    assert opened < spans["warm_end"], "the database did not open during the warm-up"
+    assert shown >= spans["warm_end"]
+    launcher.shutdown()
