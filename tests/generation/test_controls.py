@@ -74,6 +74,21 @@ def test_brightness_moves_the_spectral_centroid(
     assert centroids[2] > 1.5 * centroids[0], centroids
 
 
+@pytest.mark.parametrize("genre", ["hip-hop", "lo-fi", "synthwave"])
+@pytest.mark.parametrize("seed", [5, 6])
+def test_brightness_reaches_far_even_where_the_genre_is_dark(
+    procedural: ProceduralGenerator, genre: str, seed: int
+) -> None:
+    """The listener model can only find a bright (or dark) taste the control reaches. In
+    genres whose signature cuts the top (hip-hop, lo-fi, synthwave) brightness 0 → 1
+    moved the centroid 1.6-2.0x before the tilt grew steeper over the control's last
+    quarter (``mixing.tilt_db``); now at least 2x."""
+    low, high = (
+        _centroid(_mono(procedural, genres=[genre], seed=seed, brightness=b)[0]) for b in (0, 1)
+    )
+    assert high > 2.0 * low, (low, high)
+
+
 @pytest.mark.parametrize("genre", ["jazz", "techno", "ambient"])
 def test_density_moves_the_onset_rate(procedural: ProceduralGenerator, genre: str) -> None:
     rates = [_onset_rate(_mono(procedural, genres=[genre], density=d)[0]) for d in (0, 0.5, 1)]

@@ -10,7 +10,13 @@ from player.generation import GENRES, GenerationRequest
 from player.generation.arrangement import STEPS, Plan
 from player.generation.genres import STYLES
 from player.generation.mixing import CEILING
-from player.generation.palettes import PALETTES
+from player.generation.palettes import (
+    CHROMA_BAND,
+    LOW_BOOST_CAP_DB,
+    PALETTES,
+    SIGNATURES,
+    signature,
+)
 from player.generation.procedural import SAMPLERATE, ProceduralGenerator
 from player.generation.theory import parse_key
 
@@ -180,3 +186,25 @@ def test_a_genre_stays_recognisable_under_its_drawn_palettes(
             nearest = min(centroids, key=lambda g: float(np.linalg.norm(row - centroids[g])))
             hits += nearest == genre
     assert hits / 25 >= 0.6, hits
+
+
+def test_the_signature_is_deeper_only_outside_the_band_a_key_finder_hears() -> None:
+    """Issue 18: a deeper signature told genres apart, but between 200 Hz and 3.5 kHz it
+    moved the key a chroma finder hears (and so a requested mode); above the band only
+    its boosts deepen (a deeper cut there dimmed brightness 1), below it boosts stop at
+    12 dB (beyond that hip-hop's kick filled the lows at any bass level)."""
+    lo, hi = CHROMA_BAND
+    deeper = 0
+    for genre in GENRES:
+        for (freq, gain, q), (freq2, gain2, q2) in zip(
+            SIGNATURES[genre], signature(genre), strict=True
+        ):
+            assert (freq2, q2) == (freq, q)
+            if lo <= freq <= hi or (freq > hi and gain < 0):
+                assert gain2 == gain, (genre, freq)
+            else:
+                assert abs(gain2) >= abs(gain) and gain2 * gain > 0, (genre, freq)
+                deeper += abs(gain2) > abs(gain)
+            if freq < lo:
+                assert gain2 <= LOW_BOOST_CAP_DB, (genre, freq)
+    assert deeper >= len(GENRES), deeper
