@@ -56,8 +56,8 @@ SOUND_NAMES: tuple[str, ...] = (
 )
 #: Mean and spread of each dimension over the engine's whole request space (600 random
 #: requests, 8 s previews: ``python -m player.taste.engine_model --fit 600`` prints them).
-SOUND_MEAN = np.array([6.855, 6.533, 0.035, 10.6236, 3.6562, -22.0016, 0.7474, 0.5148])
-SOUND_SPREAD = np.array([0.428, 0.4068, 0.1568, 0.7436, 1.1707, 5.8555, 0.2658, 0.1205])
+SOUND_MEAN = np.array([6.855, 6.5355, 0.0321, 10.7633, 3.6698, -23.2712, 0.7444, 0.511])
+SOUND_SPREAD = np.array([0.428, 0.4116, 0.1536, 0.8286, 1.1808, 6.0057, 0.2785, 0.1199])
 
 #: Gaussian-process settings, in standardised units: the prior spread of reward, the noise
 #: of one verdict, and where each dimension's lengthscale starts before the listener's
