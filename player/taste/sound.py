@@ -307,8 +307,10 @@ class SoundModel:
         rng: np.random.Generator,
         n: int,
         uncertainty: np.ndarray | None = None,
+        spread: np.ndarray | None = None,
     ) -> np.ndarray:
-        """``n`` joint posterior draws of the sounds' rewards: ``(n, len(sounds))``."""
+        """``n`` joint posterior draws of the sounds' rewards: ``(n, len(sounds))``; draw
+        ``i`` deviates from the mean ``spread[i]`` times as widely (default 1: all full)."""
         mean, cov = self.posterior(sounds, uncertainty)
         jitter = 1e-6 * REWARD_VARIANCE
         for _ in range(4):
@@ -319,7 +321,10 @@ class SoundModel:
                 jitter *= 100.0
         else:
             chol = np.diag(np.sqrt(np.clip(np.diag(cov), 0.0, None)))
-        return np.asarray(mean[None, :] + rng.standard_normal((n, len(mean))) @ chol.T)
+        noise = rng.standard_normal((n, len(mean))) @ chol.T
+        if spread is not None:
+            noise = noise * np.asarray(spread, dtype=float)[:, None]
+        return np.asarray(mean[None, :] + noise)
 
     def draw(
         self,
