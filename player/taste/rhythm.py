@@ -59,13 +59,21 @@ def _mel_bank() -> np.ndarray:
     return weights.astype(np.float32)
 
 
-def _mel_db(y: np.ndarray) -> np.ndarray:
-    """Log-power mel spectrogram, ``(mels, frames)``, 80 dB below its peak at most."""
-    padded = np.pad(np.asarray(y, dtype=np.float32), N_FFT // 2)
+def power_spectrogram(mono22k: np.ndarray) -> np.ndarray:
+    """``|STFT|²``, ``(frames, bins)``: 2048-point periodic Hann windows every 512 samples,
+    centred (zero-padded by half a window) — the one spectrogram a preview's description
+    takes its key and its rhythm from."""
+    padded = np.pad(np.asarray(mono22k, dtype=np.float32), N_FFT // 2)
     frames = 1 + (padded.size - N_FFT) // HOP
     idx = np.arange(N_FFT)[None, :] + HOP * np.arange(frames)[:, None]
-    window = np.hanning(N_FFT + 1)[:-1].astype(np.float32)  # periodic
-    power = np.abs(scipy.fft.rfft(padded[idx] * window, axis=1)) ** 2
+    return np.asarray(np.abs(scipy.fft.rfft(padded[idx] * _WINDOW, axis=1)) ** 2)
+
+
+_WINDOW = np.hanning(N_FFT + 1)[:-1].astype(np.float32)  # periodic
+
+
+def _mel_db(power: np.ndarray) -> np.ndarray:
+    """Log-power mel spectrogram, ``(mels, frames)``, 80 dB below its peak at most."""
     mel = _mel_bank() @ power.T
     db = 10.0 * np.log10(np.maximum(mel, 1e-10))
     return np.asarray(np.maximum(db, db.max() - 80.0))
@@ -99,13 +107,16 @@ def _peaks(x: np.ndarray) -> int:
     return count
 
 
-def tempo_and_onset_rate(mono22k: np.ndarray) -> tuple[float, float]:
+def tempo_and_onset_rate(
+    mono22k: np.ndarray, power: np.ndarray | None = None
+) -> tuple[float, float]:
     """The tempo a beat tracker settles on (BPM, octave errors included, as a
     listener's: the prior pulls towards 120) and onsets per second. Run it under a
     one-thread BLAS limit: the mel projection is small, and threaded on a busy machine
-    it took ten times as long."""
+    it took ten times as long. ``power``: :func:`power_spectrogram` of the same audio,
+    when the caller has it already."""
     y = np.asarray(mono22k, dtype=np.float32)
-    mel_db = _mel_db(y)
+    mel_db = _mel_db(power_spectrogram(y) if power is None else power)
     return _tempo(_envelope(mel_db, median=True)), _onset_rate(
         _envelope(mel_db, median=False), y.size / RATE
     )

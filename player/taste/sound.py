@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import scipy.fft
 from scipy.linalg import cho_solve, solve_triangular
 from scipy.optimize import minimize
 from threadpoolctl import ThreadpoolController
@@ -33,7 +32,7 @@ from threadpoolctl import ThreadpoolController
 from player.embedding.base import resample
 from player.embedding.descriptor import RATE, raw_descriptors
 from player.generation.protocol import GenerationRequest
-from player.taste.rhythm import tempo_and_onset_rate
+from player.taste.rhythm import N_FFT, power_spectrogram, tempo_and_onset_rate
 
 #: Bumped when :func:`describe` changes meaning (2: the standard chroma for minorness; 3:
 #: the standard onset detector and tempo estimate, :mod:`player.taste.rhythm`): stored
@@ -89,10 +88,9 @@ def _rotations(profile: np.ndarray) -> np.ndarray:
 
 
 _MAJOR_KEYS, _MINOR_KEYS = _rotations(_KK_MAJOR), _rotations(_KK_MINOR)
-_KEY_FFT, _KEY_HOP = 2048, 512
 
 
-def _chroma_bank(rate: int = RATE, n_fft: int = _KEY_FFT) -> np.ndarray:
+def _chroma_bank(rate: int = RATE, n_fft: int = N_FFT) -> np.ndarray:
     """The standard STFT chroma filter bank (Ellis's ``chromagram_E``, as librosa and
     most MIR tools build it; ISC-licensed formula): each bin spread over its pitch class
     by a Gaussian one bin-width wide, columns of unit length, then weighted by a broad
@@ -117,15 +115,13 @@ def _chroma_bank(rate: int = RATE, n_fft: int = _KEY_FFT) -> np.ndarray:
 
 
 _KEY_MAP = _chroma_bank()
-_KEY_WINDOW = np.hanning(_KEY_FFT + 1)[:-1].astype(np.float32)  # periodic
 
 
-def minorness(mono22k: np.ndarray) -> float:
-    """How much more the audio's pitch content fits a minor key than a major one."""
-    y = np.pad(np.asarray(mono22k, dtype=np.float32), _KEY_FFT // 2)
-    n = 1 + (y.size - _KEY_FFT) // _KEY_HOP
-    idx = np.arange(_KEY_FFT)[None, :] + _KEY_HOP * np.arange(n)[:, None]
-    power = np.abs(scipy.fft.rfft(y[idx] * _KEY_WINDOW, axis=1)) ** 2
+def minorness(mono22k: np.ndarray, power: np.ndarray | None = None) -> float:
+    """How much more the audio's pitch content fits a minor key than a major one
+    (``power``: :func:`~player.taste.rhythm.power_spectrogram` of it, if at hand)."""
+    if power is None:
+        power = power_spectrogram(mono22k)
     chroma = power @ _KEY_MAP.T
     chroma = chroma / np.maximum(chroma.max(axis=1, keepdims=True), 1e-12)
     c = chroma.mean(axis=0)
@@ -145,13 +141,15 @@ def describe(audio: np.ndarray, samplerate: int, requested_bpm: float) -> np.nda
         raise ValueError("a sound needs at least 0.2 s of audio to be described")
     with BLAS.limit(limits=1, user_api="blas"):
         raw = raw_descriptors(y)
-        heard_bpm, onsets = tempo_and_onset_rate(y)
+        power = power_spectrogram(y)
+        heard_bpm, onsets = tempo_and_onset_rate(y, power)
+        minor = minorness(y, power)
     # Slots of the descriptor layout (see player.embedding.descriptor's docstring).
     return np.array(
         [
             math.log2(max(requested_bpm, 1.0)),
             math.log2(max(heard_bpm, 1.0)),
-            minorness(y),
+            minor,
             float(raw[588]),
             onsets,
             float(raw[612]),
