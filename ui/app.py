@@ -67,7 +67,7 @@ def open_database(settings: Settings) -> Database:
 
 #: Start-up's module imports run one thread at a time. PySide6 makes its classes' Python
 #: types on first use, and a worker importing the views while the GUI thread built the
-#: window crashed the app (SIGSEGV in two of 40 benchmark launches, 2026-11-29: the
+#: window crashed the app (SIGSEGV in three of 40 benchmark launches, 2026-11-29: the
 #: worker in ``from PySide6.QtGui import ...`` of ``ui/views/radio.py``, the GUI thread
 #: importing for ``MainWindow.attach``). Held by :func:`warm_imports`' caller, the
 #: engine's start and the GUI thread while it builds the window or onboarding; the GUI

@@ -30,6 +30,7 @@ N_MELS = 128
 #: The tempogram's window: 8 s of onset envelope (``ac_size`` in librosa).
 AC_FRAMES = int(8.0 * RATE) // HOP
 START_BPM, STD_OCTAVES, MAX_BPM = 120.0, 1.0, 320.0
+_WINDOW = np.hanning(N_FFT + 1)[:-1].astype(np.float32)  # periodic
 
 
 def _hz_to_mel(f: float | np.ndarray) -> np.ndarray:
@@ -67,9 +68,6 @@ def power_spectrogram(mono22k: np.ndarray) -> np.ndarray:
     frames = 1 + (padded.size - N_FFT) // HOP
     idx = np.arange(N_FFT)[None, :] + HOP * np.arange(frames)[:, None]
     return np.asarray(np.abs(scipy.fft.rfft(padded[idx] * _WINDOW, axis=1)) ** 2)
-
-
-_WINDOW = np.hanning(N_FFT + 1)[:-1].astype(np.float32)  # periodic
 
 
 def _mel_db(power: np.ndarray) -> np.ndarray:
