@@ -25,7 +25,12 @@ log-mel), standardised on 30-s clips of the real tracks. Reported:
 - within-track novelty: the mean of a Foote novelty curve (checkerboard kernel over the
   self-similarity of 1-s frames) of 3-minute tracks, against real tracks of 2 min or more;
 - render speed: seconds of audio per CPU second (single-threaded BLAS, so one core) of
-  the 3-minute tracks.
+  the 3-minute tracks;
+- where the spread is short and what identity rests on (the new engine): each feature
+  family's spread against a real album's, the genres each genre is mistaken for, and the
+  share of a genre's variance along the differences between genre centroids (the only
+  directions a nearest-centroid rule looks at: variation orthogonal to them is free of
+  identity cost, variation along them is not).
 
 ``--baseline-ref REF`` (default: the last commit before issue 18's work) exports that
 commit's ``player/`` with ``git archive`` to a temporary folder and renders the same
@@ -48,6 +53,7 @@ import subprocess  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
+from itertools import pairwise  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -245,6 +251,58 @@ def identity(groups: dict[str, np.ndarray]) -> float:
     return hits / total
 
 
+FAMILY_NAMES = ("mfcc mean", "mfcc std", "chroma", "contrast", "log-mel")
+
+
+def family_spreads(x: np.ndarray) -> np.ndarray:
+    """``spread`` of each feature family alone."""
+    edges = np.cumsum((0, *FAMILIES))
+    return np.array([spread(x[:, a:b]) for a, b in pairwise(edges)])
+
+
+def confusions(groups: dict[str, np.ndarray]) -> dict[str, dict[str, int]]:
+    """Leave-one-out nearest centroid: for each genre, the others its tracks went to."""
+    sums = {g: x.sum(0) for g, x in groups.items()}
+    out: dict[str, dict[str, int]] = {g: {} for g in groups}
+    for g, x in groups.items():
+        for row in x:
+            cents = {
+                h: (sums[h] - row) / (len(groups[h]) - 1) if h == g else sums[h] / len(groups[h])
+                for h in groups
+            }
+            best = min(cents, key=lambda h: float(np.linalg.norm(row - cents[h])))
+            if best != g:
+                out[g][best] = out[g].get(best, 0) + 1
+    return out
+
+
+def separating_share(groups: dict[str, np.ndarray]) -> dict[str, float]:
+    """Share of each genre's within-genre variance that lies in the span of the
+    differences between genre centroids: ``||x-c_g||² - ||x-c_h||²`` depends on ``x``
+    only through ``x·(c_g-c_h)``, so the rest of the variance costs no identity."""
+    cents = np.stack([x.mean(0) for x in groups.values()])
+    basis, _ = np.linalg.qr((cents[1:] - cents[0]).T)
+    out = {}
+    for g, x in groups.items():
+        d = x - x.mean(0)
+        out[g] = float(((d @ basis) ** 2).sum() / max((d**2).sum(), 1e-12))
+    return out
+
+
+def print_axes(
+    groups: dict[str, np.ndarray], album_families: np.ndarray, genres: list[str]
+) -> None:
+    """Where the spread is short and what identity rests on (see the module docstring)."""
+    conf = confusions(groups)
+    share = separating_share(groups)
+    print("\nper feature family, spread / median album's (new engine):")
+    print(f"{'genre':15}" + "".join(f"{n:>11}" for n in FAMILY_NAMES) + "  in-span  mistaken for")
+    for g in genres:
+        fam = family_spreads(groups[g]) / album_families
+        wrong = ", ".join(f"{h} {n}" for h, n in sorted(conf[g].items(), key=lambda t: -t[1]))
+        print(f"{g:15}" + "".join(f"{v:11.2f}" for v in fam) + f"{share[g]:9.2f}  {wrong}")
+
+
 def summarise(
     name: str,
     data: dict[str, np.ndarray],
@@ -320,6 +378,10 @@ def main() -> None:
         if albums.count(a) >= 5
     }
     album_spread = float(np.median(list(per_album.values())))
+    album_families = np.median(
+        [family_spreads(z[[i for i, b in enumerate(albums) if b == a]]) for a in per_album],
+        axis=0,
+    )
     real_nov = float(np.median(np.asarray(real["novelty"])))
     print(
         f"real: {len(albums)} clips, albums with >= 5 tracks: "
@@ -360,6 +422,9 @@ def main() -> None:
             f"identity {r['identity']:.3f}; novelty median {np.median(novs):.4f} "
             f"(real {real_nov:.4f}); speed min {min(speeds):.0f}x median {np.median(speeds):.0f}x"
         )
+    new_groups = {g: (new[f"feat/{g}"] - mean) / std * WEIGHTS for g in genres}
+    if len(genres) > 1:
+        print_axes(new_groups, album_families, genres)
     write_png(Path(args.png), new, genres, min(args.seeds, 6))
 
 
