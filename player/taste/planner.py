@@ -40,6 +40,9 @@ REQUEST_WEIGHT = 0.5
 #: request model); a full-width draw here as well gambled away a third of the tracks
 #: after the listener had been heard clearly. Never 0: some exploration always remains.
 PICK_SPREAD = 0.35
+#: How much the simple tastes still likely (:mod:`player.taste.rules`) count in the pick
+#: once something is liked, beside the sound model's draw.
+PICK_RULES = 0.5
 
 
 @dataclass(frozen=True)
@@ -203,7 +206,12 @@ class ListenerPlanner:
             return plan
         started, cpu = time.perf_counter(), time.thread_time()
         sounds = [p.sound for _, p in heard]
-        draw, _ = self.model.sound.draw(sounds, self._rng, scale=PICK_SPREAD)
+        if not self.model.sound.searching():
+            draw, _ = self.model.sound.draw(sounds, self._rng, scale=PICK_SPREAD)
+            if PICK_RULES:
+                draw = draw + PICK_RULES * (2.0 * self.model.sound.rule_chance(sounds) - 1.0)
+        else:  # nothing liked lately: the sound most still-possible simple tastes allow
+            draw = 2.0 * self.model.sound.rule_chance(sounds) - 1.0
         score = draw + REQUEST_WEIGHT * np.array([a.expected for a, _ in heard])
         best, preview = heard[int(np.argmax(score))]
         seconds = time.perf_counter() - started
@@ -261,6 +269,7 @@ class ListenerPlanner:
         if sound is not None:
             self.model.sound.observe(sound, reward, weight)
             self.model.sound.lengthscales()  # refit now, while the listener listens
+            self.model.sound.rule_weights()
         self.feedback_cpu_seconds = time.thread_time() - cpu
 
 

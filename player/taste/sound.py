@@ -17,6 +17,7 @@ enough to run on every preview.
 
 from __future__ import annotations
 
+import functools
 import math
 import threading
 from collections.abc import Callable, Mapping, Sequence
@@ -33,6 +34,8 @@ from player.embedding.base import resample
 from player.embedding.descriptor import RATE, raw_descriptors
 from player.generation.protocol import GenerationRequest
 from player.taste.rhythm import N_FFT, power_spectrogram, tempo_and_onset_rate
+from player.taste.rules import EDGE, RULE_DIMS, RuleModel, TempoChances
+from player.taste.rules import TEMPO as RULE_TEMPO
 
 #: Bumped when :func:`describe` changes meaning (2: the standard chroma for minorness; 3:
 #: the standard onset detector and tempo estimate, :mod:`player.taste.rhythm`): stored
@@ -70,11 +73,23 @@ LENGTHSCALE = 2.0
 START_SCALES = np.array([LENGTHSCALE] * 5 + [3.0 * LENGTHSCALE] + [LENGTHSCALE] * 2)
 #: What a sound unlike any heard is expected to earn: between a skip (-1) and a like (1).
 PRIOR_REWARD = 0.0
+#: Where predicted sounds' tempo may be heard: (log2 BPM, chance), each (sounds, octaves),
+#: and the spread around each octave (log2); see ``EngineSoundModel.heard_tempo``.
+HeardTempo = tuple[np.ndarray, np.ndarray, float]
 LENGTHSCALE_PRIOR_SD = 1.0  # in log units
 LENGTHSCALE_BOUNDS = (0.3, 20.0)
 #: As in the request model: older verdicts weigh less, so exploration never stops.
 FORGET = 0.97
 MAX_ROWS = 120
+#: Verdicts without a like after which the radio searches again (see ``searching``).
+SEARCH_WINDOW = 6
+
+
+@functools.cache
+def _rules() -> RuleModel:
+    """The simple tastes the radio searches over (built once, on first use: ~50 ms)."""
+    return RuleModel()
+
 
 # Krumhansl–Kessler key profiles, centred and normalised, in all 12 rotations.
 _KK_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
@@ -171,6 +186,7 @@ class SoundModel:
     def __init__(self) -> None:
         self.rows: list[tuple[list[float], float, float]] = []  # (description, reward, weight)
         self._scales: np.ndarray | None = None
+        self._rule_weights: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -178,11 +194,82 @@ class SoundModel:
     def observe(self, sound: Sequence[float], reward: float, weight: float = 1.0) -> None:
         self.rows.append(([round(float(x), 5) for x in sound], float(reward), float(weight)))
         del self.rows[:-MAX_ROWS]
-        self._scales = None
+        self._scales = self._rule_weights = None
 
     def clear(self) -> None:
         self.rows.clear()
-        self._scales = None
+        self._scales = self._rule_weights = None
+
+    def searching(self) -> bool:
+        """Whether nothing among the last :data:`SEARCH_WINDOW` verdicts was liked: the
+        radio then searches over simple tastes (:mod:`player.taste.rules`) rather than
+        near what the Gaussian process last saw liked. A first like may be a fluke at the
+        edge of a taste; exploiting around it gave one session 24 skips in a row."""
+        return not any(r[1] > 0 for r in self.rows[-SEARCH_WINDOW:])
+
+    def rule_weights(self) -> np.ndarray:
+        """The log weight of each simple taste (:mod:`player.taste.rules`) after the
+        verdicts, forgetting as the Gaussian process does; cached until the next verdict."""
+        if self._rule_weights is None:
+            n = len(self.rows)
+            z = self._standard(np.array([r[0] for r in self.rows])) if n else np.zeros((0, 8))
+            age = FORGET ** np.arange(n - 1, -1, -1)
+            weights = age * np.array([r[2] for r in self.rows]) if n else np.zeros(0)
+            self._rule_weights = _rules().log_weights(z, [r[1] for r in self.rows], weights)
+        return self._rule_weights
+
+    def rule_chance(
+        self,
+        sounds: Sequence[Sequence[float]] | Sequence[np.ndarray] | np.ndarray,
+        uncertainty: np.ndarray | None = None,
+        heard_tempo: HeardTempo | None = None,
+    ) -> np.ndarray:
+        """Each sound's chance of being liked under the simple tastes still likely."""
+        z = self._standard(np.asarray(sounds, dtype=float))
+        return _rules().chance(
+            self.rule_weights(), z, self._rule_spread(uncertainty), self._rule_tempo(heard_tempo)
+        )
+
+    def rule_draws(
+        self,
+        sounds: np.ndarray,
+        rng: np.random.Generator,
+        n: int,
+        uncertainty: np.ndarray | None = None,
+        heard_tempo: HeardTempo | None = None,
+    ) -> np.ndarray:
+        """``(n, sounds)``: Thompson draws over the simple tastes, as rewards (-1 … 1).
+        ``heard_tempo``: (log2 BPM, chance) of each octave a predicted sound's tempo may
+        be heard at, and the spread around it (log2)."""
+        z = self._standard(np.asarray(sounds, dtype=float))
+        chance = _rules().draws(
+            self.rule_weights(),
+            z,
+            rng,
+            n,
+            self._rule_spread(uncertainty),
+            self._rule_tempo(heard_tempo),
+        )
+        return 2.0 * chance - 1.0
+
+    @staticmethod
+    def _rule_tempo(heard_tempo: HeardTempo | None) -> TempoChances | None:
+        if heard_tempo is None:
+            return None
+        where, chance, width = heard_tempo
+        k = RULE_TEMPO
+        return (
+            (where - SOUND_MEAN[k]) / SOUND_SPREAD[k],
+            chance,
+            math.hypot(EDGE, width / SOUND_SPREAD[k]),
+        )
+
+    @staticmethod
+    def _rule_spread(uncertainty: np.ndarray | None) -> np.ndarray | float:
+        if uncertainty is None:
+            return EDGE
+        s = (np.asarray(uncertainty, dtype=float) / SOUND_SPREAD)[list(RULE_DIMS)]
+        return np.sqrt(EDGE**2 + s**2)
 
     @staticmethod
     def _standard(sounds: np.ndarray) -> np.ndarray:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from player.generation.genres import GENRES
 from player.generation.protocol import GenerationRequest
-from player.taste.engine_model import EngineSoundModel, shipped
+from player.taste.engine_model import OCTAVE_GRID, OCTAVES, EngineSoundModel, fit_octaves, shipped
 from player.taste.listener import Bounds, Candidates, ListenerModel, Prior
 from player.taste.sound import SOUND_NAMES, Auditioner, SoundModel
 
@@ -139,3 +140,43 @@ def test_most_of_a_rounds_auditions_exploit_and_one_explores(monkeypatch):
     assert (tempered[:, 1:] > near).mean() >= max(0.5, 1.5 * (full[:, 1:] > near).mean())
     # the first draw roams: it lands near the liked sounds less often (25 % measured)
     assert (tempered[:, 0] > near).mean() < (tempered[:, 1:] > near).mean()
+
+
+def test_the_shipped_fit_knows_at_which_octave_a_tempo_is_heard():
+    """The beat tracker hears a fast groove at half time, a mid one as asked; the fit's
+    octave chances must say so for renders it never saw (a straight line cannot)."""
+    model = shipped()
+    assert model is not None and model.octaves is not None
+    rng = np.random.default_rng(12)
+    controls = Bounds().sample(rng, 24)
+    auditioner = Auditioner(seconds=8.0)
+    offsets = []
+    for i, c in enumerate(controls):
+        preview = auditioner.preview(_request(c, 2000 + i))
+        assert preview is not None
+        offsets.append(preview.sound[DIM["tempo"]] - np.log2(c.bpm))
+    heard = model.heard_tempo(Candidates.of(controls))
+    assert heard is not None
+    _, chance = heard
+    truth = np.argmin(np.abs(np.array(offsets)[:, None] - np.array(OCTAVES)[None, :]), axis=1)
+    given = chance[np.arange(len(truth)), truth]
+    assert np.mean(np.argmax(chance, axis=1) == truth) >= 0.7
+    assert np.mean(given) > 0.55
+    assert np.allclose(chance.sum(axis=1), 1.0, atol=1e-3)
+
+
+def test_octave_chances_are_learned_per_genre_and_borrowed_where_a_genre_has_none():
+    rng = np.random.default_rng(5)
+    controls = [c for c in Bounds(genres=("pop", "jazz")).sample(rng, 300) if c.bpm > 150]
+    half = [c.genre == "pop" for c in controls]  # pop's fast grooves heard at half time
+    sounds = np.tile([7.0, 7.0, 0.0, 10.7, 2.7, -18.0, 0.75, 0.55], (len(controls), 1))
+    sounds[:, DIM["requested tempo"]] = np.log2([c.bpm for c in controls])
+    sounds[:, DIM["tempo"]] = sounds[:, DIM["requested tempo"]] - np.where(half, 1.0, 0.0)
+    octaves, spread = fit_octaves(controls, sounds)
+    at = int(np.argmin(np.abs(OCTAVE_GRID - 166.0)))
+    pop, jazz, house = (GENRES.index(g) for g in ("pop", "jazz", "house"))
+    assert octaves[pop, at, OCTAVES.index(-1.0)] > 0.8
+    assert octaves[jazz, at, OCTAVES.index(0.0)] > 0.8
+    # No house renders at all: house borrows what every genre does there (half of them).
+    assert 0.3 < octaves[house, at, OCTAVES.index(-1.0)] < 0.7
+    assert spread < 0.01
