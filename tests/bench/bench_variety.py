@@ -235,20 +235,24 @@ def spread(x: np.ndarray) -> float:
     return float(np.linalg.norm(x - x.mean(0), axis=1).mean())
 
 
-def identity(groups: dict[str, np.ndarray]) -> float:
-    """Leave-one-out nearest-centroid accuracy."""
-    hits = total = 0
+def nearest(groups: dict[str, np.ndarray]) -> list[tuple[str, str]]:
+    """(genre, nearest centroid's genre) of every track, leaving the track out of its own."""
     sums = {g: x.sum(0) for g, x in groups.items()}
+    out = []
     for g, x in groups.items():
         for row in x:
             cents = {
                 h: (sums[h] - row) / (len(groups[h]) - 1) if h == g else sums[h] / len(groups[h])
                 for h in groups
             }
-            best = min(cents, key=lambda h: float(np.linalg.norm(row - cents[h])))
-            hits += best == g
-            total += 1
-    return hits / total
+            out.append((g, min(cents, key=lambda h: float(np.linalg.norm(row - cents[h])))))
+    return out
+
+
+def identity(groups: dict[str, np.ndarray]) -> float:
+    """Leave-one-out nearest-centroid accuracy."""
+    pairs = nearest(groups)
+    return sum(g == best for g, best in pairs) / len(pairs)
 
 
 FAMILY_NAMES = ("mfcc mean", "mfcc std", "chroma", "contrast", "log-mel")
@@ -262,17 +266,10 @@ def family_spreads(x: np.ndarray) -> np.ndarray:
 
 def confusions(groups: dict[str, np.ndarray]) -> dict[str, dict[str, int]]:
     """Leave-one-out nearest centroid: for each genre, the others its tracks went to."""
-    sums = {g: x.sum(0) for g, x in groups.items()}
     out: dict[str, dict[str, int]] = {g: {} for g in groups}
-    for g, x in groups.items():
-        for row in x:
-            cents = {
-                h: (sums[h] - row) / (len(groups[h]) - 1) if h == g else sums[h] / len(groups[h])
-                for h in groups
-            }
-            best = min(cents, key=lambda h: float(np.linalg.norm(row - cents[h])))
-            if best != g:
-                out[g][best] = out[g].get(best, 0) + 1
+    for g, best in nearest(groups):
+        if best != g:
+            out[g][best] = out[g].get(best, 0) + 1
     return out
 
 
