@@ -604,12 +604,12 @@ class ListenerModel:
         phi = self.features(pool)
         spread = np.resize(np.asarray(PROPOSAL_SPREAD), k)
         predicted = engine.predict(pool)
-        if not self.sound.searching():
-            by_sound = self.sound.draws(predicted, rng, k, engine.residual, spread)
-        else:  # nothing liked lately: search over the simple tastes still possible
+        if self.sound.searching():  # nothing liked lately: over the simple tastes still possible
             heard = engine.heard_tempo(pool)
             tempo = None if heard is None else (*heard, engine.octave_spread)
             by_sound = self.sound.rule_draws(predicted, rng, k, engine.residual, tempo)
+        else:
+            by_sound = self.sound.draws(predicted, rng, k, engine.residual, spread)
         z = rng.standard_normal((k, len(mean))) * spread[:, None]
         by_request = phi @ (mean[:, None] + EXPLORE * solve_triangular(chol.T, z.T, lower=False))
         taken: list[int] = []

@@ -206,12 +206,12 @@ class ListenerPlanner:
             return plan
         started, cpu = time.perf_counter(), time.thread_time()
         sounds = [p.sound for _, p in heard]
-        if not self.model.sound.searching():
+        by_rules = 2.0 * self.model.sound.rule_chance(sounds) - 1.0
+        if self.model.sound.searching():  # nothing liked lately: what most rules allow
+            draw = by_rules
+        else:
             draw, _ = self.model.sound.draw(sounds, self._rng, scale=PICK_SPREAD)
-            if PICK_RULES:
-                draw = draw + PICK_RULES * (2.0 * self.model.sound.rule_chance(sounds) - 1.0)
-        else:  # nothing liked lately: the sound most still-possible simple tastes allow
-            draw = 2.0 * self.model.sound.rule_chance(sounds) - 1.0
+            draw = draw + PICK_RULES * by_rules
         score = draw + REQUEST_WEIGHT * np.array([a.expected for a, _ in heard])
         best, preview = heard[int(np.argmax(score))]
         seconds = time.perf_counter() - started
