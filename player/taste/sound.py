@@ -204,7 +204,7 @@ class SoundModel:
         """Whether nothing among the last :data:`SEARCH_WINDOW` verdicts was liked: the
         radio then searches over simple tastes (:mod:`player.taste.rules`) rather than
         near what the Gaussian process last saw liked. A first like may be a fluke at the
-        edge of a taste; exploiting around it gave one session 24 skips in a row."""
+        edge of a taste; exploiting around it gave one session 23 skips in a row."""
         return not any(r[1] > 0 for r in self.rows[-SEARCH_WINDOW:])
 
     def rule_weights(self) -> np.ndarray:
