@@ -6,7 +6,7 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 # Debian packages: PortAudio (playback), PulseAudio (the tests' null sink), Xvfb (screenshots),
 # and the X/EGL/font libraries Qt loads even offscreen.
-APT_PACKAGES := libportaudio2 pulseaudio xvfb xauth dbus libegl1 libgl1 libxkbcommon0 \
+APT_PACKAGES := libportaudio2 pulseaudio pulseaudio-utils xvfb xauth dbus libegl1 libgl1 libxkbcommon0 \
                 libxkbcommon-x11-0 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 \
                 libxcb-render-util0 libxcb-shape0 libxcb-randr0 libxcb-xinerama0 libxcb-xkb1 \
                 libdbus-1-3 libfontconfig1 libglib2.0-0 e2fsprogs

@@ -90,12 +90,37 @@ def _start_pulseaudio() -> tuple[subprocess.Popen[bytes], str, str]:
         if proc.poll() is not None:
             break
         time.sleep(0.05)
-    if not os.path.exists(socket):
+    # The socket exists before the daemon serves streams: a stream opened in that window
+    # sometimes never started (PortAudio's ALSA-pulse plugin failed its poll and the
+    # stream stalled: two CI runs lost one test each that way). Wait until a client sees
+    # the sink.
+    while os.path.exists(socket) and time.monotonic() < deadline and not _serves(socket):
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    if not os.path.exists(socket) or not _serves(socket):
         proc.kill()
         proc.wait()
         tail = Path(runtime, "pulse.log").read_text(errors="replace")[-800:]
         raise RuntimeError(f"PulseAudio did not start: {tail}")
     return proc, socket, runtime
+
+
+def _serves(socket: str) -> bool:
+    """Whether the daemon at ``socket`` answers a client and lists the test sink."""
+    pactl = shutil.which("pactl")
+    if pactl is None:  # pulseaudio-utils missing: the socket is all there is to go on
+        return True
+    try:
+        out = subprocess.run(
+            [pactl, f"--server=unix:{socket}", "list", "short", "sinks"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        )
+    except subprocess.TimeoutExpired:
+        return False
+    return out.returncode == 0 and "ip_test_sink" in out.stdout
 
 
 def _refresh_portaudio() -> None:
