@@ -24,8 +24,8 @@ still possible instead of only away from the sounds heard.
 from __future__ import annotations
 
 import itertools
-import math
 from collections.abc import Sequence
+from statistics import NormalDist
 
 import numpy as np
 from scipy.special import ndtr
@@ -47,6 +47,7 @@ CONTRADICTION = 10.0
 #: How soft a rule's edge is for a described sound (standard units): the listener's ear and
 #: the product's analysis disagree near a threshold.
 EDGE = 0.15
+_NORMAL = NormalDist()
 
 
 class RuleModel:
@@ -60,15 +61,13 @@ class RuleModel:
         self._sign = np.array([s for _, s, _ in literals])
         self._threshold = np.array([t for _, _, t in literals])
         always = len(literals)  # index of a literal every sound satisfies (padding)
-        rules, shares = [], []
+        rules = []
         for size in (1, 2, 3):
             for combo in itertools.combinations(range(len(literals)), size):
                 share = _share([literals[i] for i in combo])
                 if share is not None and MIN_SHARE <= share <= MAX_SHARE:
                     rules.append(list(combo) + [always] * (3 - size))
-                    shares.append(share)
         self.rules = np.array(rules)
-        self.shares = np.array(shares)
 
     def __len__(self) -> int:
         return len(self.rules)
@@ -149,17 +148,13 @@ def _share(literals: Sequence[tuple[int, float, float]]) -> float | None:
         on = [lit for lit in literals if lit[0] == d]
         if len(on) == 1:
             _, sign, t = on[0]
-            share *= _phi(-sign * t)
+            share *= _NORMAL.cdf(-sign * t)
         elif len(on) == 2:
             lower = [t for _, sign, t in on if sign > 0]
             upper = [t for _, sign, t in on if sign < 0]
             if len(lower) != 1 or len(upper) != 1 or lower[0] >= upper[0]:
                 return None
-            share *= _phi(upper[0]) - _phi(lower[0])
+            share *= _NORMAL.cdf(upper[0]) - _NORMAL.cdf(lower[0])
         else:
             return None
     return share
-
-
-def _phi(x: float) -> float:
-    return 0.5 * (1.0 + math.erf(x / math.sqrt(2.0)))

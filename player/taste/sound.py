@@ -211,12 +211,15 @@ class SoundModel:
         """The log weight of each simple taste (:mod:`player.taste.rules`) after the
         verdicts, forgetting as the Gaussian process does; cached until the next verdict."""
         if self._rule_weights is None:
-            n = len(self.rows)
-            z = self._standard(np.array([r[0] for r in self.rows])) if n else np.zeros((0, 8))
-            age = FORGET ** np.arange(n - 1, -1, -1)
-            weights = age * np.array([r[2] for r in self.rows]) if n else np.zeros(0)
-            self._rule_weights = _rules().log_weights(z, [r[1] for r in self.rows], weights)
+            z = self._standard(np.array([r[0] for r in self.rows]).reshape(-1, len(SOUND_NAMES)))
+            rewards = [r[1] for r in self.rows]
+            self._rule_weights = _rules().log_weights(z, rewards, self._verdict_weights())
         return self._rule_weights
+
+    def _verdict_weights(self) -> np.ndarray:
+        """Each verdict's weight, older ones forgotten by :data:`FORGET` per verdict since."""
+        n = len(self.rows)
+        return FORGET ** np.arange(n - 1, -1, -1) * np.array([r[2] for r in self.rows])
 
     def rule_chance(
         self,
@@ -293,9 +296,7 @@ class SoundModel:
         found only that way)."""
         x = self._standard(np.array([r[0] for r in self.rows]))
         y = np.array([r[1] for r in self.rows])
-        n = len(self.rows)
-        weight = FORGET ** np.arange(n - 1, -1, -1) * np.array([r[2] for r in self.rows])
-        weight = np.maximum(weight, 1e-3)
+        weight = np.maximum(self._verdict_weights(), 1e-3)
         return x, y - PRIOR_REWARD, VERDICT_NOISE / weight, PRIOR_REWARD
 
     def lengthscales(self) -> np.ndarray:
