@@ -131,9 +131,10 @@ class EngineSoundModel:
     octaves: np.ndarray | None = None
     octave_spread: float = 0.05  # log2 BPM: how far from the exact octave it is heard
 
-    def heard_tempo(self, c: Candidates) -> tuple[np.ndarray, np.ndarray] | None:
-        """Where the beat tracker may hear each request's tempo: ``(log2 BPM, chance)``,
-        each ``(len(c), len(OCTAVES))``. A straight-line prediction of the heard tempo is
+    def heard_tempo(self, c: Candidates) -> tuple[np.ndarray, np.ndarray, float] | None:
+        """Where the beat tracker may hear each request's tempo: ``(log2 BPM, chance,
+        spread)``, the first two ``(len(c), len(OCTAVES))``, the last how far from the
+        exact octave it is heard (log2). A straight-line prediction of the heard tempo is
         useless (leave-one-out R² 0.18): it lands between the octaves, and a 160-BPM
         request heard at 80 with a chance of 0.96 becomes "about 110, give or take". The
         octave itself is quite predictable from the genre and the requested tempo."""
@@ -142,7 +143,11 @@ class EngineSoundModel:
         log_bpm = np.log2(np.maximum(c.bpm, 1.0))
         at = np.clip(np.rint((c.bpm - OCTAVE_GRID[0]) / OCTAVE_STEP), 0, len(OCTAVE_GRID) - 1)
         chance = self.octaves[c.genre, at.astype(int)]
-        return log_bpm[:, None] + np.asarray(OCTAVES)[None, :], np.asarray(chance)
+        return (
+            log_bpm[:, None] + np.asarray(OCTAVES)[None, :],
+            np.asarray(chance),
+            self.octave_spread,
+        )
 
     def predict(self, c: Candidates) -> np.ndarray:
         """The expected description of each request: ``(len(c), dims)``."""
@@ -225,11 +230,12 @@ def fit_octaves(controls: Sequence[Any], sounds: np.ndarray) -> tuple[np.ndarray
     from player.taste.listener import Candidates
 
     c = Candidates.of(list(controls))
+    octaves = np.asarray(OCTAVES)
     offset = sounds[:, 1] - np.log2(np.maximum(c.bpm, 1.0))
-    which = np.argmin(np.abs(offset[:, None] - np.asarray(OCTAVES)[None, :]), axis=1)
+    which = np.argmin(np.abs(offset[:, None] - octaves[None, :]), axis=1)
     onehot = np.eye(len(OCTAVES))[which]
-    near = np.abs(offset - np.asarray(OCTAVES)[which]) < 0.25
-    spread = float(np.sqrt(np.mean((offset - np.asarray(OCTAVES)[which])[near] ** 2)))
+    off = offset - octaves[which]  # from the nearest octave
+    spread = float(np.sqrt(np.mean(off[np.abs(off) < 0.25] ** 2)))
     k = np.exp(
         -0.5 * ((np.log2(OCTAVE_GRID)[:, None] - np.log2(c.bpm)[None, :]) / OCTAVE_KERNEL) ** 2
     )  # (grid, renders)

@@ -606,8 +606,7 @@ class ListenerModel:
         predicted = engine.predict(pool)
         if self.sound.searching():  # nothing liked lately: over the simple tastes still possible
             heard = engine.heard_tempo(pool)
-            tempo = None if heard is None else (*heard, engine.octave_spread)
-            by_sound = self.sound.rule_draws(predicted, rng, k, engine.residual, tempo)
+            by_sound = self.sound.rule_draws(predicted, rng, k, engine.residual, heard)
         else:
             by_sound = self.sound.draws(predicted, rng, k, engine.residual, spread)
         z = rng.standard_normal((k, len(mean))) * spread[:, None]
