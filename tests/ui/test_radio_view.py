@@ -7,15 +7,21 @@ import os
 from PySide6.QtCore import Qt
 
 
+def named(metadata: dict) -> bool:
+    """A track streams before its row is booked, so its first change may carry no id yet;
+    the same track is announced again once named (Playback.source_named)."""
+    return "track_id" in metadata
+
+
 def test_start_radio_plays_fills_the_queue_off_the_gui_process(qtbot, session):
     window, ctx = session.window, session.ctx
     window.show_view("radio")
     view = window.radio_view
     qtbot.waitUntil(lambda: "left today" in view.quota.text())
     assert view.quota.text() == "20 of 20 left today"
-    with qtbot.waitSignal(ctx.playback.track_changed, timeout=60000) as playing:
+    with qtbot.waitSignal(ctx.playback.track_changed, timeout=60000, check_params_cb=named):
         qtbot.mouseClick(view.start_taste, Qt.MouseButton.LeftButton)
-    metadata = playing.args[0]
+    metadata = ctx.playback.current
     assert window.now_playing.title.text() == metadata["title"]
     assert view.station.text() == "Playing: Your taste"
     # the queue fills: the playing track plus two generated ahead
@@ -32,9 +38,12 @@ def test_start_radio_plays_fills_the_queue_off_the_gui_process(qtbot, session):
     qtbot.waitUntil(lambda: view.quota.text() == "17 of 20 left today", timeout=10000)
     # a skip plays the next generated track and the radio refills behind it
     first = metadata["track_id"]
-    with qtbot.waitSignal(ctx.playback.track_changed, timeout=30000) as skipped:
+    with qtbot.waitSignal(
+        ctx.playback.track_changed,
+        timeout=30000,
+        check_params_cb=lambda m: m.get("track_id") not in (None, first),
+    ):
         qtbot.mouseClick(view.skip, Qt.MouseButton.LeftButton)
-    assert skipped.args[0]["track_id"] != first
     qtbot.waitUntil(
         lambda: [str(i.track_id) for i in view.model.items() if i.status == "played"] == [first]
     )
@@ -62,14 +71,18 @@ def test_a_track_heard_to_the_end_teaches_the_radio_and_a_skip_too(qtbot, sessio
     window, ctx = session.window, session.ctx
     window.show_view("radio")
     view = window.radio_view
-    with qtbot.waitSignal(ctx.playback.track_changed, timeout=60000) as playing:
+    with qtbot.waitSignal(
+        ctx.playback.track_changed, timeout=60000, check_params_cb=named
+    ) as playing:
         qtbot.mouseClick(view.start_taste, Qt.MouseButton.LeftButton)
     first = playing.args[0]["track_id"]
     # the first track plays to its end, then the next one starts by itself
-    with qtbot.waitSignal(ctx.playback.track_changed, timeout=60000) as nxt:
+    with qtbot.waitSignal(
+        ctx.playback.track_changed,
+        timeout=60000,
+        check_params_cb=lambda m: m.get("track_id") not in (None, first),
+    ):
         pass
-    second = nxt.args[0]["track_id"]
-    assert second != first
     model = window.radio.service.planner.model
     qtbot.waitUntil(lambda: [o.reward for o in model.observations] == [0.5], timeout=10000)
     qtbot.mouseClick(view.skip, Qt.MouseButton.LeftButton)
