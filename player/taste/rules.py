@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
-from statistics import NormalDist
 
 import numpy as np
 from scipy.special import ndtr
@@ -47,7 +46,6 @@ CONTRADICTION = 10.0
 #: How soft a rule's edge is for a described sound (standard units): the listener's ear and
 #: the product's analysis disagree near a threshold.
 EDGE = 0.15
-_NORMAL = NormalDist()
 
 
 class RuleModel:
@@ -148,13 +146,13 @@ def _share(literals: Sequence[tuple[int, float, float]]) -> float | None:
         on = [lit for lit in literals if lit[0] == d]
         if len(on) == 1:
             _, sign, t = on[0]
-            share *= _NORMAL.cdf(-sign * t)
+            share *= float(ndtr(-sign * t))
         elif len(on) == 2:
             lower = [t for _, sign, t in on if sign > 0]
             upper = [t for _, sign, t in on if sign < 0]
             if len(lower) != 1 or len(upper) != 1 or lower[0] >= upper[0]:
                 return None
-            share *= _NORMAL.cdf(upper[0]) - _NORMAL.cdf(lower[0])
+            share *= float(ndtr(upper[0]) - ndtr(lower[0]))
         else:
             return None
     return share

@@ -94,11 +94,13 @@ def _start_pulseaudio() -> tuple[subprocess.Popen[bytes], str, str]:
     # sometimes never started (PortAudio's ALSA-pulse plugin failed its poll and the
     # stream stalled: two CI runs lost one test each that way). Wait until a client sees
     # the sink.
-    while os.path.exists(socket) and time.monotonic() < deadline and not _serves(socket):
-        if proc.poll() is not None:
+    serving = False
+    while os.path.exists(socket) and time.monotonic() < deadline and proc.poll() is None:
+        serving = _serves(socket)
+        if serving:
             break
         time.sleep(0.05)
-    if not os.path.exists(socket) or not _serves(socket):
+    if not serving:
         proc.kill()
         proc.wait()
         tail = Path(runtime, "pulse.log").read_text(errors="replace")[-800:]

@@ -395,16 +395,14 @@ def main() -> None:
     albums = list(real["albums"])  # type: ignore[call-overload]
     mean, std = feats.mean(0), feats.std(0) + 1e-9
     z = (feats - mean) / std * WEIGHTS
-    per_album = {
-        a: spread(z[[i for i, b in enumerate(albums) if b == a]])
+    album_groups = {
+        a: z[[i for i, b in enumerate(albums) if b == a]]
         for a in sorted(set(albums))
         if albums.count(a) >= 5
     }
+    per_album = {a: spread(x) for a, x in album_groups.items()}
     album_spread = float(np.median(list(per_album.values())))
-    album_families = np.median(
-        [family_spreads(z[[i for i, b in enumerate(albums) if b == a]]) for a in per_album],
-        axis=0,
-    )
+    album_families = np.median([family_spreads(x) for x in album_groups.values()], axis=0)
     real_nov = float(np.median(np.asarray(real["novelty"])))
     print(
         f"real: {len(albums)} clips, albums with >= 5 tracks: "
@@ -448,8 +446,7 @@ def main() -> None:
     new_groups = {g: (new[f"feat/{g}"] - mean) / std * WEIGHTS for g in genres}
     if len(genres) > 1:
         print_axes(new_groups, album_families, genres)
-        real_groups = {a: z[[i for i, b in enumerate(albums) if b == a]] for a in per_album}
-        print_room(new_groups, real_groups, album_spread)
+        print_room(new_groups, album_groups, album_spread)
     write_png(Path(args.png), new, genres, min(args.seeds, 6))
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 
 from PySide6.QtCore import Qt
 
@@ -13,15 +14,22 @@ def named(metadata: dict) -> bool:
     return "track_id" in metadata
 
 
+def named_other_than(track_id: str) -> Callable[[dict], bool]:
+    """A change that names a track other than ``track_id`` (see :func:`named`)."""
+    return lambda metadata: metadata.get("track_id") not in (None, track_id)
+
+
 def test_start_radio_plays_fills_the_queue_off_the_gui_process(qtbot, session):
     window, ctx = session.window, session.ctx
     window.show_view("radio")
     view = window.radio_view
     qtbot.waitUntil(lambda: "left today" in view.quota.text())
     assert view.quota.text() == "20 of 20 left today"
-    with qtbot.waitSignal(ctx.playback.track_changed, timeout=60000, check_params_cb=named):
+    with qtbot.waitSignal(
+        ctx.playback.track_changed, timeout=60000, check_params_cb=named
+    ) as playing:
         qtbot.mouseClick(view.start_taste, Qt.MouseButton.LeftButton)
-    metadata = ctx.playback.current
+    metadata = playing.args[0]
     assert window.now_playing.title.text() == metadata["title"]
     assert view.station.text() == "Playing: Your taste"
     # the queue fills: the playing track plus two generated ahead
@@ -41,7 +49,7 @@ def test_start_radio_plays_fills_the_queue_off_the_gui_process(qtbot, session):
     with qtbot.waitSignal(
         ctx.playback.track_changed,
         timeout=30000,
-        check_params_cb=lambda m: m.get("track_id") not in (None, first),
+        check_params_cb=named_other_than(first),
     ):
         qtbot.mouseClick(view.skip, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(
@@ -80,7 +88,7 @@ def test_a_track_heard_to_the_end_teaches_the_radio_and_a_skip_too(qtbot, sessio
     with qtbot.waitSignal(
         ctx.playback.track_changed,
         timeout=60000,
-        check_params_cb=lambda m: m.get("track_id") not in (None, first),
+        check_params_cb=named_other_than(first),
     ):
         pass
     model = window.radio.service.planner.model
